@@ -1,0 +1,295 @@
+"""Spectral transforms in torch, batched over any leading dims, on any device, float32 or float64.
+
+Conventions follow librosa, so results match it numerically: periodic scipy windows zero-padded to
+``n_fft`` in the centre, ``center=True`` pads ``n_fft // 2`` on both sides (zeros by default), and
+spectrograms are laid out ``(..., freq, frames)``. Windows, window envelopes and filterbanks are built
+once per (parameters, device, dtype) and cached; cached tensors are shared, so never modify them in place.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import math
+
+import librosa
+import scipy.signal
+import torch
+from torch import Tensor, nn
+
+WindowSpec = str | tuple
+
+
+@functools.lru_cache(maxsize=64)
+def _window(window: WindowSpec, win_length: int, n_fft: int, device, dtype) -> Tensor:
+    """Periodic ``window`` of ``win_length`` samples, zero-padded to ``n_fft`` (centred), shape (n_fft,)."""
+    if win_length > n_fft:
+        raise ValueError(f"win_length={win_length} must be <= n_fft={n_fft}")
+    values = torch.from_numpy(scipy.signal.get_window(window, win_length, fftbins=True))
+    left = (n_fft - win_length) // 2
+    values = torch.nn.functional.pad(values, (left, n_fft - win_length - left))
+    return values.to(device=device, dtype=dtype)
+
+
+@functools.lru_cache(maxsize=64)
+def _window_envelope(
+    window: WindowSpec, win_length: int, n_fft: int, hop_length: int, n_frames: int, device, dtype
+) -> Tensor:
+    """Overlap-added squared window of ``n_frames`` frames, shape (n_fft + hop_length * (n_frames - 1),)."""
+    squared = _window(window, win_length, n_fft, device, dtype).square()
+    return _overlap_add(squared[:, None].expand(n_fft, n_frames)[None], hop_length)[0]
+
+
+def _overlap_add(frames: Tensor, hop_length: int) -> Tensor:
+    """Sum frames (batch, n_fft, n_frames) placed every ``hop_length`` samples -> (batch, samples)."""
+    n_fft, n_frames = frames.shape[-2:]
+    length = n_fft + hop_length * (n_frames - 1)
+    out = nn.functional.fold(frames, output_size=(1, length), kernel_size=(1, n_fft), stride=(1, hop_length))
+    return out.reshape(frames.shape[0], length)
+
+
+BLOCK_SAMPLES = 1 << 21  # windowed samples per CPU block (8 MiB in float32), see _transform
+
+
+def _transform(x: Tensor, n_fft, hop_length, win_length, window, center, pad_mode, reduce) -> Tensor:
+    """``reduce`` (on an (items, frames, freq) layout) of the STFT of ``x`` (..., samples) -> (..., k, frames).
+
+    Single-threaded on CPU without autograd, frames are windowed, transformed and reduced
+    ``BLOCK_SAMPLES`` at a time, so malloc reuses the temporaries instead of page-faulting in fresh
+    memory on every call (2-3x faster on a 16-clip batch). With several intra-op threads every block
+    costs OpenMP synchronisation, which on a busy machine outweighs that, and on CUDA or with autograd
+    blocks are pointless: there it is one ``torch.stft``.
+    """
+    if x.is_complex() or not x.is_floating_point():
+        raise TypeError(f"stft expects a real floating-point signal, got {x.dtype}")
+    if x.numel() == 0:
+        raise ValueError(f"stft got an empty signal batch of shape {tuple(x.shape)}")
+    if not center and x.shape[-1] < n_fft:
+        raise ValueError(f"signal of {x.shape[-1]} samples is shorter than n_fft={n_fft}; use center=True")
+    win = _window(window, win_length or n_fft, n_fft, x.device, x.dtype)
+    flat = x.reshape(-1, x.shape[-1])
+    blocked = x.device.type == "cpu" and torch.get_num_threads() == 1
+    if not blocked or (x.requires_grad and torch.is_grad_enabled()):
+        spec = torch.stft(flat, n_fft, hop_length, window=win, center=center, pad_mode=pad_mode, return_complex=True)
+        out = reduce(spec.transpose(-1, -2))
+    else:
+        if center:
+            flat = nn.functional.pad(flat[None], (n_fft // 2, n_fft // 2), mode=pad_mode)[0]
+        frames = flat.unfold(-1, n_fft, hop_length)  # (items, n_frames, n_fft), a view
+        items, n_frames = frames.shape[:2]
+        rows = max(1, BLOCK_SAMPLES // n_fft)
+        item_step, frame_step = max(1, rows // n_frames), min(rows, n_frames)
+        out = None
+        for i in range(0, items, item_step):
+            for f in range(0, n_frames, frame_step):
+                block = reduce(torch.fft.rfft(frames[i : i + item_step, f : f + frame_step] * win, dim=-1))
+                if out is None:
+                    out = block.new_empty(items, n_frames, block.shape[-1])
+                out[i : i + item_step, f : f + frame_step] = block
+    return out.transpose(-1, -2).reshape(*x.shape[:-1], out.shape[-1], out.shape[-2])
+
+
+def stft(
+    x: Tensor,
+    n_fft: int,
+    hop_length: int,
+    win_length: int | None = None,
+    window: WindowSpec = "hann",
+    center: bool = True,
+    pad_mode: str = "constant",
+) -> Tensor:
+    """Short-time Fourier transform of real signals ``x`` (..., samples) -> complex (..., n_fft//2+1, frames).
+
+    Equals ``librosa.stft`` with the same arguments. ``pad_mode`` (used when ``center``) is one of
+    "constant", "reflect", "replicate", "circular". Differentiable.
+    """
+    return _transform(x, n_fft, hop_length, win_length, window, center, pad_mode, lambda spec: spec)
+
+
+def spectrogram(
+    x: Tensor, n_fft: int, hop_length: int, win_length: int | None = None, window: WindowSpec = "hann",
+    center: bool = True, pad_mode: str = "constant", power: float = 1.0,
+) -> Tensor:
+    """``|stft(x)| ** power``: (..., samples) -> (..., n_fft//2+1, frames); 1 for magnitude, 2 for power."""
+    return _transform(x, n_fft, hop_length, win_length, window, center, pad_mode, lambda S: magnitude(S, power))
+
+
+def istft(
+    S: Tensor,
+    n_fft: int,
+    hop_length: int,
+    win_length: int | None = None,
+    window: WindowSpec = "hann",
+    center: bool = True,
+    length: int | None = None,
+) -> Tensor:
+    """Inverse STFT (weighted overlap-add) of complex ``S`` (..., n_fft//2+1, frames) -> real (..., samples).
+
+    Equals ``librosa.istft``: samples where the summed squared window is ~0 are left unnormalised
+    instead of raising (so ``center=False`` works). Without ``length`` the output has
+    ``n_fft + hop_length * (frames - 1)`` samples, minus ``2 * (n_fft // 2)`` when ``center``; with
+    ``length`` it is trimmed or zero-padded to exactly ``length``.
+    """
+    if S.shape[-2] != n_fft // 2 + 1:
+        raise ValueError(f"S has {S.shape[-2]} frequency bins, n_fft={n_fft} needs {n_fft // 2 + 1}")
+    win_length = win_length or n_fft
+    start = n_fft // 2 if center else 0
+    n_frames = S.shape[-1]
+    if length is not None:
+        n_frames = min(n_frames, math.ceil((length + 2 * start) / hop_length))
+    flat = S[..., :n_frames].reshape(-1, *S.shape[-2:-1], n_frames)
+    win = _window(window, win_length, n_fft, S.device, flat.real.dtype)
+    frames = torch.fft.irfft(flat, n=n_fft, dim=-2) * win[:, None]
+    signal = _overlap_add(frames, hop_length)
+    envelope = _window_envelope(window, win_length, n_fft, hop_length, n_frames, S.device, signal.dtype)
+    if length is None:
+        length = signal.shape[-1] - 2 * start
+    signal, envelope = signal[:, start : start + length], envelope[start : start + length]
+    nonzero = envelope > torch.finfo(envelope.dtype).tiny
+    signal = torch.where(nonzero, signal / torch.where(nonzero, envelope, 1.0), signal)
+    if signal.shape[-1] < length:
+        signal = nn.functional.pad(signal, (0, length - signal.shape[-1]))
+    return signal.reshape(*S.shape[:-2], length)
+
+
+def magnitude(S: Tensor, power: float = 1.0) -> Tensor:
+    """``|S| ** power`` of a complex (or real) spectrogram, same shape, real dtype.
+
+    Computed as ``(re^2 + im^2) ** (power / 2)`` with one allocation, about 3x faster on CPU than
+    torch's complex ``abs`` (in float32, magnitudes below ~1e-19 lose precision). When autograd is on
+    and ``power != 2`` it uses ``abs``, whose gradient at S == 0 is 0 where the square root's is NaN.
+    """
+    if not S.is_complex():
+        return S.abs() if power == 1.0 else S.abs().pow(power)
+    if power != 2.0 and S.requires_grad and torch.is_grad_enabled():
+        return S.abs() if power == 1.0 else S.abs().pow(power)
+    power_spec = S.real.square().addcmul_(S.imag, S.imag)
+    return power_spec if power == 2.0 else power_spec.pow_(power / 2)
+
+
+def log1p_magnitude(S: Tensor, power: float = 1.0) -> Tensor:
+    """``log(1 + |S| ** power)``, the compressed magnitude used as network input/target."""
+    return torch.log1p(magnitude(S, power))
+
+
+@functools.lru_cache(maxsize=32)
+def mel_filterbank(
+    sample_rate: float, n_fft: int, n_mels: int, fmin: float = 0.0, fmax: float | None = None, htk: bool = False,
+    norm: str | float | None = "slaney", device: torch.device | str | None = None, dtype: torch.dtype = torch.float32,
+) -> Tensor:
+    """``librosa.filters.mel`` as a cached (n_mels, n_fft//2+1) tensor; frequencies in Hz."""
+    weights = librosa.filters.mel(
+        sr=sample_rate, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax, htk=htk, norm=norm, dtype="float64"
+    )
+    return torch.from_numpy(weights).to(device=device, dtype=dtype)
+
+
+@functools.lru_cache(maxsize=32)
+def chroma_filterbank(
+    sample_rate: float, n_fft: int, n_chroma: int = 12, tuning: float = 0.0,
+    device: torch.device | str | None = None, dtype: torch.dtype = torch.float32,
+) -> Tensor:
+    """``librosa.filters.chroma`` as a cached (n_chroma, n_fft//2+1) tensor; ``tuning`` in bins."""
+    weights = librosa.filters.chroma(sr=sample_rate, n_fft=n_fft, n_chroma=n_chroma, tuning=tuning, dtype="float64")
+    return torch.from_numpy(weights).to(device=device, dtype=dtype)
+
+
+def _banded(x: Tensor, filterbank: Tensor, power: float, stft_args: tuple) -> Tensor:
+    """(bands, freq) filterbank applied to ``|stft(x)| ** power`` -> (..., bands, frames)."""
+    return _transform(x, *stft_args, lambda S: magnitude(S, power) @ filterbank.T)
+
+
+def mel_spectrogram(
+    x: Tensor, sample_rate: float, n_fft: int, hop_length: int, n_mels: int, win_length: int | None = None,
+    window: WindowSpec = "hann", center: bool = True, pad_mode: str = "constant", power: float = 2.0,
+    fmin: float = 0.0, fmax: float | None = None, htk: bool = False, norm: str | float | None = "slaney",
+) -> Tensor:
+    """Mel spectrogram of ``x`` (..., samples) -> (..., n_mels, frames) as ``librosa.feature.melspectrogram``.
+
+    ``power=2`` gives power (energy), ``power=1`` magnitude.
+    """
+    filterbank = mel_filterbank(sample_rate, n_fft, n_mels, fmin, fmax, htk, norm, x.device, x.dtype)
+    return _banded(x, filterbank, power, (n_fft, hop_length, win_length, window, center, pad_mode))
+
+
+def power_to_db(
+    S: Tensor, ref: float | str = 1.0, amin: float = 1e-10, top_db: float | None = 80.0
+) -> Tensor:
+    """``10 * log10(max(S, amin) / max(ref, amin))`` in dB, as ``librosa.power_to_db``.
+
+    ``ref`` is a number or ``"max"`` (each item's own maximum, like ``ref=np.max``). An item is the
+    last two dims (one spectrogram); ``ref="max"`` and the ``top_db`` floor (``item max - top_db``)
+    are computed per item, so a batch gives what librosa gives on each spectrogram separately.
+    """
+    if amin <= 0:
+        raise ValueError(f"amin must be > 0, got {amin}")
+    if top_db is not None and top_db < 0:
+        raise ValueError(f"top_db must be >= 0, got {top_db}")
+    S = S.abs()
+    item_dims = tuple(range(max(S.ndim - 2, 0), S.ndim))
+    db = 10.0 * torch.log10(S.clamp(min=amin))
+    if ref == "max":
+        db = db - 10.0 * torch.log10(S.amax(dim=item_dims, keepdim=True).clamp(min=amin))
+    elif isinstance(ref, str):
+        raise ValueError(f"ref must be a number or 'max', got {ref!r}")
+    else:
+        db = db - 10.0 * math.log10(max(abs(ref), amin))
+    if top_db is not None:
+        db = torch.maximum(db, db.amax(dim=item_dims, keepdim=True) - top_db)
+    return db
+
+
+def chroma(
+    x: Tensor | None = None, *, sample_rate: float, S: Tensor | None = None, n_fft: int = 2048,
+    hop_length: int = 512, win_length: int | None = None, window: WindowSpec = "hann", center: bool = True,
+    pad_mode: str = "constant", tuning: float = 0.0, n_chroma: int = 12, norm: float | None = math.inf,
+) -> Tensor:
+    """Chromagram (..., n_chroma, frames) of a waveform ``x`` or power spectrogram ``S`` (..., freq, frames).
+
+    Equals ``librosa.feature.chroma_stft`` with the same ``tuning``. Unlike librosa, tuning is not
+    estimated per call: the default is A440 (0.0); pass ``librosa.estimate_tuning(...)`` to match
+    librosa's default. Each frame is divided by its ``norm`` (inf, 1 or 2; None to skip); frames
+    with zero norm stay zero.
+    """
+    if (x is None) == (S is None):
+        raise ValueError("chroma needs exactly one of a waveform `x` or a power spectrogram `S`")
+    if S is None:
+        filterbank = chroma_filterbank(sample_rate, n_fft, n_chroma, tuning, x.device, x.dtype)
+        raw = _banded(x, filterbank, 2.0, (n_fft, hop_length, win_length, window, center, pad_mode))
+    else:
+        filterbank = chroma_filterbank(sample_rate, 2 * (S.shape[-2] - 1), n_chroma, tuning, S.device, S.dtype)
+        raw = torch.matmul(filterbank, S)
+    if norm is None:
+        return raw
+    if norm == math.inf:
+        lengths = raw.abs().amax(dim=-2, keepdim=True)
+    else:
+        lengths = torch.linalg.vector_norm(raw, ord=norm, dim=-2, keepdim=True)
+    return raw / torch.where(lengths < torch.finfo(raw.dtype).tiny, 1.0, lengths)
+
+
+def onehot_chroma(chroma: Tensor, threshold: float = 0.0) -> Tensor:
+    """One-hot of each frame's strongest pitch class: (..., n_chroma, frames) -> same shape, same dtype.
+
+    Ties go to the lowest pitch class. Frames whose maximum is <= ``threshold`` (silent or all-zero
+    frames with the default 0) become all-zero.
+    """
+    peak, index = chroma.max(dim=-2, keepdim=True)
+    onehot = torch.zeros_like(chroma).scatter_(-2, index, 1.0)
+    return onehot * (peak > threshold)
+
+
+class MelSpectrogram(nn.Module):
+    """:func:`mel_spectrogram` as a module (for ``nn.Sequential`` and friends), with the same arguments.
+
+    It holds no tensors: windows and filterbanks come from the per-device/dtype caches.
+    """
+
+    def __init__(self, sample_rate: float, n_fft: int, hop_length: int, n_mels: int, **options):
+        super().__init__()
+        inspect.signature(mel_spectrogram).bind(None, sample_rate, n_fft, hop_length, n_mels, **options)
+        self.args, self.options = (sample_rate, n_fft, hop_length, n_mels), options
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(..., samples) -> (..., n_mels, frames)."""
+        return mel_spectrogram(x, *self.args, **self.options)
