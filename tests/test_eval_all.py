@@ -1,0 +1,26 @@
+from pathlib import Path
+
+from common import eval_all
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_unbuilt_papers_are_listed_as_missing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(eval_all, "PAPERS", (eval_all.Paper("no_such_paper", "Nothing yet", "eval-x"),))
+    assert eval_all.main([]) == 0
+    index = (tmp_path / "reports" / "README.md").read_text()
+    assert "| Nothing yet | missing: not built yet | - | - |" in index
+
+
+def test_built_paper_runs_and_is_linked_failures_fail(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PYTHONPATH", str(REPO))
+    toy = eval_all.Paper("tests.toy_task", "Toy", "eval-toy")
+    monkeypatch.setattr(eval_all, "PAPERS", (toy,))
+    assert eval_all.main(["--config", "paper"]) == 0
+    assert "least squares" in (tmp_path / "reports" / "tests.toy_task" / "README.md").read_text()
+    index = (tmp_path / "reports" / "README.md").read_text()
+    assert "| Toy | ok | [tests.toy_task](tests.toy_task/README.md) |" in index
+    assert eval_all.main(["model.nope=1"]) == 1  # the toy's eval rejects the unknown key
+    assert "| Toy | failed (exit 2) | - |" in (tmp_path / "reports" / "README.md").read_text()
