@@ -8,8 +8,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def dry_run(target: str, *variables: str, env: dict | None = None) -> str:
-    result = subprocess.run(["make", "-n", "-o", ".venv/.installed", target, *variables], cwd=REPO,
-                            capture_output=True, text=True, env=env)
+    """The last command ``make -n`` prints (run as a top-level make, even when the tests run under make)."""
+    env = {k: v for k, v in (env or os.environ).items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    result = subprocess.run(["make", "-n", "--no-print-directory", "-o", ".venv/.installed", target, *variables],
+                            cwd=REPO, capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip().splitlines()[-1]
 
