@@ -32,20 +32,35 @@ def _window(window: WindowSpec, win_length: int, n_fft: int, device, dtype) -> T
 
 
 @functools.lru_cache(maxsize=64)
-def _window_envelope(
+def _inverse_envelope(
     window: WindowSpec, win_length: int, n_fft: int, hop_length: int, n_frames: int, device, dtype
 ) -> Tensor:
-    """Overlap-added squared window of ``n_frames`` frames, shape (n_fft + hop_length * (n_frames - 1),)."""
+    """1 / (overlap-added squared window) of ``n_frames`` frames, shape (n_fft + hop_length * (n_frames - 1),);
+    1 where the envelope is ~0 (those samples are left unnormalised, as librosa does)."""
     squared = _window(window, win_length, n_fft, device, dtype).square()
-    return _overlap_add(squared[:, None].expand(n_fft, n_frames)[None], hop_length)[0]
+    envelope = _overlap_add(squared.expand(1, n_frames, n_fft), hop_length)[0]
+    nonzero = envelope > torch.finfo(dtype).tiny
+    return torch.where(nonzero, 1.0 / torch.where(nonzero, envelope, 1.0), 1.0)
 
 
 def _overlap_add(frames: Tensor, hop_length: int) -> Tensor:
-    """Sum frames (batch, n_fft, n_frames) placed every ``hop_length`` samples -> (batch, samples)."""
-    n_fft, n_frames = frames.shape[-2:]
+    """Sum frames (batch, n_frames, n_fft) placed every ``hop_length`` samples -> (batch, samples).
+
+    When ``hop_length`` divides ``n_fft`` (the usual case) this is ``n_fft / hop_length`` shifted adds of
+    hop-sized blocks, several times faster than ``fold``, which handles every other case.
+    """
+    batch, n_frames, n_fft = frames.shape
     length = n_fft + hop_length * (n_frames - 1)
-    out = nn.functional.fold(frames, output_size=(1, length), kernel_size=(1, n_fft), stride=(1, hop_length))
-    return out.reshape(frames.shape[0], length)
+    if n_fft % hop_length == 0:
+        overlap = n_fft // hop_length
+        blocks = frames.reshape(batch, n_frames, overlap, hop_length)
+        out = frames.new_zeros(batch, n_frames + overlap - 1, hop_length)
+        for k in range(overlap):
+            out[:, k : k + n_frames] += blocks[:, :, k]
+        return out.reshape(batch, length)
+    out = nn.functional.fold(frames.transpose(-1, -2), output_size=(1, length), kernel_size=(1, n_fft),
+                             stride=(1, hop_length))
+    return out.reshape(batch, length)
 
 
 BLOCK_SAMPLES = 1 << 21  # windowed samples per CPU block (8 MiB in float32), see _transform
@@ -137,16 +152,13 @@ def istft(
     n_frames = S.shape[-1]
     if length is not None:
         n_frames = min(n_frames, math.ceil((length + 2 * start) / hop_length))
-    flat = S[..., :n_frames].reshape(-1, *S.shape[-2:-1], n_frames)
+    flat = S[..., :n_frames].reshape(-1, *S.shape[-2:-1], n_frames).transpose(-1, -2)  # (items, frames, freq)
     win = _window(window, win_length, n_fft, S.device, flat.real.dtype)
-    frames = torch.fft.irfft(flat, n=n_fft, dim=-2) * win[:, None]
-    signal = _overlap_add(frames, hop_length)
-    envelope = _window_envelope(window, win_length, n_fft, hop_length, n_frames, S.device, signal.dtype)
+    signal = _overlap_add(torch.fft.irfft(flat, n=n_fft, dim=-1).mul_(win), hop_length)
+    inverse = _inverse_envelope(window, win_length, n_fft, hop_length, n_frames, S.device, signal.dtype)
     if length is None:
         length = signal.shape[-1] - 2 * start
-    signal, envelope = signal[:, start : start + length], envelope[start : start + length]
-    nonzero = envelope > torch.finfo(envelope.dtype).tiny
-    signal = torch.where(nonzero, signal / torch.where(nonzero, envelope, 1.0), signal)
+    signal = signal[:, start : start + length] * inverse[start : start + length]
     if signal.shape[-1] < length:
         signal = nn.functional.pad(signal, (0, length - signal.shape[-1]))
     return signal.reshape(*S.shape[:-2], length)
