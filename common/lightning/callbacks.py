@@ -59,7 +59,7 @@ class ExampleLogger(Callback):
     """After validation, logs the module's audio examples and their spectrograms.
 
     A LightningModule opts in by defining ``audio_examples() -> dict[str, (waveform, sample_rate)]``
-    (waveform: mono float array or tensor, (samples,), in [-1, 1]) and, optionally,
+    (waveform: mono float array or tensor, (samples,), in [-1, 1]) and/or
     ``image_examples() -> dict[str, array (H, W)]`` for latent or feature plots. Examples go to every
     W&B logger and to ``<directory>/step-<global_step>/`` as .wav and .png files.
     """
@@ -71,7 +71,8 @@ class ExampleLogger(Callback):
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.sanity_checking or not trainer.is_global_zero:
             return
-        if (trainer.current_epoch % self.every_n_epochs) != 0 or not hasattr(pl_module, "audio_examples"):
+        has_audio, has_images = hasattr(pl_module, "audio_examples"), hasattr(pl_module, "image_examples")
+        if (trainer.current_epoch % self.every_n_epochs) != 0 or not (has_audio or has_images):
             return
         from matplotlib import colormaps
         from matplotlib.image import imsave
@@ -79,9 +80,9 @@ class ExampleLogger(Callback):
         from common.audio import save_audio
 
         audio = {name: (np.asarray(torch.as_tensor(w).detach().float().cpu()).reshape(-1), int(sr))
-                 for name, (w, sr) in pl_module.audio_examples().items()}
+                 for name, (w, sr) in (pl_module.audio_examples() if has_audio else {}).items()}
         images = {f"{name}/spectrogram": spectrogram_image(w) for name, (w, _) in audio.items()}
-        if hasattr(pl_module, "image_examples"):
+        if has_images:
             for name, array in pl_module.image_examples().items():
                 array = np.asarray(torch.as_tensor(array).detach().float().cpu())
                 lo, hi = float(array.min()), float(array.max())

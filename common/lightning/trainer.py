@@ -165,4 +165,8 @@ def fit(cfg: DictConfig, package: str, module: pl.LightningModule, datamodule: p
         raise InputError(f"ckpt_path={ckpt_path}: no such checkpoint; use ckpt_path=last to resume "
                                 f"from {directory / 'checkpoints' / 'last.ckpt'}")
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+    # Lightning skips the final last.ckpt when one was already written during the run (e.g. at step 20 of
+    # 25): write it here, on every rank as save_checkpoint requires, so last.ckpt is the final state.
+    if not trainer.interrupted:
+        trainer.save_checkpoint(directory / "checkpoints" / "last.ckpt")
     return trainer

@@ -43,7 +43,7 @@ def csv_rows(directory: Path) -> list[dict]:
 
 @pytest.mark.ddp
 def test_ddp_two_cpu_ranks_end_with_identical_parameters(tmp_path):
-    result = toy(tmp_path, "trainer.devices=2", "trainer.max_steps=30")
+    result = toy(tmp_path, "trainer.devices=2", "trainer.max_steps=25")
     assert result.returncode == 0, result.stderr[-3000:]
     out = run_path(tmp_path)
     start, end0, end1 = (load(out / name) for name in
@@ -52,6 +52,8 @@ def test_ddp_two_cpu_ranks_end_with_identical_parameters(tmp_path):
     for key in end0:
         assert torch.equal(end0[key], end1[key]), key
     assert not torch.allclose(start["params"]["linear.weight"], end0["linear.weight"])
+    last = load(out / "checkpoints" / "last.ckpt")  # saved every 10 steps, and at the end
+    assert last["global_step"] == 25 and torch.equal(last["state_dict"]["linear.weight"], end0["linear.weight"])
 
 
 def test_sigkill_mid_run_then_resume_continues_from_last_checkpoint(tmp_path):
