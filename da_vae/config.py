@@ -1,0 +1,91 @@
+"""The typed configuration of ``python -m da_vae``: data, model, optim, task and eval sections on top of the
+shared run/trainer/logger/ckpt_path keys (see ``configs/default.yaml`` and ``configs/paper.yaml``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from common.lightning import BaseConfig
+
+TASKS = ("midi", "singing", "separation")  # Task 1 audio-to-MIDI, Task 2 singing alignment, Task 3 separation
+STAGES = ("source", "target", "both")
+
+
+@dataclass
+class DataConfig:
+    """Datasets, features and segments. ``root`` holds ``MAPS/`` (ENSTDkCl) and ``MIR-1K/``; with
+    ``synthetic`` the stand-in corpora are built there first (``common.corpora``)."""
+
+    root: str = "data/synthetic"
+    synthetic: bool = True
+    corpus_size: str = "default"  # tiny | default | N: size of the synthetic corpora
+    maps: str | None = None  # explicit MAPS root (holding ENSTDkCl/); default <root>/MAPS
+    mir1k: str | None = None  # explicit MIR-1K root (holding Wavfile/); default <root>/MIR-1K
+    cache: str = "data/cache/da_vae"  # prepared features, one sub-directory per task and feature settings
+    sample_rate: int = 16000  # Hz; 1024-point STFT = 64 ms Hann window at 16 kHz
+    n_fft: int = 1024
+    hop_ms: float = 20.0
+    midi_mels: int = 128  # Task 1 mel bands (and 128 piano-roll pitches)
+    singing_mels: int = 256  # Task 2 mel bands
+    segment_frames: int = 21  # T: 21 frames = 400 ms
+    train_hop_frames: int = 10  # segments every 10 frames for training and validation
+    val_fraction: float = 0.2  # MAPS 24/6 pieces, MIR-1K 88/22 songs
+    split_seed: int = 0
+    batch_size: int = 128
+    num_workers: int = 0
+
+
+@dataclass
+class ModelConfig:
+    """Table 1: Conv 1xF (channels[0]), Conv 3x1 stride 2 (channels[1]), Conv 2x1 stride 2 (channels[2]),
+    FC ``hidden``, Gaussian layer of size ``latent_dim``; the decoder mirrors it."""
+
+    latent_dim: int = 128
+    channels: list[int] = field(default_factory=lambda: [64, 128, 256])
+    hidden: int = 512
+
+
+@dataclass
+class OptimConfig:
+    lr: float = 1e-3
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    eps: float = 1e-8
+
+
+@dataclass
+class TaskConfig:
+    """What ``train`` fits. Stage ``source`` is the VAE (L_rec + L_KL); ``target`` the target-domain encoder
+    (MSE(z, z*), tasks midi/singing) or DAE (l1 + alpha * MSE(z, z*), task separation); ``both`` runs both."""
+
+    name: str = "midi"  # midi | singing | separation
+    stage: str = "both"  # source | target | both
+    init_from_source: bool = True  # "+wt": start the target model from the source model's weights
+    alpha: float = 1.0  # weight of the latent regulariser MSE(z, z*) in the separation DAE (0: plain DAE)
+    source_ckpt: str | None = None  # source VAE checkpoint for stage target; default: this run's source run
+
+
+@dataclass
+class EvalConfig:
+    """The paper's three experiments (``python -m da_vae eval``), written to ``out``."""
+
+    tasks: list[str] = field(default_factory=lambda: list(TASKS))
+    out: str = "reports/da_vae"
+    midi_latent_dims: list[int] = field(default_factory=lambda: [128, 12])  # Table 2 "Proposed" rows
+    pitch_steps: list[float] = field(default_factory=lambda: [-2.0, -1.0, 0.0, 1.0, 2.0])  # semitones
+    stretch_rates: list[float] = field(default_factory=lambda: [0.8, 0.9, 1.0, 1.1, 1.2])  # linear rates
+    nonlinear_rate_range: list[float] = field(default_factory=lambda: [0.7, 1.3])  # control rates drawn here
+    nonlinear_control_seconds: float = 5.0  # one random control rate every this many seconds of audio
+    max_clips: int = 0  # validation clips used by Tasks 2 and 3 (0: all)
+    separation_hop_frames: int = 5  # hop between overlapping 21-frame segments when separating
+    seed: int = 0
+
+
+@dataclass
+class DaVaeConfig(BaseConfig):
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    task: TaskConfig = field(default_factory=TaskConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    ckpt: str | None = None  # trained target-stage checkpoint used by `align` / `separate`
+    threads: int = 0  # torch CPU threads (0: torch's default)

@@ -1,0 +1,256 @@
+"""Datasets of the three tasks, feature caching (``prepare``) and the Lightning data module.
+
+Parallel source/target features per task (``(frames, bands)`` each, same frame grid):
+
+=========== ====================================== ======================================= =========
+task        source domain                          target domain                           corpus
+=========== ====================================== ======================================= =========
+midi        piano roll of the MIDI (128)           log-mel of the audio (128)              MAPS
+singing     log-mel of the voice (256)             log-mel of the mixture (256)            MIR-1K
+separation  |STFT| of the voice (513)              |STFT| of the mixture (513)             MIR-1K
+=========== ====================================== ======================================= =========
+
+MAPS is ``<maps>/ENSTDkCl/MUS/MAPS_MUS-*_ENSTDkCl.{wav,mid}`` (24/6 pieces); MIR-1K is
+``<mir1k>/Wavfile/<singer>_<song>_<clip>.wav``, accompaniment left and voice right, split 88/22 by song.
+``prepare`` computes the features once into ``<data.cache>/<task>-<key>/`` (raw float32 matrices read
+memory-mapped, ``index.json`` listing the items, ``stats.npz`` with per-band train mean/std).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from omegaconf import DictConfig
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+from common.audio import load_audio
+from common.corpora import ensure_corpus
+from common.corpora.manifest import build_lock
+from common.errors import InputError
+from da_vae import features
+
+log = logging.getLogger(__name__)
+
+FEATURES_VERSION = 3  # part of the cache key: bump when item_features changes
+
+
+@dataclass(frozen=True)
+class Item:
+    """One piece (MAPS) or clip (MIR-1K); ``group`` is what the split keeps together (piece or song)."""
+
+    name: str
+    audio: str
+    midi: str | None
+    group: str
+    split: str = "train"
+
+
+def corpus_root(cfg: DictConfig, corpus: str) -> Path:
+    """The MAPS or MIR-1K root: built synthetic stand-in, ``data.maps``/``data.mir1k``, or under ``data.root``."""
+    data = cfg.data
+    if data.synthetic:
+        return ensure_corpus(corpus, data.root, size=data.corpus_size)
+    explicit = data.maps if corpus == "maps" else data.mir1k
+    return Path(explicit) if explicit else Path(data.root) / ("MAPS" if corpus == "maps" else "MIR-1K")
+
+
+def split_groups(items: list[Item], val_fraction: float, seed: int) -> list[Item]:
+    """Assign whole groups to ``val`` (a seeded ``val_fraction`` of them, at least one) and the rest to train."""
+    groups = sorted({item.group for item in items})
+    if len(groups) < 2:
+        raise InputError(f"need at least 2 pieces/songs to split train/val, found {len(groups)}; "
+                         "use a larger corpus (data.corpus_size)")
+    n_val = min(len(groups) - 1, max(1, round(len(groups) * val_fraction)))
+    val = set(np.random.default_rng(seed).permutation(groups)[:n_val].tolist())
+    return [Item(**{**asdict(item), "split": "val" if item.group in val else "train"}) for item in items]
+
+
+def maps_items(root: Path) -> list[Item]:
+    folder = root / "ENSTDkCl" / "MUS"
+    wavs = sorted(folder.glob("MAPS_MUS-*_ENSTDkCl.wav"))
+    if not wavs:
+        raise InputError(f"{folder}: no MAPS_MUS-*_ENSTDkCl.wav files; point data.root at the directory holding "
+                         "MAPS/ (or data.maps at MAPS itself), or set data.synthetic=true")
+    items = []
+    for wav in wavs:
+        midi = wav.with_suffix(".mid")
+        if not midi.is_file():
+            raise InputError(f"{midi}: missing MIDI file for {wav.name}; MAPS pairs every .wav with a .mid")
+        items.append(Item(wav.stem, str(wav), str(midi), wav.stem))
+    return items
+
+
+def mir1k_items(root: Path) -> list[Item]:
+    folder = root / "Wavfile"
+    wavs = sorted(folder.glob("*_*_*.wav"))
+    if not wavs:
+        raise InputError(f"{folder}: no <singer>_<song>_<clip>.wav files; point data.root at the directory "
+                         "holding MIR-1K/ (or data.mir1k at MIR-1K itself), or set data.synthetic=true")
+    return [Item(wav.stem, str(wav), None, wav.stem.rsplit("_", 1)[0]) for wav in wavs]
+
+
+def task_items(cfg: DictConfig, task: str) -> list[Item]:
+    items = maps_items(corpus_root(cfg, "maps")) if task == "midi" else mir1k_items(corpus_root(cfg, "mir1k"))
+    return split_groups(items, cfg.data.val_fraction, cfg.data.split_seed)
+
+
+def load_karaoke(path: str, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """MIR-1K clip -> ``(voice, accompaniment)``, mono float32 at ``sample_rate``."""
+    audio = load_audio(path, sample_rate, channels="keep")
+    if audio.shape[0] != 2:
+        raise InputError(f"{path}: has {audio.shape[0]} channel(s); MIR-1K clips are stereo with the "
+                         "accompaniment left and the voice right")
+    return audio[1], audio[0]
+
+
+def item_features(task: str, item: Item, data: DictConfig) -> tuple[np.ndarray, np.ndarray]:
+    """``(source (frames, Fs), target (frames, Ft))`` of one item; see the module docstring."""
+    sr, n_fft = data.sample_rate, data.n_fft
+    hop = features.hop_length(sr, data.hop_ms)
+    if task == "midi":
+        audio = features.log_mel(features.zscore(load_audio(item.audio, sr)), sr, n_fft, hop, data.midi_mels)
+        roll = features.piano_roll(features.load_midi(item.midi), len(audio), hop / sr)
+        return roll, audio
+    voice, accompaniment = load_karaoke(item.audio, sr)
+    mixture = voice + accompaniment
+    if task == "singing":
+        return tuple(features.log_mel(features.zscore(y), sr, n_fft, hop, data.singing_mels)
+                     for y in (voice, mixture))
+    scale = max(float(mixture.std()), 1e-8)  # z-score of the mixture; the voice keeps its share of it
+    return (features.magnitude(voice / scale, n_fft, hop),
+            features.magnitude((mixture - mixture.mean()) / scale, n_fft, hop))
+
+
+def cache_dir(cfg: DictConfig, task: str, items: list[Item]) -> Path:
+    """``<data.cache>/<task>-<key>``: the key hashes the feature settings, the split and the input files."""
+    data = cfg.data
+    settings = {k: data[k] for k in ("sample_rate", "n_fft", "hop_ms", "midi_mels", "singing_mels")}
+    files = [(i.name, i.split, Path(i.audio).stat().st_size) for i in items]
+    key = hashlib.sha1(json.dumps([FEATURES_VERSION, task, settings, files], sort_keys=True).encode()).hexdigest()[:10]
+    return Path(data.cache) / f"{task}-{key}"
+
+
+def prepare(cfg: DictConfig, task: str) -> Path:
+    """Compute and cache the features of ``task`` unless already cached; returns the cache directory."""
+    items = task_items(cfg, task)
+    target = cache_dir(cfg, task, items)
+    with build_lock(target.parent, target.name):
+        if (target / "index.json").is_file():
+            return target
+        tmp = target.with_name(target.name + ".partial")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        rows, bands, entries = 0, None, []
+        sums = [None, None]
+        with open(tmp / "source.f32", "wb") as src_file, open(tmp / "target.f32", "wb") as tgt_file:
+            for item in tqdm(items, desc=f"prepare {task}", unit="item"):
+                pair = item_features(task, item, cfg.data)
+                bands = [m.shape[1] for m in pair]
+                for file, matrix in zip((src_file, tgt_file), pair):
+                    file.write(np.ascontiguousarray(matrix, dtype=np.float32).tobytes())
+                entries.append({**asdict(item), "start": rows, "frames": len(pair[0])})
+                rows += len(pair[0])
+                if item.split == "train":
+                    for k, m in enumerate(pair):
+                        m = m.astype(np.float64)
+                        stats = np.stack([np.full(m.shape[1], len(m)), m.sum(0), np.square(m).sum(0)])
+                        sums[k] = stats if sums[k] is None else sums[k] + stats
+        moments = {}
+        for k, name in enumerate(("source", "target")):
+            count, total, square = sums[k]
+            mean = total / count
+            moments[f"{name}_mean"] = mean.astype(np.float32)
+            moments[f"{name}_std"] = np.sqrt(np.maximum(square / count - mean**2, 0) + 1e-6).astype(np.float32)
+        np.savez(tmp / "stats.npz", **moments)
+        (tmp / "index.json").write_text(json.dumps({"task": task, "rows": rows, "bands": bands, "items": entries}))
+        tmp.rename(target)
+    n_val = sum(e["split"] == "val" for e in entries)
+    log.info("prepared %s: %d items (%d train, %d val), %d frames -> %s", task, len(entries),
+             len(entries) - n_val, n_val, rows, target)
+    return target
+
+
+class PreparedTask:
+    """A prepared cache: ``items``, per-band ``stats`` and memory-mapped ``source``/``target`` matrices."""
+
+    def __init__(self, directory: Path):
+        self.directory = Path(directory)
+        index = json.loads((self.directory / "index.json").read_text())
+        self.task, self.rows, self.bands, self.items = index["task"], index["rows"], index["bands"], index["items"]
+        self.stats = {k: torch.from_numpy(v) for k, v in np.load(self.directory / "stats.npz").items()}
+        self._maps = None
+
+    def matrices(self) -> tuple[np.memmap, np.memmap]:
+        if self._maps is None:  # opened lazily, so DataLoader workers open their own maps
+            self._maps = tuple(np.memmap(self.directory / f"{name}.f32", np.float32, "r", shape=(self.rows, b))
+                               for name, b in zip(("source", "target"), self.bands))
+        return self._maps
+
+    def split(self, split: str) -> list[dict]:
+        return [item for item in self.items if item["split"] == split]
+
+    def clip(self, item: dict) -> tuple[np.ndarray, np.ndarray]:
+        """Raw ``(source, target)`` features of one item."""
+        lo, hi = item["start"], item["start"] + item["frames"]
+        return tuple(np.array(m[lo:hi]) for m in self.matrices())
+
+    def __getstate__(self):
+        return {**self.__dict__, "_maps": None}
+
+
+class SegmentPairs(Dataset):
+    """Parallel T-frame segments every ``hop`` frames of one split -> normalised ``(source (T, Fs),
+    target (T, Ft), raw target-of-the-source (T, Fs))`` float32 tensors."""
+
+    def __init__(self, prepared: PreparedTask, split: str, frames: int, hop: int):
+        self.prepared, self.frames = prepared, frames
+        items = prepared.split(split)
+        short = [item["name"] for item in items if item["frames"] < frames]
+        if short:
+            log.warning("%s/%s: %d item(s) shorter than %d frames give no segments (e.g. %s)", prepared.task, split,
+                        len(short), frames, short[0])
+        self.starts = np.concatenate([np.arange(item["start"], item["start"] + item["frames"] - frames + 1, hop)
+                                      for item in items if item["frames"] >= frames] or [np.zeros(0, np.int64)])
+        if len(self.starts) == 0:
+            raise InputError(f"{prepared.directory}: the {split} split has no segment of {frames} frames")
+        s = prepared.stats
+        self.norm = ((s["source_mean"], s["source_std"]), (s["target_mean"], s["target_std"]))
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __getitem__(self, index: int):
+        start = int(self.starts[index])
+        raw = [torch.from_numpy(np.array(m[start : start + self.frames])) for m in self.prepared.matrices()]
+        (sm, ss), (tm, ts) = self.norm
+        return (raw[0] - sm) / ss, (raw[1] - tm) / ts, raw[0]
+
+
+class PairedDataModule(pl.LightningDataModule):
+    """Train/val ``SegmentPairs`` of a prepared task."""
+
+    def __init__(self, prepared: PreparedTask, data: DictConfig):
+        super().__init__()
+        self.prepared, self.data = prepared, data
+
+    def setup(self, stage: str | None = None) -> None:
+        args = (self.data.segment_frames, self.data.train_hop_frames)
+        self.train_set = SegmentPairs(self.prepared, "train", *args)
+        self.val_set = SegmentPairs(self.prepared, "val", *args)
+
+    def train_dataloader(self):
+        drop_last = len(self.train_set) > self.data.batch_size  # no ragged last batch (batch norm needs > 1)
+        return DataLoader(self.train_set, batch_size=self.data.batch_size, shuffle=True, drop_last=drop_last,
+                          num_workers=self.data.num_workers, persistent_workers=self.data.num_workers > 0)
+
+    def val_dataloader(self):
+        return DataLoader(self.val_set, batch_size=self.data.batch_size, num_workers=self.data.num_workers)

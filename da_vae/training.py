@@ -1,0 +1,92 @@
+"""The two training stages as runs of the shared Trainer, one run directory per model:
+
+    runs/da_vae/<run.name>/<task>-L<L>-source            stage 1 VAE
+    runs/da_vae/<run.name>/<task>-L<L>-encoder[-wt]      stage 2, tasks midi and singing
+    runs/da_vae/<run.name>/separation-L<L>-[r]dae[-wt]   stage 2, task separation (r: alpha > 0)
+
+Each run resumes from its own ``last.ckpt`` with ``ckpt_path=last``; a finished run is then a no-op.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytorch_lightning as pl
+from omegaconf import DictConfig, OmegaConf
+
+from common.errors import InputError
+from common.lightning import fit, run_dir
+from da_vae import data
+from da_vae.config import STAGES, TASKS
+from da_vae.module import SourceVAE, TargetDAE, TargetEncoder, load_stage
+
+log = logging.getLogger(__name__)
+
+PACKAGE = "da_vae"
+
+
+def check_task(cfg: DictConfig) -> None:
+    if cfg.task.name not in TASKS:
+        raise InputError(f"task.name={cfg.task.name!r} is unknown; use one of {', '.join(TASKS)}")
+    if cfg.task.stage not in STAGES:
+        raise InputError(f"task.stage={cfg.task.stage!r} is unknown; use one of {', '.join(STAGES)}")
+
+
+def target_variant(task: DictConfig) -> str:
+    """``encoder[-wt]`` (alignment) or ``[r]dae[-wt]`` (separation; ``r`` = latent regulariser on)."""
+    if task.name != "separation":
+        name = "encoder"
+    else:
+        name = ("r" if task.alpha > 0 else "") + "dae" + (f"{task.alpha:g}" if task.alpha not in (0, 1) else "")
+    return name + ("-wt" if task.init_from_source else "")
+
+
+def stage_config(cfg: DictConfig, stage: str) -> DictConfig:
+    """A copy of ``cfg`` whose ``run.name`` is this stage's sub-run."""
+    variant = "source" if stage == "source" else target_variant(cfg.task)
+    out = cfg.copy()
+    out.run.name = f"{cfg.run.name}/{cfg.task.name}-L{cfg.model.latent_dim}-{variant}"
+    return out
+
+
+def last_checkpoint(cfg: DictConfig, stage: str) -> Path:
+    return run_dir(stage_config(cfg, stage), PACKAGE) / "checkpoints" / "last.ckpt"
+
+
+def module_args(cfg: DictConfig, prepared: data.PreparedTask) -> dict:
+    d = cfg.data
+    mels = {"midi": d.midi_mels, "singing": d.singing_mels}.get(prepared.task, 0)
+    return dict(task=prepared.task, bands=list(prepared.bands), frames=d.segment_frames,
+                model=OmegaConf.to_container(cfg.model), optim=OmegaConf.to_container(cfg.optim),
+                features={"sample_rate": d.sample_rate, "n_fft": d.n_fft, "hop_ms": d.hop_ms, "n_mels": mels},
+                stats=prepared.stats)
+
+
+def train_stage(cfg: DictConfig, stage: str) -> Path:
+    """Fit one stage of ``cfg.task`` (resuming per ``cfg.ckpt_path``); returns its ``last.ckpt``."""
+    prepared = data.PreparedTask(data.prepare(cfg, cfg.task.name))
+    args = module_args(cfg, prepared)
+    pl.seed_everything(cfg.run.seed, workers=True)  # the initial weights too depend only on run.seed
+    if stage == "source":
+        module = SourceVAE(**args)
+    else:
+        source_path = Path(cfg.task.source_ckpt) if cfg.task.source_ckpt else last_checkpoint(cfg, "source")
+        source = load_stage(source_path, cfg.task.name, "source", "train stage 1 first (`python -m da_vae train "
+                            f"task.name={cfg.task.name} task.stage=source`) or set task.source_ckpt=...")
+        if cfg.task.name == "separation":
+            module = TargetDAE(**args, init_from_source=cfg.task.init_from_source, alpha=cfg.task.alpha)
+        else:
+            module = TargetEncoder(**args, init_from_source=cfg.task.init_from_source)
+        module.start_from(source.vae)
+    stage_cfg = stage_config(cfg, stage)
+    log.info("training %s (%s) -> %s", stage_cfg.run.name, type(module).__name__, run_dir(stage_cfg, PACKAGE))
+    fit(stage_cfg, PACKAGE, module, data.PairedDataModule(prepared, cfg.data))  # last.ckpt = the final state
+    return last_checkpoint(cfg, stage)
+
+
+def train(cfg: DictConfig) -> list[Path]:
+    """Stage ``cfg.task.stage`` (or both, source first) of ``cfg.task.name``."""
+    check_task(cfg)
+    stages = ["source", "target"] if cfg.task.stage == "both" else [cfg.task.stage]
+    return [train_stage(cfg, stage) for stage in stages]

@@ -1,0 +1,132 @@
+"""da_vae.models and the stage modules: Table 1 shapes, the 1-D layout equals the paper's 2-D convolutions,
+the KL term, weight initialisation from the source model, and stage-2 losses falling on a tiny set."""
+
+import pytest
+import torch
+
+from da_vae.models import VAE, Decoder, DenoisingAE, Encoder, conv_frames, copy_source_weights, kl_divergence
+from da_vae.module import SourceVAE, TargetDAE, TargetEncoder
+
+
+@pytest.mark.parametrize("bands, latent", [(128, 128), (128, 12), (256, 128), (513, 128)])
+def test_every_model_has_the_paper_shapes(bands, latent):
+    x = torch.randn(4, 21, bands)
+    encoder = Encoder(bands, 21, latent)
+    mu, logvar = encoder(x)
+    assert mu.shape == logvar.shape == (4, latent)
+    assert [m.out_channels for m in encoder.modules() if isinstance(m, torch.nn.Conv1d)] == [64, 128, 256]
+    assert encoder.fc[0].in_features == 256 * 5 and encoder.fc[0].out_features == 512
+    assert Decoder(bands, 21, latent)(mu).shape == (4, 21, bands)
+    reconstruction, mu, logvar = VAE(bands, 21, latent)(x)
+    assert reconstruction.shape == x.shape and mu.shape == (4, latent)
+    estimate, z = DenoisingAE(bands, 21, latent)(x)
+    assert estimate.shape == x.shape and z.shape == (4, latent)
+
+
+@pytest.mark.parametrize("frames", [5, 20, 21, 24])
+def test_decoder_restores_any_segment_length(frames):
+    second, third = conv_frames(frames)
+    assert third >= 1
+    assert VAE(16, frames, 8, (4, 8, 16), 32)(torch.randn(3, frames, 16))[0].shape == (3, frames, 16)
+
+
+def test_first_three_layers_are_table_1_two_d_convolutions():
+    """Conv 1xF over a (T, F) image, then 3x1 and 2x1 stride (2, 1): the same numbers as the 1-D layers."""
+    torch.manual_seed(0)
+    encoder = Encoder(40, 21, 8).eval()
+    x = torch.randn(2, 21, 40)
+    image = x[:, None]  # (batch, 1, T, F)
+    c1, c2, c3 = (encoder.convs[i][0] for i in range(3))
+    h = torch.nn.functional.conv2d(image, c1.weight[:, None].transpose(2, 3), c1.bias)  # kernel (1, F)
+    assert h.shape == (2, 64, 21, 1)
+    h = encoder.convs[0][2](encoder.convs[0][1](h[..., 0]))[..., None]
+    h = torch.nn.functional.conv2d(h, c2.weight[..., None], c2.bias, stride=(2, 1))  # kernel (3, 1)
+    h = encoder.convs[1][2](encoder.convs[1][1](h[..., 0]))[..., None]
+    h = torch.nn.functional.conv2d(h, c3.weight[..., None], c3.bias, stride=(2, 1))  # kernel (2, 1)
+    assert h.shape == (2, 256, 5, 1)
+    reference = encoder.convs[2][2](encoder.convs[2][1](h[..., 0]))
+    torch.testing.assert_close(encoder.convs(x.transpose(1, 2)), reference)
+
+
+def test_vae_samples_in_training_and_uses_the_mean_in_eval():
+    torch.manual_seed(0)
+    vae = VAE(32, 21, 8, (8, 16, 32), 64)
+    x = torch.randn(6, 21, 32)
+    vae.eval()
+    assert torch.equal(vae(x)[0], vae.decoder(vae.encoder(x)[0]))
+    vae.train()
+    assert not torch.allclose(vae(x)[0], vae(x)[0])
+
+
+def test_kl_term_matches_torch_distributions():
+    mu, logvar = torch.randn(5, 7), torch.randn(5, 7)
+    q = torch.distributions.Normal(mu, torch.exp(0.5 * logvar))
+    p = torch.distributions.Normal(torch.zeros(5, 7), torch.ones(5, 7))
+    torch.testing.assert_close(kl_divergence(mu, logvar), torch.distributions.kl_divergence(q, p).sum(1))
+
+
+def stage_args(bands=(24, 32), latent=8):
+    return dict(task="midi", bands=list(bands), frames=21, model={"latent_dim": latent, "channels": [8, 16, 32],
+                "hidden": 64}, optim={"lr": 1e-3, "betas": [0.9, 0.999], "eps": 1e-8}, features={})
+
+
+def trained_source():
+    torch.manual_seed(0)
+    source = SourceVAE(**stage_args())
+    source.vae(torch.randn(64, 21, 24))  # move batch-norm statistics away from their initial values
+    return source.eval()
+
+
+@pytest.mark.parametrize("init", [True, False])
+def test_weight_initialisation_copies_the_source_weights_only_when_asked(init):
+    source = trained_source()
+    encoder = TargetEncoder(**stage_args((24, 24)), init_from_source=init).start_from(source.vae)
+    dae = TargetDAE(**stage_args((24, 24)), init_from_source=init, alpha=1.0).start_from(source.vae)
+    for copy, original in ((encoder.encoder, source.vae.encoder), (dae.dae.encoder, source.vae.encoder),
+                           (dae.dae.decoder, source.vae.decoder), (encoder.source, source.vae.encoder)):
+        same = all(torch.equal(a, b) for a, b in zip(copy.state_dict().values(), original.state_dict().values()))
+        assert same == (init or copy is encoder.source)
+    assert encoder.encoder.convs[0][0].weight.data_ptr() != source.vae.encoder.convs[0][0].weight.data_ptr()
+    with pytest.raises(ValueError, match="32-band target model from a 24-band source"):
+        TargetEncoder(**stage_args((24, 32)), init_from_source=True).start_from(source.vae)
+    direct = Encoder(24, 21, 8, (8, 16, 32), 64).eval()
+    copy_source_weights(source.vae, direct)
+    x = torch.randn(3, 21, 24)
+    torch.testing.assert_close(direct(x), source.vae.encoder(x))
+
+
+def parallel_set(n=256, source_bands=24, target_bands=24, seed=0):
+    """Source segments and a fixed nonlinear 'other domain' rendering of them, plus the raw source."""
+    g = torch.Generator().manual_seed(seed)
+    source = (torch.rand(n, 21, source_bands, generator=g) > 0.8).float()
+    mixing = torch.randn(source_bands, target_bands, generator=g)
+    target = torch.tanh(source @ mixing) + 0.05 * torch.randn(n, 21, target_bands, generator=g)
+    return source, target, source.clone()
+
+
+@pytest.mark.parametrize("kind", ["encoder", "rdae"])
+def test_stage_two_loss_falls_and_the_source_encoder_stays_frozen(kind):
+    torch.manual_seed(0)
+    source_module = trained_source()
+    src, tgt, raw = parallel_set()
+    bands = (24, 24)
+    module = (TargetDAE(**stage_args(bands), alpha=1.0) if kind == "rdae" else
+              TargetEncoder(**stage_args(bands))).start_from(source_module.vae)
+    frozen = {k: v.clone() for k, v in module.source.state_dict().items()}
+    optimizer = module.configure_optimizers()
+    assert all(p.requires_grad for group in optimizer.param_groups for p in group["params"])
+    module.train()
+    assert not module.source.training
+    losses = []
+    for step in range(120):
+        batch = slice((step * 32) % 256, (step * 32) % 256 + 32)
+        loss = module.losses(src[batch], tgt[batch], raw[batch])
+        optimizer.zero_grad()
+        loss["loss"].backward()
+        optimizer.step()
+        losses.append({k: float(v.detach()) for k, v in loss.items()})
+    first, last = losses[0], sum(l["loss"] for l in losses[-8:]) / 8
+    assert last < 0.5 * first["loss"]
+    assert losses[-1]["mse_z"] < first["mse_z"]
+    for key, value in module.source.state_dict().items():
+        assert torch.equal(value, frozen[key]), key

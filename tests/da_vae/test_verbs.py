@@ -1,0 +1,108 @@
+"""The task verbs end to end on tiny trained models: `align` recovers a known non-linear stretch better than
+the Spec baseline and re-times the MIDI onto the audio; `separate` writes voice + accompaniment that sum to
+the mixture; training resumes from `ckpt_path=last`; bad input is one line and exit code 2."""
+
+import csv
+
+import numpy as np
+import pytest
+import torch
+
+from common.align import nonlinear_time_stretch, path_error
+from common.audio import load_audio, resample, save_audio
+from da_vae import data, features, inference
+
+SR, HOP = 16000, 320
+
+
+def read_path(path):
+    with open(path) as handle:
+        rows = list(csv.DictReader(handle))
+    return np.array([[int(r["midi_frame"]), int(r["audio_frame"])] for r in rows])
+
+
+def onsets(midi):
+    return np.array(sorted(n.start for inst in midi.instruments for n in inst.notes))
+
+
+def test_align_recovers_a_nonlinear_stretch_better_than_spec_and_retimes_the_midi(tiny, midi_checkpoint, tmp_path):
+    piece = next(i for i in data.task_items(tiny.config(), "midi") if i.split == "val")  # unseen in training
+    audio = load_audio(piece.audio, SR)
+    stretched = nonlinear_time_stretch(audio, [0.75, 1.3, 0.8, 1.25, 0.9], hop_length=HOP)
+    wav = save_audio(tmp_path / "performance.wav", stretched.output, SR)
+    assert tiny.run("align", "--audio", wav, "--midi", piece.midi, "--out-dir", tmp_path / "out",
+                    f"ckpt={midi_checkpoint}") == 0
+    path = read_path(tmp_path / "out/performance.path.csv")
+    midi = features.load_midi(piece.midi)
+    n_midi = features.midi_frames(midi, HOP / SR)
+    n_audio = features.frame_count(len(stretched.output), HOP)
+    assert path[0].tolist() == [0, 0] and path[-1].tolist() == [n_midi - 1, n_audio - 1]
+    truth = stretched.path[stretched.path[:, 0] < n_midi]
+    ours = path_error(path, truth)
+    roll = features.piano_roll(midi, n_midi, HOP / SR)
+    mel = features.log_mel(features.zscore(stretched.output), SR, 1024, HOP, 128)
+    spec = path_error(inference.dtw_path(roll, mel), truth)
+    assert ours < 0.5 * spec, (ours, spec)
+    assert ours < 8.0
+
+    # every note moves to where the stretch put it: onsets within 100 ms, far closer than before re-timing
+    expected = np.interp(onsets(midi) / (HOP / SR), stretched.path[:, 0], stretched.path[:, 1]) * (HOP / SR)
+    retimed = onsets(features.load_midi(tmp_path / "out/performance.aligned.mid"))
+    assert len(retimed) == len(expected)
+    assert np.median(np.abs(retimed - expected)) < 0.1
+    assert np.median(np.abs(retimed - expected)) < 0.25 * np.median(np.abs(onsets(midi) - expected))
+
+
+def test_separate_writes_voice_and_accompaniment_that_sum_to_the_mixture(tiny, separation_checkpoint, tmp_path):
+    clip = next(i for i in data.task_items(tiny.config(), "separation") if i.split == "train")
+    voice, accompaniment = data.load_karaoke(clip.audio, SR)
+    mixture = resample(voice + accompaniment, SR, 22050)  # a rate the model was not trained at
+    wav = save_audio(tmp_path / "song.wav", mixture, 22050)
+    assert tiny.run("separate", wav, "--out-dir", tmp_path / "sep", f"ckpt={separation_checkpoint}") == 0
+    outputs = {part: load_audio(tmp_path / f"sep/song_{part}.wav", 22050) for part in ("voice", "accompaniment")}
+    assert all(len(x) == len(mixture) for x in outputs.values())
+    np.testing.assert_allclose(outputs["voice"] + outputs["accompaniment"], mixture, atol=1e-5)
+    # the separation is not trivial: the voice track holds more of the voice than of the accompaniment
+    truth = {"voice": resample(voice, SR, 22050), "accompaniment": resample(accompaniment, SR, 22050)}
+    est = outputs["voice"]
+    share = {k: abs(np.dot(est, v)) / (np.linalg.norm(est) * np.linalg.norm(v)) for k, v in truth.items()}
+    assert share["voice"] > share["accompaniment"], share
+
+
+def test_training_resumes_from_the_last_checkpoint(tiny, tmp_path):
+    run = ["task.name=midi", "task.stage=source", "run.name=resume", "trainer.checkpoint_every_n_steps=10"]
+    assert tiny.run("train", *run, "trainer.max_steps=20") == 0
+    last = tiny.root / "runs/da_vae/resume/midi-L32-source/checkpoints/last.ckpt"
+    first = torch.load(last, map_location="cpu", weights_only=False)
+    assert first["global_step"] == 20
+    assert tiny.run("train", *run, "trainer.max_steps=30", "ckpt_path=last") == 0
+    resumed = torch.load(last, map_location="cpu", weights_only=False)
+    assert resumed["global_step"] == 30
+    assert resumed["optimizer_states"][0]["state"][0]["step"] == 30  # Adam's state continued, not restarted
+
+
+@pytest.mark.parametrize("verb, make_args, message", [
+    ("align", lambda t: ["--audio", t / "missing.wav", "--midi", t / "x.mid"], "missing.wav: file not found"),
+    ("align", lambda t: ["--audio", t / "ok.wav", "--midi", t / "bad.mid"], "bad.mid: cannot read MIDI"),
+    ("align", lambda t: ["--audio", t / "ok.wav", "--midi", t / "empty.mid"], "empty.mid: MIDI has no pitched"),
+    ("separate", lambda t: [t / "ok.wav", "ckpt=" + str(t / "nope.ckpt")], "nope.ckpt: no such checkpoint"),
+    ("train", lambda t: ["task.name=karaoke"], "task.name='karaoke' is unknown"),
+])
+def test_bad_input_is_one_line_naming_it(tiny, midi_checkpoint, tmp_path, capsys, verb, make_args, message):
+    import pretty_midi
+
+    save_audio(tmp_path / "ok.wav", 0.1 * np.random.default_rng(0).standard_normal(SR).astype(np.float32), SR)
+    (tmp_path / "bad.mid").write_bytes(b"not a midi file")
+    pretty_midi.PrettyMIDI().write(str(tmp_path / "empty.mid"))
+    args = make_args(tmp_path)
+    if verb == "align":
+        args.append(f"ckpt={midi_checkpoint}")
+    assert tiny.run(verb, *args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and message in err and "\n" not in err, err
+
+
+def test_a_checkpoint_of_the_wrong_task_is_refused(tiny, midi_checkpoint, tmp_path, capsys):
+    save_audio(tmp_path / "mix.wav", np.zeros(SR, np.float32) + 0.01, SR)
+    assert tiny.run("separate", tmp_path / "mix.wav", f"ckpt={midi_checkpoint}") == 2
+    assert "needs the stage-2 (target) model of task separation" in capsys.readouterr().err
