@@ -11,7 +11,6 @@ A run writes everything under ``<run.root>/<package>/<run.name>/``::
 
 from __future__ import annotations
 
-import logging
 import os
 import secrets
 from pathlib import Path
@@ -27,8 +26,6 @@ from pytorch_lightning.strategies import DDPStrategy
 
 from common.errors import ConfigError, InputError
 from common.lightning.callbacks import ExampleLogger, NonFiniteLossGuard
-
-log = logging.getLogger(__name__)
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -152,19 +149,18 @@ def fit(cfg: DictConfig, package: str, module: pl.LightningModule, datamodule: p
         callbacks: list[Callback] = ()) -> pl.Trainer:
     """Seed, build the trainer, save the resolved config and fit; ``ckpt_path=last`` resumes the run in
     place (same global step, optimizer and scheduler state), or starts fresh when it has no checkpoint."""
-    pl.seed_everything(cfg.run.seed, workers=True)
     directory = run_dir(cfg, package)
+    if cfg.ckpt_path not in (None, "last") and not Path(cfg.ckpt_path).is_file():
+        raise InputError(f"ckpt_path={cfg.ckpt_path}: no such checkpoint; use ckpt_path=last to resume "
+                         f"from {directory / 'checkpoints' / 'last.ckpt'}")
+    pl.seed_everything(cfg.run.seed, workers=True)
     trainer = build_trainer(cfg, directory, list(callbacks))
     if trainer.is_global_zero:
         OmegaConf.save(cfg, directory / "config.yaml")
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
                 (directory / "wandb_id").write_text(logger.version)
-    ckpt_path = cfg.ckpt_path
-    if ckpt_path not in (None, "last") and not Path(ckpt_path).is_file():
-        raise InputError(f"ckpt_path={ckpt_path}: no such checkpoint; use ckpt_path=last to resume "
-                                f"from {directory / 'checkpoints' / 'last.ckpt'}")
-    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
     # Lightning skips the final last.ckpt when one was already written during the run (e.g. at step 20 of
     # 25): write it here, on every rank as save_checkpoint requires, so last.ckpt is the final state.
     if not trainer.interrupted:

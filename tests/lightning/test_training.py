@@ -124,3 +124,11 @@ def test_non_finite_loss_stops_with_a_clear_message(tmp_path):
     checkpoint = load(out / "checkpoints" / "last.ckpt")
     assert 10 <= checkpoint["global_step"] <= 13
     assert all(torch.isfinite(v).all() for v in checkpoint["state_dict"].values())
+
+
+def test_missing_checkpoint_path_is_a_one_line_error_before_anything_is_written(tmp_path):
+    result = toy(tmp_path, f"ckpt_path={tmp_path / 'nope.ckpt'}")
+    assert result.returncode == 2
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith(f"error: ckpt_path={tmp_path / 'nope.ckpt'}: no such checkpoint"), last_line
+    assert not (run_path(tmp_path) / "config.yaml").exists()
