@@ -41,18 +41,24 @@ class NonFiniteLossGuard(Callback):
                 f"data for non-finite values")
 
 
+def heatmap_image(array: np.ndarray, colormap: str = "viridis") -> np.ndarray:
+    """Values (H, W) scaled to their range and coloured -> RGB uint8 image (H, W, 3), row 0 at the bottom;
+    a constant or non-finite range gives the colour map's first colour."""
+    from matplotlib import colormaps
+
+    lo, hi = float(array.min()), float(array.max())
+    scaled = (array - lo) / (hi - lo) if math.isfinite(hi - lo) and hi > lo else np.zeros_like(array)
+    return (colormaps[colormap](scaled[::-1])[..., :3] * 255).astype(np.uint8)
+
+
 def spectrogram_image(audio: np.ndarray, n_fft: int = 1024, hop_length: int = 256) -> np.ndarray:
     """A log-magnitude spectrogram of mono ``audio`` (samples,) as an RGB uint8 image (H, W, 3),
     low frequencies at the bottom."""
-    from matplotlib import colormaps
-
     from common.spectral import magnitude, power_to_db, stft
 
     x = torch.as_tensor(np.asarray(audio, dtype=np.float32))
     db = power_to_db(magnitude(stft(x, n_fft=n_fft, hop_length=hop_length), power=2.0), top_db=80.0)
-    db = db.numpy()[::-1]
-    scaled = (db - db.min()) / max(float(db.max() - db.min()), 1e-6)
-    return (colormaps["magma"](scaled)[..., :3] * 255).astype(np.uint8)
+    return heatmap_image(db.numpy(), "magma")
 
 
 class ExampleLogger(Callback):
@@ -74,7 +80,6 @@ class ExampleLogger(Callback):
         has_audio, has_images = hasattr(pl_module, "audio_examples"), hasattr(pl_module, "image_examples")
         if (trainer.current_epoch % self.every_n_epochs) != 0 or not (has_audio or has_images):
             return
-        from matplotlib import colormaps
         from matplotlib.image import imsave
 
         from common.audio import save_audio
@@ -84,10 +89,7 @@ class ExampleLogger(Callback):
         images = {f"{name}/spectrogram": spectrogram_image(w) for name, (w, _) in audio.items()}
         if has_images:
             for name, array in pl_module.image_examples().items():
-                array = np.asarray(torch.as_tensor(array).detach().float().cpu())
-                lo, hi = float(array.min()), float(array.max())
-                scaled = (array - lo) / (hi - lo) if math.isfinite(hi - lo) and hi > lo else np.zeros_like(array)
-                images[name] = (colormaps["viridis"](scaled[::-1])[..., :3] * 255).astype(np.uint8)
+                images[name] = heatmap_image(np.asarray(torch.as_tensor(array).detach().float().cpu()))
 
         out = self.directory / f"step-{trainer.global_step}"
         for name, (waveform, sr) in audio.items():
