@@ -61,6 +61,7 @@ class TaskConfig:
     stage: str = "both"  # source | target | both
     init_from_source: bool = True  # "+wt": start the target model from the source model's weights
     alpha: float = 1.0  # weight of the latent regulariser MSE(z, z*) in the separation DAE (0: plain DAE)
+    dae_output: str = "mask"  # separation DAE output layer: mask (x~ = sigmoid * |mixture|) | magnitude (x~ itself)
     source_ckpt: str | None = None  # source VAE checkpoint for stage target; default: this run's source run
 
 

@@ -116,6 +116,14 @@ def orderings(results: dict) -> list[tuple[str, bool, str]]:
     return checks
 
 
+DAE_OUTPUT_NOTES = {
+    "mask": "The DAE's output layer gives a soft mask, x~ = sigmoid(output) * |mixture| (`task.dae_output=mask`;\n"
+            "  the paper does not say; a direct magnitude output, `task.dae_output=magnitude`, stays near the trivial\n"
+            "  l1 solution of about zero voice at CPU budgets).",
+    "magnitude": "The DAE outputs the voice magnitude directly, in the voice's normalised space\n"
+                 "  (`task.dae_output=magnitude`).",
+}
+
 NOTES = """\
 ## How this run differs from the paper
 
@@ -132,8 +140,8 @@ NOTES = """\
   pretty_midi `get_chroma` normalised per frame by its maximum. MCEP: c1..c24 of
   `pyworld.code_spectral_envelope` on the DIO/StoneMask/CheapTrick envelope. DTW: `common.dtw`, Euclidean
   cost in Task 1, squared Euclidean in Task 2 (as the paper says); Task 2 latents are z-scored over time.
-- Separation: input and output are magnitude spectrograms |STFT| of the z-scored mixture (the voice scaled
-  alike), l1 on the voice magnitudes. The DAE's voice magnitude is averaged over overlapping segments,
+- Separation: input and estimate are magnitude spectrograms |STFT| of the z-scored mixture (the voice scaled
+  alike), l1 on the voice magnitudes. {dae_output} The voice magnitude is averaged over overlapping segments,
   clipped to [0, mixture magnitude] and given the mixture phase; the accompaniment is mixture minus voice.
   Scores are mir_eval bss_eval (v3) of the voice with both sources as references; NSDR = SDR(voice
   estimate) - SDR(mixture); means weighted by frame count.
@@ -172,7 +180,7 @@ def write_report(cfg: DictConfig, results: dict, seconds: dict[str, float], out:
               f"{len(held)} of the {len(checks)} orderings checked hold in this run"
               + (f": {'; '.join(held)}." if held else "."), "", "| claim | holds | ours |", "|---|---|---|"]
     lines += [f"| {claim} | {'yes' if ok else 'no'} | {numbers} |" for claim, ok, numbers in checks]
-    lines += ["", NOTES]
+    lines += ["", NOTES.format(dae_output=DAE_OUTPUT_NOTES[cfg.task.dae_output])]
     (out / "README.md").write_text("\n".join(lines))
     payload = {"config": OmegaConf.to_container(cfg), "seconds": seconds, "results": results,
                "paper": {"table2": PAPER_TABLE2, "table3": PAPER_TABLE3},

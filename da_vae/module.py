@@ -10,12 +10,17 @@ of the voice magnitudes). Either may start from the source model's weights (``in
 
 Inputs are per-band normalised with the training statistics, which every module keeps as buffers, so a
 checkpoint alone is enough to run the model on new audio (see ``da_vae.inference``).
+
+Each stage also draws its first validation segments as images (``image_examples``, logged by the shared
+``ExampleLogger`` to W&B and ``<run>/examples/``): input over reconstruction, z over z*, or mixture, estimate
+and voice.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
@@ -23,6 +28,13 @@ from torch import Tensor
 
 from common.errors import InputError
 from da_vae.models import VAE, DenoisingAE, Encoder, copy_source_weights, kl_divergence
+
+EXAMPLE_SEGMENTS = 4  # validation segments drawn side by side in the example images
+
+
+def segment_strip(x: Tensor) -> np.ndarray:
+    """``(n, T, F)`` segments -> ``(F, n * T)`` image array, the segments side by side in time."""
+    return x.detach().float().cpu().flatten(0, 1).T.numpy()
 
 
 class _Stage(pl.LightningModule):
@@ -69,7 +81,12 @@ class _Stage(pl.LightningModule):
         return losses["loss"]
 
     def validation_step(self, batch, batch_idx):
+        if batch_idx == 0:  # drawn here, in eval mode, and logged after the epoch by ExampleLogger
+            self._examples = self.example_images(*(x[:EXAMPLE_SEGMENTS] for x in batch))
         self._log_losses("val", self.losses(*batch))
+
+    def image_examples(self) -> dict[str, np.ndarray]:
+        return getattr(self, "_examples", {})
 
 
 class SourceVAE(_Stage):
@@ -86,6 +103,12 @@ class SourceVAE(_Stage):
         rec = 0.5 * (reconstruction - source).square().flatten(1).sum(1).mean()
         kl = kl_divergence(mu, logvar).mean()
         return {"loss": rec + kl, "rec": rec, "kl": kl}
+
+    def example_images(self, source: Tensor, target: Tensor, raw_source: Tensor) -> dict[str, np.ndarray]:
+        """Normalised source segments (top) over the VAE's reconstruction from mu (bottom), ``(2F, n T)``."""
+        reconstruction = self.vae.decoder(self.vae.encoder(source)[0])
+        return {f"{self.hparams.task}/input_over_reconstruction":
+                np.concatenate([segment_strip(reconstruction), segment_strip(source)])}
 
 
 class _TargetStage(_Stage):
@@ -131,18 +154,30 @@ class TargetEncoder(_TargetStage):
         loss = F.mse_loss(self.encoder(target)[0], self.source_latent(source))
         return {"loss": loss, "mse_z": loss}
 
+    def example_images(self, source: Tensor, target: Tensor, raw_source: Tensor) -> dict[str, np.ndarray]:
+        """z = mu(source segment) (top rows) over the target encoder's z* (bottom rows), ``(2L, n)``."""
+        z, z_star = self.source_latent(source), self.encoder(target)[0]
+        return {f"{self.hparams.task}/z_over_z_star": np.concatenate([z_star.T.cpu().numpy(), z.T.cpu().numpy()])}
+
+
+DAE_OUTPUTS = ("mask", "magnitude")
+
 
 class TargetDAE(_TargetStage):
     """Stage 2 of separation: DAE mixture -> voice, ``l1(x, x~) + alpha * MSE(z, z*)``.
 
-    Input and output are magnitude spectrograms |STFT|; the decoder output lives in the voice's normalised
-    space (like the source VAE's) and is mapped back to magnitudes with the voice statistics for the l1 loss.
+    Input and estimate are magnitude spectrograms |STFT|. ``output`` says what the decoder's output layer
+    gives: ``"mask"``, x~ = sigmoid(decoder) * |mixture| (a soft mask in [0, 1] on the mixture magnitude), or
+    ``"magnitude"``, x~ = the voice magnitude itself, the decoder output read in the voice's normalised space
+    like the source VAE's and mapped back with the voice statistics.
     """
 
     stage = "target"
 
-    def __init__(self, alpha: float = 1.0, **kwargs):
-        super().__init__(alpha=alpha, **kwargs)
+    def __init__(self, alpha: float = 1.0, output: str = "mask", **kwargs):
+        if output not in DAE_OUTPUTS:
+            raise ValueError(f"output={output!r}: use one of {', '.join(DAE_OUTPUTS)}")
+        super().__init__(alpha=alpha, output=output, **kwargs)
         self.dae = DenoisingAE(**self.network_args("target"))
 
     @property
@@ -152,6 +187,9 @@ class TargetDAE(_TargetStage):
     def estimate(self, target: Tensor) -> tuple[Tensor, Tensor]:
         """Normalised mixture segments -> (voice magnitude estimate (batch, T, F), z*)."""
         out, z = self.dae(target)
+        if self.hparams.output == "mask":
+            mixture = (target * self.target_std + self.target_mean).clamp_min(0)
+            return torch.sigmoid(out) * mixture, z
         return out * self.source_std + self.source_mean, z
 
     def losses(self, source: Tensor, target: Tensor, raw_source: Tensor) -> dict[str, Tensor]:
@@ -159,6 +197,12 @@ class TargetDAE(_TargetStage):
         l1 = F.l1_loss(estimate, raw_source)
         mse = F.mse_loss(z, self.source_latent(source))
         return {"loss": l1 + self.hparams.alpha * mse, "l1": l1, "mse_z": mse}
+
+    def example_images(self, source: Tensor, target: Tensor, raw_source: Tensor) -> dict[str, np.ndarray]:
+        """log(1 + magnitude) of the mixture (top), the voice estimate and the true voice (bottom), ``(3F, n T)``."""
+        mixture = (target * self.target_std + self.target_mean).clamp_min(0)
+        strips = [segment_strip(torch.log1p(x)) for x in (raw_source, self.estimate(target)[0].clamp_min(0), mixture)]
+        return {"separation/mixture_estimate_voice": np.concatenate(strips)}
 
 
 def load_stage(path: str | Path, task: str, stage: str, missing_hint: str) -> _Stage:

@@ -2,7 +2,7 @@
 
     runs/da_vae/<run.name>/<task>-L<L>-source            stage 1 VAE
     runs/da_vae/<run.name>/<task>-L<L>-encoder[-wt]      stage 2, tasks midi and singing
-    runs/da_vae/<run.name>/separation-L<L>-[r]dae[-wt]   stage 2, task separation (r: alpha > 0)
+    runs/da_vae/<run.name>/separation-L<L>-[r]dae[-magnitude][-wt]   stage 2, task separation (r: alpha > 0)
 
 Each run resumes from its own ``last.ckpt`` with ``ckpt_path=last``; a finished run is then a no-op.
 """
@@ -19,7 +19,7 @@ from common.errors import InputError
 from common.lightning import fit, run_dir
 from da_vae import data
 from da_vae.config import STAGES, TASKS
-from da_vae.module import SourceVAE, TargetDAE, TargetEncoder, load_stage
+from da_vae.module import DAE_OUTPUTS, SourceVAE, TargetDAE, TargetEncoder, load_stage
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,8 @@ def check_task(cfg: DictConfig) -> None:
         raise InputError(f"task.name={cfg.task.name!r} is unknown; use one of {', '.join(TASKS)}")
     if cfg.task.stage not in STAGES:
         raise InputError(f"task.stage={cfg.task.stage!r} is unknown; use one of {', '.join(STAGES)}")
+    if cfg.task.dae_output not in DAE_OUTPUTS:
+        raise InputError(f"task.dae_output={cfg.task.dae_output!r} is unknown; use one of {', '.join(DAE_OUTPUTS)}")
 
 
 def target_variant(task: DictConfig) -> str:
@@ -39,6 +41,7 @@ def target_variant(task: DictConfig) -> str:
         name = "encoder"
     else:
         name = ("r" if task.alpha > 0 else "") + "dae" + (f"{task.alpha:g}" if task.alpha not in (0, 1) else "")
+        name += "" if task.dae_output == "mask" else f"-{task.dae_output}"
     return name + ("-wt" if task.init_from_source else "")
 
 
@@ -65,6 +68,7 @@ def module_args(cfg: DictConfig, prepared: data.PreparedTask) -> dict:
 
 def train_stage(cfg: DictConfig, stage: str) -> Path:
     """Fit one stage of ``cfg.task`` (resuming per ``cfg.ckpt_path``); returns its ``last.ckpt``."""
+    check_task(cfg)
     prepared = data.PreparedTask(data.prepare(cfg, cfg.task.name))
     args = module_args(cfg, prepared)
     pl.seed_everything(cfg.run.seed, workers=True)  # the initial weights too depend only on run.seed
@@ -75,7 +79,8 @@ def train_stage(cfg: DictConfig, stage: str) -> Path:
         source = load_stage(source_path, cfg.task.name, "source", "train stage 1 first (`python -m da_vae train "
                             f"task.name={cfg.task.name} task.stage=source`) or set task.source_ckpt=...")
         if cfg.task.name == "separation":
-            module = TargetDAE(**args, init_from_source=cfg.task.init_from_source, alpha=cfg.task.alpha)
+            module = TargetDAE(**args, init_from_source=cfg.task.init_from_source, alpha=cfg.task.alpha,
+                               output=cfg.task.dae_output)
         else:
             module = TargetEncoder(**args, init_from_source=cfg.task.init_from_source)
         module.start_from(source.vae)
@@ -87,6 +92,5 @@ def train_stage(cfg: DictConfig, stage: str) -> Path:
 
 def train(cfg: DictConfig) -> list[Path]:
     """Stage ``cfg.task.stage`` (or both, source first) of ``cfg.task.name``."""
-    check_task(cfg)
     stages = ["source", "target"] if cfg.task.stage == "both" else [cfg.task.stage]
     return [train_stage(cfg, stage) for stage in stages]

@@ -95,23 +95,27 @@ def test_weight_initialisation_copies_the_source_weights_only_when_asked(init):
     torch.testing.assert_close(direct(x), source.vae.encoder(x))
 
 
-def parallel_set(n=256, source_bands=24, target_bands=24, seed=0):
-    """Source segments and a fixed nonlinear 'other domain' rendering of them, plus the raw source."""
+def parallel_set(kind: str, n=256, bands=24, seed=0):
+    """Source segments, a parallel target-domain rendering of them and the raw source: for the encoder a fixed
+    nonlinear mixing, for the DAE a non-negative 'mixture' = source + an unrelated sparse accompaniment."""
     g = torch.Generator().manual_seed(seed)
-    source = (torch.rand(n, 21, source_bands, generator=g) > 0.8).float()
-    mixing = torch.randn(source_bands, target_bands, generator=g)
-    target = torch.tanh(source @ mixing) + 0.05 * torch.randn(n, 21, target_bands, generator=g)
+    source = (torch.rand(n, 21, bands, generator=g) > 0.8).float()
+    if kind == "encoder":
+        target = torch.tanh(source @ torch.randn(bands, bands, generator=g))
+        target = target + 0.05 * torch.randn(n, 21, bands, generator=g)
+    else:
+        target = source + 0.7 * (torch.rand(n, 21, bands, generator=g) > 0.8).float()
     return source, target, source.clone()
 
 
-@pytest.mark.parametrize("kind", ["encoder", "rdae"])
+@pytest.mark.parametrize("kind", ["encoder", "mask", "magnitude"])
 def test_stage_two_loss_falls_and_the_source_encoder_stays_frozen(kind):
     torch.manual_seed(0)
     source_module = trained_source()
-    src, tgt, raw = parallel_set()
+    src, tgt, raw = parallel_set(kind)
     bands = (24, 24)
-    module = (TargetDAE(**stage_args(bands), alpha=1.0) if kind == "rdae" else
-              TargetEncoder(**stage_args(bands))).start_from(source_module.vae)
+    module = (TargetEncoder(**stage_args(bands)) if kind == "encoder" else
+              TargetDAE(**stage_args(bands), alpha=1.0, output=kind)).start_from(source_module.vae)
     frozen = {k: v.clone() for k, v in module.source.state_dict().items()}
     optimizer = module.configure_optimizers()
     assert all(p.requires_grad for group in optimizer.param_groups for p in group["params"])
@@ -130,3 +134,24 @@ def test_stage_two_loss_falls_and_the_source_encoder_stays_frozen(kind):
     assert losses[-1]["mse_z"] < first["mse_z"]
     for key, value in module.source.state_dict().items():
         assert torch.equal(value, frozen[key]), key
+
+
+def test_mask_output_is_a_soft_mask_on_the_mixture_magnitude():
+    """x~ = sigmoid(decoder) * |mixture|: inside [0, |mixture|] bin by bin, and the magnitude output is the
+    decoder read in the voice's normalised space."""
+    torch.manual_seed(0)
+    stats = {"source_mean": torch.rand(24), "source_std": torch.rand(24) + 0.5,
+             "target_mean": torch.rand(24) + 1.0, "target_std": torch.rand(24) + 0.5}
+    mask = TargetDAE(**stage_args((24, 24)), stats=stats, output="mask").eval()
+    magnitude = TargetDAE(**stage_args((24, 24)), stats=stats, output="magnitude").eval()
+    magnitude.load_state_dict(mask.state_dict())
+    mixture = torch.rand(5, 21, 24) * 3
+    normalised = mask.normalise(mixture, "target")
+    estimate, z = mask.estimate(normalised)
+    out, z_direct = mask.dae(normalised)
+    torch.testing.assert_close(estimate, torch.sigmoid(out) * mixture)
+    assert (estimate >= 0).all() and (estimate <= mixture + 1e-6).all()
+    torch.testing.assert_close(magnitude.estimate(normalised)[0], out * stats["source_std"] + stats["source_mean"])
+    torch.testing.assert_close(z, z_direct)
+    with pytest.raises(ValueError, match="output='wiener'"):
+        TargetDAE(**stage_args((24, 24)), output="wiener")

@@ -69,6 +69,19 @@ def test_separate_writes_voice_and_accompaniment_that_sum_to_the_mixture(tiny, s
     assert share["voice"] > share["accompaniment"], share
 
 
+def test_every_stage_draws_its_validation_examples(separation_checkpoint):
+    """Images of the first validation segments (logged to W&B and <run>/examples/ by ExampleLogger)."""
+    from matplotlib.image import imread
+
+    run = separation_checkpoint.parents[1]
+    images = sorted(run.glob("examples/step-*/separation_mixture_estimate_voice.png"))
+    assert images, list(run.glob("examples/*/*"))
+    assert imread(images[-1]).shape[:2] == (3 * 513, 4 * 21)  # mixture, estimate, voice; 4 segments of 21 frames
+    source = run.with_name(run.name.split("-rdae")[0] + "-source")
+    assert imread(sorted(source.glob("examples/step-*/separation_input_over_reconstruction.png"))[-1]).shape[:2] == (
+        2 * 513, 4 * 21)
+
+
 def test_training_resumes_from_the_last_checkpoint(tiny, tmp_path):
     run = ["task.name=midi", "task.stage=source", "run.name=resume", "trainer.checkpoint_every_n_steps=10"]
     assert tiny.run("train", *run, "trainer.max_steps=20") == 0
@@ -87,6 +100,7 @@ def test_training_resumes_from_the_last_checkpoint(tiny, tmp_path):
     ("align", lambda t: ["--audio", t / "ok.wav", "--midi", t / "empty.mid"], "empty.mid: MIDI has no pitched"),
     ("separate", lambda t: [t / "ok.wav", "ckpt=" + str(t / "nope.ckpt")], "nope.ckpt: no such checkpoint"),
     ("train", lambda t: ["task.name=karaoke"], "task.name='karaoke' is unknown"),
+    ("train", lambda t: ["task.name=separation", "task.dae_output=wiener"], "task.dae_output='wiener' is unknown"),
 ])
 def test_bad_input_is_one_line_naming_it(tiny, midi_checkpoint, tmp_path, capsys, verb, make_args, message):
     import pretty_midi
