@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import torch
 from omegaconf import DictConfig
 from pytorch_lightning.utilities import rank_zero_only
 
@@ -22,11 +21,6 @@ from da_vae.config import TASKS, DaVaeConfig
 log = logging.getLogger("da_vae")
 
 
-def _setup(cfg: DictConfig) -> None:
-    if cfg.threads > 0:
-        torch.set_num_threads(cfg.threads)
-
-
 def _checkpoint(cfg: DictConfig, task: str) -> Path:
     """``ckpt=`` if given, else this run's stage-2 model of ``task`` (with the configured task variant)."""
     if cfg.ckpt:
@@ -37,7 +31,6 @@ def _checkpoint(cfg: DictConfig, task: str) -> Path:
 
 
 def prepare(cfg: DictConfig, args: argparse.Namespace) -> None:
-    _setup(cfg)
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     unknown = [t for t in tasks if t not in TASKS]
     if unknown:
@@ -47,7 +40,6 @@ def prepare(cfg: DictConfig, args: argparse.Namespace) -> None:
 
 
 def train(cfg: DictConfig, args: argparse.Namespace) -> None:
-    _setup(cfg)
     paths = training.train(cfg)
     if rank_zero_only.rank == 0:  # under DDP every rank runs this verb
         print("\n".join(f"checkpoint: {path}" for path in paths))
@@ -56,13 +48,11 @@ def train(cfg: DictConfig, args: argparse.Namespace) -> None:
 def evaluate(cfg: DictConfig, args: argparse.Namespace) -> None:
     from da_vae.evaluate import evaluate as run
 
-    _setup(cfg)
     print(f"report: {run(cfg)}")
 
 
 def align(cfg: DictConfig, args: argparse.Namespace) -> None:
     """Align a MIDI file to a recording; writes ``<audio stem>.path.csv`` and ``<audio stem>.aligned.mid``."""
-    _setup(cfg)
     module = inference.load_target(_checkpoint(cfg, "midi"), "midi")
     f = module.hparams.features
     audio = load_audio(args.audio, f["sample_rate"])
@@ -84,7 +74,6 @@ def align(cfg: DictConfig, args: argparse.Namespace) -> None:
 def separate(cfg: DictConfig, args: argparse.Namespace) -> None:
     """Write ``<stem>_voice.wav`` and ``<stem>_accompaniment.wav`` (mono, the input's rate; they sum to the
     mono mixture)."""
-    _setup(cfg)
     module = inference.load_target(_checkpoint(cfg, "separation"), "separation")
     rate = module.hparams.features["sample_rate"]
     native = audio_info(args.mixture).sample_rate

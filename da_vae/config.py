@@ -89,4 +89,3 @@ class DaVaeConfig(BaseConfig):
     task: TaskConfig = field(default_factory=TaskConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     ckpt: str | None = None  # trained target-stage checkpoint used by `align` / `separate`
-    threads: int = 0  # torch CPU threads (0: torch's default)

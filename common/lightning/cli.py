@@ -3,6 +3,7 @@
 Each package lists its verbs (``prepare``, ``train``, ``eval`` and task verbs such as ``align``); ``config``
 is built in and prints the resolved configuration. Tokens of the form ``key=value`` are config overrides,
 everything else belongs to the verb's own arguments. Input and config errors print one line and exit 2.
+The shared ``threads`` key sets torch's CPU threads before the verb runs.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import torch
 from omegaconf import DictConfig, OmegaConf
 
 from common.errors import InputError
@@ -70,6 +72,8 @@ def main(package: str, schema: type, verbs: Sequence[Verb], argv: Sequence[str] 
     logging.basicConfig(level=os.environ.get("LOGLEVEL", "INFO"), format="%(levelname)s %(name)s: %(message)s")
     try:
         cfg = load_config(schema, package, args.config, overrides)
+        if cfg.threads > 0:
+            torch.set_num_threads(cfg.threads)
         code = args.run(cfg, args)
     except InputError as err:
         if os.environ.get("MUSICREP_DEBUG"):

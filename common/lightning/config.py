@@ -86,6 +86,7 @@ class BaseConfig:
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     ckpt_path: str | None = None  # null | last | path/to.ckpt: resume training from there
+    threads: int = 0  # torch intra-op CPU threads for the verb (0: torch's default, one per core)
 
 
 def preset_path(package: str, preset: str) -> Path:

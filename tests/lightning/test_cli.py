@@ -52,3 +52,19 @@ def test_override_detection():
     assert is_override("data.root=/data/a=b")  # the value may contain "="
     assert not is_override("--midi=y.mid") and not is_override("x.wav")
     assert not is_override("a/b=c.wav")
+
+
+def test_threads_key_sets_torch_threads_before_the_verb():
+    import torch
+
+    previous, seen = torch.get_num_threads(), {}
+    verbs = [Verb("probe", "record torch's threads", lambda cfg, args: seen.update(threads=torch.get_num_threads()))]
+    try:
+        target = 1 if previous != 1 else 2
+        assert main(PKG, ToyConfig, verbs, ["probe", f"threads={target}"]) == 0
+        assert seen["threads"] == target
+        torch.set_num_threads(previous)
+        assert main(PKG, ToyConfig, verbs, ["probe"]) == 0  # threads=0 leaves torch's setting alone
+        assert seen["threads"] == previous
+    finally:
+        torch.set_num_threads(previous)
