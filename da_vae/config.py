@@ -78,6 +78,8 @@ class EvalConfig:
     nonlinear_control_seconds: float = 5.0  # one random control rate every this many seconds of audio
     max_clips: int = 0  # validation clips used by Tasks 2 and 3 (0: all)
     separation_hop_frames: int = 5  # hop between overlapping 21-frame segments when separating
+    separation_seeds: list[int] = field(default_factory=lambda: [0])  # Table 3 models trained once per run.seed;
+    # with several, the table gives the mean over seeds and each seed's SDR
     seed: int = 0
 
 

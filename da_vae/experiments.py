@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from common.align import nonlinear_time_stretch, path_error, pitch_shift, time_stretch
 from common.audio import load_audio
+from common.errors import InputError
 from common.metrics import length_weighted_mean, separation_scores
 from da_vae import data, features, inference, training
 
@@ -133,10 +134,19 @@ def singing_alignment(cfg: DictConfig) -> dict:
 
 
 def separation(cfg: DictConfig) -> dict:
+    """Table 3 for the models of every seed in ``eval.separation_seeds``: ``scores`` (mean over seeds of the
+    frame-weighted means), ``per_seed`` (the same per seed), ``clips`` and ``skipped``."""
     sr, L = cfg.data.sample_rate, cfg.model.latent_dim
-    models = trained_models(cfg, "separation", L, SEPARATION_MODELS)
+    seeds = list(cfg.eval.separation_seeds)
+    if not seeds:
+        raise InputError("eval.separation_seeds is empty; give at least one training seed, e.g. [0]")
+    models = {}
+    for seed in seeds:
+        seed_cfg = cfg.copy()
+        seed_cfg.run.seed = seed
+        models |= {(seed, name): m for name, m in trained_models(seed_cfg, "separation", L, SEPARATION_MODELS).items()}
     hop = features.hop_length(sr, cfg.data.hop_ms)
-    per_model: dict[str, list[dict]] = {name: [] for name in models}
+    per_model: dict[tuple, list[dict]] = {key: [] for key in models}
     lengths, skipped = [], []
     for item in tqdm(validation_items(cfg, "separation"), desc="table 3", unit="clip"):
         voice, accompaniment = data.load_karaoke(item.audio, sr)
@@ -147,15 +157,20 @@ def separation(cfg: DictConfig) -> dict:
         except ValueError as err:  # bss_eval is undefined for a silent source
             skipped.append(f"{item.name}: {err}")
             continue
-        for name, module in models.items():
+        for key, module in models.items():
             estimate = inference.separate_voice(module, mixture, cfg.eval.separation_hop_frames)
             scores = separation_scores(reference, np.stack([estimate, mixture - estimate]))
-            per_model[name].append({key: float(value[0]) for key, value in scores.items()} |
-                                   {"NSDR": float(scores["SDR"][0] - do_nothing),
-                                    "energy": float(np.sum(estimate**2) / np.sum(voice**2))})
+            per_model[key].append({k: float(value[0]) for k, value in scores.items()} |
+                                  {"NSDR": float(scores["SDR"][0] - do_nothing),
+                                   "energy": float(np.sum(estimate**2) / np.sum(voice**2))})
         lengths.append(features.frame_count(len(mixture), hop))
     if skipped:
         log.warning("table 3: skipped %d clip(s) with a silent source, e.g. %s", len(skipped), skipped[0])
-    weighted = {name: {key[1:]: float(v) for key, v in length_weighted_mean(scores, lengths).items()}
-                for name, scores in per_model.items()}
-    return {"scores": weighted, "clips": len(lengths), "skipped": skipped}
+    if not lengths:
+        raise InputError("table 3: every validation clip has a silent source; check the MIR-1K files")
+    per_seed = {str(seed): {name: {k[1:]: float(v) for k, v in length_weighted_mean(per_model[seed, name],
+                                                                                     lengths).items()}
+                            for name in SEPARATION_MODELS} for seed in seeds}
+    mean = {name: {metric: float(np.mean([per_seed[str(s)][name][metric] for s in seeds]))
+                   for metric in per_seed[str(seeds[0])][name]} for name in SEPARATION_MODELS}
+    return {"scores": mean, "per_seed": per_seed, "clips": len(lengths), "skipped": skipped}

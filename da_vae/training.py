@@ -4,6 +4,8 @@
     runs/da_vae/<run.name>/<task>-L<L>-encoder[-wt]      stage 2, tasks midi and singing
     runs/da_vae/<run.name>/separation-L<L>-[r]dae[-magnitude][-wt]   stage 2, task separation (r: alpha > 0)
 
+each with a ``-seed<k>`` suffix when ``run.seed`` = k is not 0.
+
 Each run resumes from its own ``last.ckpt`` with ``ckpt_path=last``; a finished run is then a no-op.
 """
 
@@ -49,7 +51,8 @@ def stage_config(cfg: DictConfig, stage: str) -> DictConfig:
     """A copy of ``cfg`` whose ``run.name`` is this stage's sub-run."""
     variant = "source" if stage == "source" else target_variant(cfg.task)
     out = cfg.copy()
-    out.run.name = f"{cfg.run.name}/{cfg.task.name}-L{cfg.model.latent_dim}-{variant}"
+    seed = f"-seed{cfg.run.seed}" if cfg.run.seed else ""
+    out.run.name = f"{cfg.run.name}/{cfg.task.name}-L{cfg.model.latent_dim}-{variant}{seed}"
     return out
 
 
