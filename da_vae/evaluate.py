@@ -131,9 +131,10 @@ def orderings(results: dict) -> list[tuple[str, bool, str]]:
 
 
 DAE_OUTPUT_NOTES = {
-    "mask": "The DAE's output layer gives a soft mask, x~ = sigmoid(output) * |mixture| (`task.dae_output=mask`;\n"
-            "  the paper does not say; a direct magnitude output, `task.dae_output=magnitude`, stays near the trivial\n"
-            "  l1 solution of about zero voice at CPU budgets).",
+    "mask": "The DAE's output layer gives a soft mask, x~ = sigmoid(output) * |mixture|\n"
+            "  (`task.dae_output=mask`). The paper does not say what its output layer gives; a direct magnitude\n"
+            "  output (`task.dae_output=magnitude`) stays near the trivial l1 solution (about zero voice) at\n"
+            "  CPU training budgets.",
     "magnitude": "The DAE outputs the voice magnitude directly, in the voice's normalised space\n"
                  "  (`task.dae_output=magnitude`).",
 }

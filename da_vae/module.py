@@ -169,7 +169,9 @@ class TargetDAE(_TargetStage):
     Input and estimate are magnitude spectrograms |STFT|. ``output`` says what the decoder's output layer
     gives: ``"mask"``, x~ = sigmoid(decoder) * |mixture| (a soft mask in [0, 1] on the mixture magnitude), or
     ``"magnitude"``, x~ = the voice magnitude itself, the decoder output read in the voice's normalised space
-    like the source VAE's and mapped back with the voice statistics.
+    like the source VAE's and mapped back with the voice statistics. With ``init_from_source`` and a mask, the
+    copied VAE decoder starts out giving sigmoid(normalised voice magnitude): above one half where it expects
+    more voice than on average.
     """
 
     stage = "target"
@@ -188,9 +190,12 @@ class TargetDAE(_TargetStage):
         """Normalised mixture segments -> (voice magnitude estimate (batch, T, F), z*)."""
         out, z = self.dae(target)
         if self.hparams.output == "mask":
-            mixture = (target * self.target_std + self.target_mean).clamp_min(0)
-            return torch.sigmoid(out) * mixture, z
+            return torch.sigmoid(out) * self.mixture_magnitude(target), z
         return out * self.source_std + self.source_mean, z
+
+    def mixture_magnitude(self, target: Tensor) -> Tensor:
+        """Normalised mixture segments -> their magnitudes |STFT| (batch, T, F)."""
+        return (target * self.target_std + self.target_mean).clamp_min(0)
 
     def losses(self, source: Tensor, target: Tensor, raw_source: Tensor) -> dict[str, Tensor]:
         estimate, z = self.estimate(target)
@@ -200,8 +205,8 @@ class TargetDAE(_TargetStage):
 
     def example_images(self, source: Tensor, target: Tensor, raw_source: Tensor) -> dict[str, np.ndarray]:
         """log(1 + magnitude) of the mixture (top), the voice estimate and the true voice (bottom), ``(3F, n T)``."""
-        mixture = (target * self.target_std + self.target_mean).clamp_min(0)
-        strips = [segment_strip(torch.log1p(x)) for x in (raw_source, self.estimate(target)[0].clamp_min(0), mixture)]
+        estimate, mixture = self.estimate(target)[0].clamp_min(0), self.mixture_magnitude(target)
+        strips = [segment_strip(torch.log1p(x)) for x in (raw_source, estimate, mixture)]
         return {"separation/mixture_estimate_voice": np.concatenate(strips)}
 
 
