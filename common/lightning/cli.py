@@ -56,6 +56,19 @@ def set_threads(threads: int) -> None:
         os.environ["OMP_NUM_THREADS"] = str(threads)
 
 
+def seed_everything(seed: int) -> None:
+    """Seeds python, numpy and torch before a verb runs, so models built before training starts (and anything
+    else a verb draws) are the same on every launch; ``fit`` seeds again the same way."""
+    import random
+
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 (the global state is what unseeded library code draws from)
+    torch.manual_seed(seed)
+
+
 def is_override(token: str) -> bool:
     """``key=value`` with a dotted identifier key (not ``--flag=value``, not a path with '=')."""
     key, sep, _ = token.partition("=")
@@ -98,6 +111,8 @@ def main(package: str, schema: type, verbs: Sequence[Verb], argv: Sequence[str] 
         configure_logging(cfg.log_level)
         if cfg.threads > 0:
             set_threads(cfg.threads)
+        if args.verb_spec.name != "config":
+            seed_everything(cfg.run.seed)
         code = args.verb_spec.function()(cfg, args)
     except InputError as err:
         if os.environ.get("MUSICREP_DEBUG"):

@@ -25,8 +25,10 @@ from pytorch_lightning.callbacks import Callback, LearningRateMonitor, ModelChec
 from pytorch_lightning.loggers import CSVLogger, Logger, WandbLogger
 from pytorch_lightning.plugins.io import TorchCheckpointIO
 from pytorch_lightning.strategies import DDPStrategy
+from pytorch_lightning.utilities import rank_zero_only
 
 from common.errors import ConfigError, InputError
+from common.lightning import resume
 from common.lightning.callbacks import AverageBatchNormStats, ExampleLogger, NonFiniteLossGuard
 from common.lightning.verbosity import is_verbose
 
@@ -206,14 +208,18 @@ def wandb_run_id(cfg: DictConfig, directory: Path) -> str:
     return secrets.token_hex(4)
 
 
+def wandb_mode(cfg: DictConfig) -> str:
+    """``logger.mode``, else $WANDB_MODE, else offline."""
+    return cfg.logger.mode or os.environ.get("WANDB_MODE", "offline")
+
+
 def build_loggers(cfg: DictConfig, directory: Path) -> list[Logger]:
     """A CSV logger always (``csv/version_<n>/metrics.csv``, a new version per launch, so resuming keeps the
     earlier rows); a W&B logger unless ``logger.wandb=false`` (offline unless told otherwise)."""
     loggers: list[Logger] = [CSVLogger(save_dir=str(directory), name="csv")]
     if cfg.logger.wandb:
-        mode = cfg.logger.mode or os.environ.get("WANDB_MODE", "offline")
         loggers.append(WandbLogger(project=cfg.logger.project, name=cfg.run.name, save_dir=str(directory),
-                                   mode=mode, id=wandb_run_id(cfg, directory), resume="allow",
+                                   mode=wandb_mode(cfg), id=wandb_run_id(cfg, directory), resume="allow",
                                    config=OmegaConf.to_container(cfg, resolve=True)))
     return loggers
 
@@ -223,6 +229,8 @@ def build_callbacks(cfg: DictConfig, directory: Path) -> list[Callback]:
     checkpoints = directory / "checkpoints"
     callbacks: list[Callback] = [
         NonFiniteLossGuard(),
+        resume.RandomState(),
+        resume.FinalStepCheckpoint(checkpoints / "last.ckpt"),
         ModelCheckpoint(dirpath=checkpoints, save_last=True, save_top_k=0,
                         every_n_train_steps=tcfg.checkpoint_every_n_steps, enable_version_counter=False),
         LearningRateMonitor(logging_interval="step"),
@@ -256,21 +264,36 @@ def build_trainer(cfg: DictConfig, directory: Path, callbacks: list[Callback] = 
 def fit(cfg: DictConfig, package: str, module: pl.LightningModule, datamodule: pl.LightningDataModule,
         callbacks: list[Callback] = ()) -> pl.Trainer:
     """Seed, build the trainer, save the resolved config and fit; ``ckpt_path=last`` resumes the run in
-    place (same global step, optimizer and scheduler state), or starts fresh when it has no checkpoint."""
+    place (same global step, optimizer, scheduler, random and data-loader state), or starts fresh when it has
+    no checkpoint. On resume, rows the earlier launch logged after the checkpoint are superseded: dropped from
+    its CSV, and (offline W&B) the run's history is rebuilt from the CSV into this launch's W&B run, whose
+    earlier offline runs move to ``wandb/superseded/``."""
     directory = run_dir(cfg, package)
     ckpt_path = resume_checkpoint(cfg, directory)
     check_devices(cfg.trainer)
     check_writable(directory)
+    replay_rows = None
+    if ckpt_path is not None and rank_zero_only.rank == 0:
+        # what the earlier launch logged after this checkpoint is logged again by this launch: supersede it
+        rows = resume.supersede_csv(directory, resume.checkpoint_step(ckpt_path))
+        if cfg.logger.wandb and wandb_mode(cfg) == "offline":
+            resume.supersede_wandb(directory)
+            replay_rows = rows
     pl.seed_everything(cfg.run.seed, workers=True, verbose=is_verbose(cfg.log_level))
     trainer = build_trainer(cfg, directory, list(callbacks))
+    if replay_rows:
+        for logger in trainer.loggers:
+            if isinstance(logger, WandbLogger):
+                resume.replay(logger, replay_rows)
     if trainer.is_global_zero:
         OmegaConf.save(cfg, directory / "config.yaml")
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
                 (directory / "wandb_id").write_text(logger.version)
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
-    # Lightning skips the final last.ckpt when one was already written during the run (e.g. at step 20 of
-    # 25): write it here, on every rank as save_checkpoint requires, so last.ckpt is the final state.
-    if not trainer.interrupted:
-        trainer.save_checkpoint(directory / "checkpoints" / "last.ckpt")
+    # A run that ends on max_epochs has no FinalStepCheckpoint: write last.ckpt here (on every rank, as
+    # save_checkpoint requires) unless it already holds the final step.
+    last = directory / "checkpoints" / "last.ckpt"
+    if not trainer.interrupted and (not last.is_file() or resume.checkpoint_step(last) != trainer.global_step):
+        trainer.save_checkpoint(last)
     return trainer

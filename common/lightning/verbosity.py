@@ -16,6 +16,8 @@ NOISE = (
     r".*does not have many workers which may be a bottleneck.*",
     r".*The number of training batches .* is smaller than the logging interval.*",
     r"`weights_only` was not set.*",
+    r".*'set_vital' is deprecated.*",
+    r".*Checkpoint directory .* exists and is not empty.*",
 )
 
 

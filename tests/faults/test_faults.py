@@ -3,8 +3,10 @@
 import errno
 import logging
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -170,3 +172,41 @@ def test_threads_reach_torch_when_it_is_imported_after_the_config():
                             env={**os.environ, "OMP_NUM_THREADS": "2"})
     assert result.stdout.strip() == "1", result.stderr[-500:]
 
+
+
+def test_killed_and_resumed_run_equals_an_uninterrupted_one_with_every_step_logged_once(tmp_path):
+    """SIGKILL after a checkpoint, resume with ckpt_path=last: the same final weights as a run never killed
+    (deterministic CPU run, resumable data order and random state), and the CSV and the offline W&B run each
+    hold exactly one train/loss per logged step."""
+    from tests.lightning.test_training import csv_rows
+    from tests.lightning.wandb_records import history
+
+    args = ("trainer.max_steps=60", "trainer.checkpoint_every_n_steps=10", "trainer.log_every_n_steps=5",
+            "trainer.deterministic=true", "logger.wandb=true", "model.batchnorm=true")
+    straight = toy(tmp_path / "straight", *args)
+    assert straight.returncode == 0, straight.stderr[-2000:]
+
+    killed = tmp_path / "killed"
+    last = run_path(killed) / "checkpoints" / "last.ckpt"
+    proc = toy(killed, *args, "model.step_sleep=0.15", wait=False)
+    try:
+        deadline = time.time() + 240
+        while not (last.is_file() and load(last)["global_step"] >= 20):
+            assert proc.poll() is None and time.time() < deadline, "no checkpoint at step >= 20 in time"
+            time.sleep(0.2)
+        time.sleep(1.0)  # let it log past the checkpoint, so there is something to supersede
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    resumed = toy(killed, *args, "ckpt_path=last")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+
+    for key, value in load(run_path(tmp_path / "straight") / "params_rank0.pt").items():
+        assert torch.equal(load(run_path(killed) / "params_rank0.pt")[key], value), key
+    logged = list(range(4, 60, 5))  # Lightning logs every 5th step: 4, 9, ..., 59
+    csv_steps = [int(r["step"]) for r in csv_rows(run_path(killed)) if r.get("train/loss")]
+    assert csv_steps == logged
+    runs = list((run_path(killed) / "wandb").glob("offline-run-*/run-*.wandb"))
+    assert len(runs) == 1 and list((run_path(killed) / "wandb" / "superseded").glob("offline-run-*"))
+    wandb_steps = [row["trainer/global_step"] for row in history(runs[0]) if "train/loss" in row]
+    assert wandb_steps == logged

@@ -13,6 +13,7 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from common.lightning import BaseConfig
+from common.lightning.data import resumable_loader
 
 
 @dataclass
@@ -48,7 +49,7 @@ class ToyDataModule(pl.LightningDataModule):
         self.batch_size = cfg.batch_size
 
     def train_dataloader(self):
-        return DataLoader(self.train_set, batch_size=self.batch_size, shuffle=True)
+        return resumable_loader(self.train_set, batch_size=self.batch_size, shuffle=True)
 
     def val_dataloader(self):
         return DataLoader(self.val_set, batch_size=self.batch_size)
