@@ -77,7 +77,7 @@ def _synth_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _transfer_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("note", help="a single note (wav/flac/ogg/mp3), at least 0.5 s")
+    parser.add_argument("note", help="a single note (wav/flac/ogg/mp3) of at least 0.49 s")
     parser.add_argument("--to", required=True, help="target instrument class name")
     parser.add_argument("--alpha", type=float, default=1.0, help="fraction of mu_target - mu_source to add")
     parser.add_argument("--source", help="source instrument name (default: the argmax of q(y_t|X))")

@@ -84,7 +84,7 @@ def read_note(path: str | Path, settings: dict, min_seconds: float | None = None
     audio = load_audio(path, settings["sample_rate"])
     if min_seconds is not None and len(audio) < min_seconds * settings["sample_rate"]:
         raise InputError(f"{path}: {len(audio) / settings['sample_rate']:.3f} s is too short; the model reads the "
-                         f"first {min_seconds:g} s of a note")
+                         f"first {min_seconds:.2f} s of a note")
     if np.abs(audio[: round(settings["seconds"] * settings["sample_rate"])]).max() < SILENCE:
         raise InputError(f"{path}: the first {settings['seconds']:g} s are silent; give a note that starts at once")
     return log_mel(audio, settings)

@@ -35,7 +35,7 @@ def read_input(module: TimbrePitchModule, path: str | Path) -> torch.Tensor:
     if not Path(path).is_file():
         raise InputError(f"{path}: no such file; give a single-note audio file (wav/flac/ogg/mp3)")
     f = module.hparams.features
-    log_mel = data.read_note(path, f, min_seconds=f["seconds"])
+    log_mel = data.read_note(path, f, min_seconds=(f["frames"] - 1) * f["hop_length"] / f["sample_rate"])
     return torch.from_numpy(data.scale(log_mel, module.hparams.log_min, module.hparams.log_max)).float()[None]
 
 
