@@ -73,7 +73,7 @@ class EvalConfig:
     transfer_instruments: list[str] = field(default_factory=lambda: ["Hn", "Pno", "Vc", "Bn"])
     transfer_label_fraction: int = 100  # the M_GMVAE whose mixture means drive the transfer
     griffinlim_iters: int = 32
-    bootstrap: int = 1000  # resamples of the validation notes for the intervals
+    bootstrap: int = 2000  # resamples of the validation notes for the intervals
     examples: int = 3  # audio examples (synthesis, transfer) in the report
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from omegaconf import DictConfig, OmegaConf
+
 from common.report import (
     Claim,
     Clip,
@@ -23,8 +25,6 @@ from common.report import (
     paired_diff,
     write_report,
 )
-from omegaconf import DictConfig, OmegaConf
-
 from gmvae_timbre import data, experiments, figures, training
 from gmvae_timbre.inference import transfer_mels
 
