@@ -5,8 +5,9 @@ import json
 
 
 def test_eval_writes_the_report(tiny):
-    assert tiny.run("eval", "eval.label_fractions=[0,100]", "eval.seeds=[0]", "trainer.max_steps=30", "eval.cnn_max_steps=30",
-                    "eval.synthesis_draws=3", "eval.bootstrap=50", "eval.examples=1", "eval.griffinlim_iters=4") == 0
+    assert tiny.run("eval", "eval.label_fractions=[0,100]", "eval.seeds=[0]", "trainer.max_steps=30",
+                    "eval.cnn_max_steps=30", "eval.synthesis_draws=3", "eval.bootstrap=50", "eval.examples=1",
+                    "eval.griffinlim_iters=4") == 0
     out = tiny.root / "reports"
     readme = (out / "README.md").read_text()
     assert "Table 1" in readme and "0.937" in readme  # the paper's M_GMVAE z_t instrument F1 at N = 0
