@@ -1,0 +1,308 @@
+"""``python -m gmvae_timbre eval``: trains what is missing (M_VAE and M_GMVAE at every N, the CNN baselines,
+for every seed of ``eval.seeds``) and writes Table 1, Figures 2-3, the timbre-transfer posterior shift and
+audio examples to ``eval.out`` through ``common.report``."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from common.report import (
+    Claim,
+    Clip,
+    Example,
+    Figure,
+    Headline,
+    Report,
+    Section,
+    Table,
+    mean_ci,
+    paired_diff,
+    write_report,
+)
+from gmvae_timbre import data, experiments, figures, training
+from gmvae_timbre.inference import transfer_mels
+
+log = logging.getLogger(__name__)
+
+KINDS = ("vae", "gmvae")
+# Table 1 of the paper: F-scores by N; instrument (CNN, VAE z_t, VAE z_p, GMVAE z_t, GMVAE z_p), pitch (same)
+PAPER_TABLE1 = {
+    0: ((None, 0.960, 0.163, 0.937, 0.175), (None, 0.112, 0.966, 0.146, 0.960)),
+    25: ((0.920, 0.960, 0.192, 0.971, 0.180), (None, 0.169, 0.966, 0.084, 0.977)),
+    50: ((0.983, 0.971, 0.169, 0.988, 0.186), (None, 0.158, 0.977, 0.079, 0.977)),
+    75: ((1.000, 0.971, 0.169, 1.000, 0.163), (None, 0.079, 0.971, 0.045, 0.977)),
+    100: ((1.000, 0.937, 0.158, 1.000, 0.197), (0.983, 0.039, 0.983, 0.028, 0.966)),
+}
+
+
+def _eval_cfg(cfg: DictConfig) -> DictConfig:
+    out = cfg.copy()
+    out.ckpt_path = None
+    return out
+
+
+def train_all(cfg: DictConfig, notes_by_n: dict[int, data.SolNotes]) -> dict:
+    """Every model the evaluation needs -> {("vae"|"gmvae", N, seed) | ("cnn-instrument", N, seed) |
+    ("cnn-pitch", seed): module in eval mode}."""
+    e, models = cfg.eval, {}
+    for seed in e.seeds:
+        for n in e.label_fractions:
+            for kind in KINDS:
+                path = training.train_model(cfg, kind, n, seed, notes_by_n[n])
+                models[(kind, n, seed)] = training.load_model(path)
+        for n in sorted(set(e.label_fractions) | {100}):
+            if n > 0:
+                path = training.train_classifier(cfg, "instrument", n, seed, e.cnn_max_steps, notes_by_n[n])
+                models[("cnn-instrument", n, seed)] = training.load_classifier(path)
+        path = training.train_classifier(cfg, "pitch", 100, seed, e.cnn_max_steps, notes_by_n[100])
+        models[("cnn-pitch", seed)] = training.load_classifier(path)
+    return models
+
+
+def table1(cfg: DictConfig, notes: data.SolNotes, models: dict, codes: dict) -> tuple[Section, dict, list[Claim]]:
+    """Linear probes on z_t / z_p and the CNNs, F-scores with item-bootstrap intervals, paired verdicts."""
+    e, seeds, train = cfg.eval, cfg.eval.seeds, notes.train
+    truth = {"instrument": notes.instrument, "pitch": notes.pitch}
+    preds = {}  # (target, system, N) -> [predictions per seed]
+    for target, labels in truth.items():
+        for (kind, n, _), z in codes.items():
+            for space in ("z_t", "z_p"):
+                preds.setdefault((target, f"{kind} {space}", n), []).append(
+                    experiments.linear_probe(z[space], labels, train))
+        for n in e.label_fractions:
+            for seed in seeds:
+                key = ("cnn-instrument", n, seed) if target == "instrument" else ("cnn-pitch", seed)
+                if key in models:
+                    preds.setdefault((target, "cnn", n), []).append(
+                        experiments.classify(models[key], notes.x[notes.val]).argmax(-1))
+    val_truth = {t: labels[notes.val] for t, labels in truth.items()}
+    scores = {f"{t}|{s}|{n}": experiments.f_score_ci(val_truth[t], p, e.bootstrap) for (t, s, n), p in preds.items()}
+    systems = ["cnn", "vae z_t", "vae z_p", "gmvae z_t", "gmvae z_p"]
+    rows = []
+    for n in e.label_fractions:
+        for target, paper in zip(("instrument", "pitch"), PAPER_TABLE1.get(n, ((None,) * 5,) * 2)):
+            row = [n, target]
+            for system, paper_value in zip(systems, paper):
+                score = scores.get(f"{target}|{system}|{n}")
+                row += [f"{score[0]:.3f} [{score[1]:.2f}, {score[2]:.2f}]" if score else None, paper_value]
+            rows.append(row)
+    columns = ["N %", "task"] + [c for s in systems for c in (f"{s} ours", f"{s} paper")]
+
+    def diff(target, a, b, n):
+        return experiments.paired_f_score_diff(val_truth[target], preds[(target, a, n)], preds[(target, b, n)],
+                                               e.bootstrap)
+
+    verdicts, claims = [], []
+
+    def verdict(name, target, a, b, n, sign):
+        d = diff(target, a, b, n)
+        verdicts.append([name, n, f"{d[0]:+.3f}", f"[{d[1]:+.3f}, {d[2]:+.3f}]", d[1] > 0 if sign > 0 else d[2] < 0])
+        return d
+
+    fractions = list(e.label_fractions)
+    held = {}
+    for kind in KINDS:
+        held[f"{kind} z_t>z_p inst"] = [verdict(f"{kind}: z_t - z_p, instrument", "instrument", f"{kind} z_t",
+                                                f"{kind} z_p", n, 1)[1] > 0 for n in fractions]
+        held[f"{kind} z_p>z_t pitch"] = [verdict(f"{kind}: z_p - z_t, pitch", "pitch", f"{kind} z_p",
+                                                 f"{kind} z_t", n, 1)[1] > 0 for n in fractions]
+    for name, text in (("z_t>z_p inst", "z_t beats z_p for instrument"), ("z_p>z_t pitch", "z_p beats z_t for pitch")):
+        ok = all(all(held[f"{k} {name}"]) for k in KINDS)
+        claims.append(Claim(claim=f"{text} (both models, every N)", holds=ok,
+                            evidence=f"paired F1 differences decided at {sum(sum(held[f'{k} {name}']) for k in KINDS)}"
+                                     f" of {2 * len(fractions)} (model, N); see the verdict table"))
+    low, high = min(fractions), max(fractions)
+    trend = {}
+    for kind in KINDS:
+        a = [experiments.linear_probe(codes[(kind, high, s)]["z_t"], notes.instrument, train) for s in seeds]
+        b = [experiments.linear_probe(codes[(kind, low, s)]["z_t"], notes.instrument, train) for s in seeds]
+        trend[kind] = experiments.paired_f_score_diff(val_truth["instrument"], a, b, e.bootstrap)
+        verdicts.append([f"{kind}: z_t instrument F1(N={high}) - F1(N={low})", f"{high} vs {low}",
+                         f"{trend[kind][0]:+.3f}", f"[{trend[kind][1]:+.3f}, {trend[kind][2]:+.3f}]",
+                         trend[kind][1] > 0])
+    claims.append(Claim(claim="M_GMVAE's z_t improves with N while M_VAE's does not",
+                        holds=trend["gmvae"][1] > 0 and not trend["vae"][1] > 0,
+                        evidence=f"instrument F1 change N={low}->{high}: M_GMVAE {trend['gmvae'][0]:+.3f} "
+                                 f"[{trend['gmvae'][1]:+.3f}, {trend['gmvae'][2]:+.3f}], M_VAE {trend['vae'][0]:+.3f} "
+                                 f"[{trend['vae'][1]:+.3f}, {trend['vae'][2]:+.3f}]"))
+    supervised = [n for n in fractions if n >= 25]
+    disc = [verdict("gmvae z_t - vae z_t, instrument", "instrument", "gmvae z_t", "vae z_t", n, 1) for n in fractions]
+    pitchy = [verdict("gmvae z_t - vae z_t, pitch (lower = less pitch)", "pitch", "gmvae z_t", "vae z_t", n, -1)
+              for n in fractions]
+    ok = bool(supervised) and all(d[1] > 0 for d, n in zip(disc, fractions) if n >= 25) and all(
+        p[2] < 0 for p, n in zip(pitchy, fractions) if n >= 25)
+    if 0 in fractions:
+        d, p = disc[fractions.index(0)], pitchy[fractions.index(0)]
+        claims.append(Claim(claim="at N = 0 the order reverses (the paper's own table: M_VAE's z_t is the more "
+                                  "discriminative and the less pitch-informative)", holds=d[2] < 0 and p[1] > 0,
+                            evidence=f"M_GMVAE - M_VAE at N=0: inst {d[0]:+.3f} [{d[1]:+.3f}, {d[2]:+.3f}], pitch "
+                                     f"{p[0]:+.3f} [{p[1]:+.3f}, {p[2]:+.3f}]"))
+    claims.append(Claim(claim="for N >= 25, M_GMVAE's timbre space is more discriminative (instrument F1) and less "
+                              "pitch-informative (pitch F1) than M_VAE's", holds=ok,
+                        evidence=", ".join(f"N={n}: inst {d[0]:+.3f} [{d[1]:+.3f}, {d[2]:+.3f}], pitch {p[0]:+.3f} "
+                                           f"[{p[1]:+.3f}, {p[2]:+.3f}]"
+                                           for d, p, n in zip(disc, pitchy, fractions) if n in supervised)))
+    below = [n for n in fractions if 0 < n < 75]
+    beats = [verdict("gmvae z_t - instrument CNN", "instrument", "gmvae z_t", "cnn", n, 1) for n in below]
+    if below:  # at N = 0 there is no instrument CNN
+        claims.append(Claim(claim="M_GMVAE's z_t beats the instrument CNN when N < 75",
+                            holds=all(b[1] > 0 for b in beats),
+                            evidence=", ".join(f"N={n}: {b[0]:+.3f} [{b[1]:+.3f}, {b[2]:+.3f}]"
+                                               for b, n in zip(beats, below))))
+    section = Section(
+        title="Table 1: linear classifiers on z_t / z_p and the CNN baselines",
+        text=(f"Macro F1 on the {int(notes.val.sum())} validation notes, mean over training seeds {list(seeds)}, "
+              "with a 95% bootstrap interval over the validation notes. Linear classifiers: scikit-learn logistic "
+              "regression on the standardised posterior means of the training notes (all their labels). The "
+              "instrument CNN learns from the same N % of labels as the row (none at N = 0); the pitch CNN once. "
+              "Paired verdicts: F1 differences on the same notes, bootstrap over notes; 'decided' when the "
+              "interval excludes 0 in the claimed direction."),
+        tables=[Table(columns=columns, rows=rows, caption="F-scores, ours [95% CI] beside the paper's", digits=3),
+                Table(columns=["comparison", "N %", "difference", "95% CI", "decided"], rows=verdicts,
+                      caption="paired F1 differences")])
+    return section, {k: list(v) for k, v in scores.items()}, claims
+
+
+def evaluate(cfg: DictConfig) -> Path:
+    started = time.perf_counter()
+    cfg = _eval_cfg(cfg)
+    e = cfg.eval
+    out = Path(e.out)
+    out.mkdir(parents=True, exist_ok=True)
+    notes_by_n = {n: data.load_notes(cfg, n) for n in sorted(set(e.label_fractions) | {100})}
+    notes = notes_by_n[100]
+    models = train_all(cfg, notes_by_n)
+    codes = {key: experiments.latents(m, notes.x) for key, m in models.items() if key[0] in KINDS}
+    table, table_scores, claims = table1(cfg, notes, models, codes)
+
+    seed = e.seeds[0]
+    figures.timbre_space(out / "figure2_tsne.png", {k: v for k, v in codes.items() if k[2] == seed},
+                         {k: m for k, m in models.items() if k[0] == "gmvae" and k[2] == seed}, notes)
+    fig2 = Section(title="Figure 2: t-SNE of the timbre space", text=(
+        f"Posterior means z_t of all {len(notes.paths)} notes (seed {seed}), coloured by instrument; crosses: the "
+        "M_GMVAE mixture means embedded with them. Top row M_VAE, bottom row M_GMVAE, N left to right."),
+        figures=[Figure("figure2_tsne.png", "timbre space, M_VAE (top) and M_GMVAE (bottom)")])
+
+    supervised = [n for n in e.label_fractions if n > 0]
+    synthesis = {}
+    for n in supervised:
+        for w in e.synthesis_weights:
+            runs = [experiments.synthesis_scores(models[("gmvae", n, s)], notes, models[("cnn-instrument", 100, s)],
+                                                 models[("cnn-pitch", s)], w, e.synthesis_draws, s) for s in e.seeds]
+            synthesis[f"{n}|{w:g}"] = {t: float(np.mean([r[t] for r in runs])) for t in ("instrument", "pitch")}
+    figures.synthesis(out / "figure3_synthesis.png", synthesis, supervised, list(e.synthesis_weights))
+    fig3 = Section(title="Figure 3: controllable synthesis", text=(
+        f"z_t ~ N(mu_k, w I), z_p ~ N(mu_m, w e^-4 I) for every validation note's instrument k and pitch m, "
+        f"{e.synthesis_draws} draws each, decoded and classified by the CNNs trained with all labels; macro F1, "
+        "mean over seeds. The paper gives this figure only as a plot (no numbers in the text)."),
+        tables=[Table(columns=["N %", "w", "instrument F1", "pitch F1"],
+                      rows=[[n, w, synthesis[f"{n}|{w:g}"]["instrument"], synthesis[f"{n}|{w:g}"]["pitch"]]
+                            for n in supervised for w in e.synthesis_weights], digits=3)],
+        figures=[Figure("figure3_synthesis.png", "F-scores of synthesized notes")])
+    claims.append(Claim(
+        claim="larger w degrades the synthesis F-scores",
+        holds=all(synthesis[f"{n}|{max(e.synthesis_weights):g}"]["instrument"]
+                  <= synthesis[f"{n}|{min(e.synthesis_weights):g}"]["instrument"] for n in supervised),
+        evidence="instrument F1 at the largest w vs w = 0 for every N (point estimates over the seeds)"))
+
+    transfer_section, transfer_results, transfer_claim = transfer(cfg, notes, models, out)
+    claims.append(transfer_claim)
+    examples = audio_examples(cfg, notes, models)
+    gm = table_scores
+    headline = [Headline(name=f"inst F1, M_GMVAE z_t, N={n}", ours=gm[f"instrument|gmvae z_t|{n}"][0],
+                         paper=PAPER_TABLE1[n][0][3], digits=3) for n in (0, 100) if n in e.label_fractions]
+    report = Report(
+        package="gmvae_timbre",
+        title="gmvae_timbre: Luo, Agres & Herremans (ISMIR 2019), disentangled timbre and pitch with a GMVAE",
+        summary=(f"{len(notes.paths)} notes of {len(notes.instruments)} instruments and {len(notes.pitches)} pitches "
+                 f"(SOL at {data.sol_root(cfg)}), 90/10 split by instrument; M_VAE and M_GMVAE at N = "
+                 f"{list(e.label_fractions)} % of instrument labels, {cfg.trainer.max_steps} steps each, CNN "
+                 f"baselines {e.cnn_max_steps} steps, seeds {list(e.seeds)}; networks "
+                 f"{cfg.model.channels} channels / {cfg.model.hidden} units, Adam lr {cfg.optim.lr:g}, batch "
+                 f"{cfg.data.batch_size}."),
+        sections=[table, fig2, fig3, transfer_section], claims=claims, headline=headline, examples=examples,
+        notes=differences(cfg), seconds=time.perf_counter() - started,
+        results={"table1": table_scores, "synthesis": synthesis, "transfer": transfer_results,
+                 "config": OmegaConf.to_container(cfg, resolve=True), "data": data.describe(notes)})
+    return write_report(report, out)
+
+
+def transfer(cfg: DictConfig, notes: data.SolNotes, models: dict, out: Path):
+    """Posterior shift of the instrument CNN under z_t + alpha (mu_target - mu_source), M_GMVAE at
+    ``eval.transfer_label_fraction``, pooled over seeds (items x seeds)."""
+    e = cfg.eval
+    runs = [experiments.transfer_posteriors(models[("gmvae", e.transfer_label_fraction, s)], notes,
+                                            models[("cnn-instrument", 100, s)], list(e.transfer_instruments),
+                                            list(e.transfer_alphas)) for s in e.seeds]
+    p_target = np.concatenate([r["p_target"] for r in runs], axis=1)
+    p_source = np.concatenate([r["p_source"] for r in runs], axis=1)
+    rows = []
+    for i, alpha in enumerate(e.transfer_alphas):
+        t, s = mean_ci(p_target[i]), mean_ci(p_source[i])
+        rows.append([alpha, f"{t[0]:.3f} [{t[1]:.3f}, {t[2]:.3f}]", f"{s[0]:.3f} [{s[1]:.3f}, {s[2]:.3f}]"])
+    shift = paired_diff(p_target[-1], p_target[0])
+    figures.transfer(out / "transfer_posterior.png", list(e.transfer_alphas), p_target, p_source)
+    section = Section(title="Timbre transfer: posterior shift of the instrument CNN", text=(
+        f"Every validation note of {', '.join(e.transfer_instruments)} moved to each of the other three with "
+        f"z_t + alpha (mu_target - mu_source), z_p kept (M_GMVAE, N = {e.transfer_label_fraction} %), classified "
+        f"by the instrument CNN (all labels). Mean probability over {p_target.shape[1]} (note, target, seed) items "
+        "with 95% bootstrap intervals. The paper's results figure for this experiment is missing from our copy."),
+        tables=[Table(columns=["alpha", "p(target)", "p(source)"], rows=rows, digits=3)],
+        figures=[Figure("transfer_posterior.png", "CNN posterior of target and source vs alpha")])
+    claim = Claim(claim="timbre transfer shifts the CNN posterior toward the target instrument (alpha 1 vs 0)",
+                  holds=shift[1] > 0, evidence=f"p(target) difference {shift[0]:+.3f} [{shift[1]:+.3f}, "
+                                               f"{shift[2]:+.3f}] over {shift[3]} paired items")
+    return section, {"alphas": list(e.transfer_alphas), "p_target": p_target.mean(1).tolist(),
+                     "p_source": p_source.mean(1).tolist()}, claim
+
+
+def audio_examples(cfg: DictConfig, notes: data.SolNotes, models: dict) -> list[Example]:
+    """Validation notes: input, reconstruction, and timbre transfer to another instrument with a real note of
+    that instrument at the nearest pitch as the target."""
+    e, seed = cfg.eval, cfg.eval.seeds[0]
+    module = models[("gmvae", e.transfer_label_fraction, seed)]
+    rate = module.hparams.features["sample_rate"]
+    names = list(e.transfer_instruments)
+    examples = []
+    for i, source_name in enumerate(names[: e.examples]):
+        target_name = names[(i + 1) % len(names)]
+        s, t = notes.instruments.index(source_name), notes.instruments.index(target_name)
+        row = np.flatnonzero(notes.val & (notes.instrument == s))[0]
+        candidates = np.flatnonzero(notes.instrument == t)
+        match = candidates[np.argmin(np.abs(np.array(notes.pitches)[notes.pitch[candidates]]
+                                            - notes.pitches[notes.pitch[row]]))]
+        x = torch.from_numpy(notes.x[[row, match]])
+        with torch.no_grad():
+            reconstruction = transfer_mels(module, x[:1], torch.tensor([s]), torch.tensor([s]), 0.0)
+            moved = transfer_mels(module, x[:1], torch.tensor([s]), torch.tensor([t]), 1.0)
+        audio = module.render(torch.cat([x, reconstruction, moved]), e.griffinlim_iters)
+        midi = notes.pitches[notes.pitch[row]]
+        examples.append(Example(title=f"{source_name} MIDI {midi} -> {target_name}", clips=[
+            Clip("input", audio[0], rate, f"{notes.paths[row]} (log mel, Griffin-Lim)"),
+            Clip("reconstruction", audio[2], rate, "decoded from the posterior means"),
+            Clip("output", audio[3], rate, f"transferred to {target_name}, alpha 1"),
+            Clip("target", audio[1], rate, f"{notes.paths[match]} (log mel, Griffin-Lim)")]))
+    return examples
+
+
+def differences(cfg: DictConfig) -> str:
+    return "\n".join([
+        "- Data: a synthetic stand-in for SOL by default (General MIDI soundfont notes in the TinySOL layout, "
+        "12 instruments, fewer pitches per instrument than SOL, 3 dynamics); the paper used 1,885 SOL recordings "
+        "with M = 82 pitches." if cfg.data.synthetic else "- Data: the SOL folder at data.root.",
+        f"- Networks: {cfg.model.channels} conv channels and {cfg.model.hidden} FC units (paper: 512 / 512); "
+        f"{cfg.trainer.max_steps} training steps at Adam lr {cfg.optim.lr:g} (paper: 1e-4, steps not given).",
+        f"- Instrument cross-entropy weight {cfg.model.label_weight:g} (the paper gives no weight); q(y_t|X) "
+        f"estimated with {cfg.model.qy_samples} sample(s) of z_t; reconstruction term: summed squared error.",
+        f"- Intervals: bootstrap over validation notes, seeds {list(cfg.eval.seeds)} averaged"
+        + (" (one training seed: no between-seed spread)." if len(cfg.eval.seeds) == 1 else "."),
+        "- F-scores are macro-averaged F1 over the classes present in the validation notes (the paper does not "
+        "say which average it used). Audio is rendered from the mel output by pseudo-inverse mel inversion and "
+        "Griffin-Lim, not a neural vocoder.",
+    ])

@@ -1,0 +1,130 @@
+"""The paper's measurements on trained models: linear-probe F-scores of z_t and z_p (Table 1), CNN predictions,
+t-SNE of the timbre space (Figure 2), controllable synthesis scored by the CNNs (Figure 3), and the CNN's
+posterior shift under timbre transfer. F-scores are macro-averaged F1 over the classes (scikit-learn)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.manifold import TSNE
+from sklearn.metrics import f1_score
+from sklearn.preprocessing import StandardScaler
+
+from gmvae_timbre.data import SolNotes
+from gmvae_timbre.inference import sample_mels, transfer_mels
+from gmvae_timbre.module import NoteClassifier, TimbrePitchModule
+
+BATCH = 256
+
+
+def f_score(y_true, y_pred) -> float:
+    """Macro F1 over the classes present in ``y_true`` (scikit-learn): the number the tables report."""
+    return float(f1_score(y_true, y_pred, average="macro", labels=np.unique(y_true)))
+
+
+def resampled_f_scores(y_true: np.ndarray, y_pred: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """:func:`f_score` of every bootstrap resample ``index (B, n)`` at once -> ``(B,)``: per class
+    F1 = 2 TP / (#predicted + #true), averaged over the classes present in the resample's ``y_true``
+    (vectorised for the intervals; equal to scikit-learn's on each resample, see the tests)."""
+    classes = np.unique(np.concatenate([y_true, y_pred]))
+    t = np.searchsorted(classes, y_true)[index]
+    p = np.searchsorted(classes, y_pred)[index]
+    rows = np.arange(len(index))[:, None]
+    true = np.zeros((len(index), len(classes)))
+    predicted, hits = np.zeros_like(true), np.zeros_like(true)
+    np.add.at(true, (rows, t), 1)
+    np.add.at(predicted, (rows, p), 1)
+    np.add.at(hits, (rows, t), t == p)
+    present = true > 0
+    f1 = np.where(present, 2 * hits / np.maximum(true + predicted, 1), 0.0)
+    return f1.sum(1) / present.sum(1)
+
+
+def f_score_ci(y_true: np.ndarray, predictions: list[np.ndarray], resamples: int, seed: int = 0):
+    """Macro F1 averaged over the runs in ``predictions`` (one array per training seed, same items) and its 95%
+    percentile-bootstrap interval over the items -> (mean, low, high)."""
+    point = float(np.mean([f_score(y_true, p) for p in predictions]))
+    index = np.random.default_rng(seed).integers(0, len(y_true), size=(resamples, len(y_true)))
+    draws = np.mean([resampled_f_scores(y_true, p, index) for p in predictions], axis=0)
+    low, high = np.quantile(draws, [0.025, 0.975])
+    return point, float(low), float(high)
+
+
+def paired_f_score_diff(y_true: np.ndarray, a: list[np.ndarray], b: list[np.ndarray], resamples: int, seed: int = 0):
+    """F1(a) - F1(b) on the same items (each the mean over its runs), with a paired bootstrap interval over the
+    items -> (mean, low, high, n)."""
+    point = np.mean([f_score(y_true, p) for p in a]) - np.mean([f_score(y_true, p) for p in b])
+    index = np.random.default_rng(seed).integers(0, len(y_true), size=(resamples, len(y_true)))
+    draws = (np.mean([resampled_f_scores(y_true, p, index) for p in a], axis=0)
+             - np.mean([resampled_f_scores(y_true, p, index) for p in b], axis=0))
+    low, high = np.quantile(draws, [0.025, 0.975])
+    return float(point), float(low), float(high), len(y_true)
+
+
+@torch.no_grad()
+def latents(module: TimbrePitchModule, x: np.ndarray) -> dict[str, np.ndarray]:
+    """Posterior means ``z_t``, ``z_p`` ``(n, L)`` of scaled log mels ``(n, F, T)``."""
+    parts = [module.model.encode(torch.from_numpy(x[i:i + BATCH])) for i in range(0, len(x), BATCH)]
+    return {"z_t": torch.cat([p["mu_t"] for p in parts]).numpy(), "z_p": torch.cat([p["mu_p"] for p in parts]).numpy()}
+
+
+def linear_probe(z: np.ndarray, labels: np.ndarray, train: np.ndarray) -> np.ndarray:
+    """A linear (softmax) classifier fitted on the training codes; its predictions on the validation codes."""
+    scaler = StandardScaler().fit(z[train])
+    classifier = LogisticRegression(max_iter=2000).fit(scaler.transform(z[train]), labels[train])
+    return classifier.predict(scaler.transform(z[~train]))
+
+
+@torch.no_grad()
+def classify(classifier: NoteClassifier, x: np.ndarray | torch.Tensor) -> np.ndarray:
+    """Class probabilities ``(n, C)`` of the CNN baseline for scaled log mels ``(n, F, T)``."""
+    x = torch.as_tensor(x)
+    return torch.cat([classifier(x[i:i + BATCH]).softmax(-1) for i in range(0, len(x), BATCH)]).numpy()
+
+
+def timbre_tsne(z_t: np.ndarray, means: np.ndarray | None, seed: int = 0) -> tuple[np.ndarray, np.ndarray | None]:
+    """2-D t-SNE of the timbre codes, with the mixture means embedded jointly -> (codes 2-D, means 2-D)."""
+    points = z_t if means is None else np.concatenate([z_t, means])
+    embedded = TSNE(n_components=2, perplexity=30, init="pca", random_state=seed).fit_transform(points)
+    return (embedded, None) if means is None else (embedded[: len(z_t)], embedded[len(z_t):])
+
+
+def synthesis_scores(module: TimbrePitchModule, notes: SolNotes, instrument_cnn: NoteClassifier,
+                     pitch_cnn: NoteClassifier, weight: float, draws: int, seed: int) -> dict[str, float]:
+    """Figure 3: for every validation note's (instrument, pitch), ``draws`` samples z_t ~ N(mu_k, w I),
+    z_p ~ N(mu_m, w e^-4 I) decoded and classified by the CNNs -> instrument and pitch F-scores."""
+    instrument = torch.from_numpy(notes.instrument[notes.val]).repeat(draws)
+    pitch = torch.from_numpy(notes.pitch[notes.val]).repeat(draws)
+    mels = sample_mels(module, instrument, pitch, weight, torch.Generator().manual_seed(seed))
+    return {"instrument": f_score(instrument.numpy(), classify(instrument_cnn, mels).argmax(-1)),
+            "pitch": f_score(pitch.numpy(), classify(pitch_cnn, mels).argmax(-1))}
+
+
+def transfer_posteriors(module: TimbrePitchModule, notes: SolNotes, instrument_cnn: NoteClassifier,
+                        instruments: list[str], alphas: list[float]) -> dict:
+    """Many-to-many transfer among ``instruments`` on the validation notes: for each source note, target and
+    alpha, the instrument CNN's probabilities of the source and of the target instrument.
+
+    Returns ``{"p_source": (alphas, items), "p_target": (alphas, items), "pairs": [(source, target)] per item}``.
+    """
+    index = [notes.instruments.index(name) for name in instruments]
+    val = np.flatnonzero(notes.val)
+    rows, sources, targets = [], [], []
+    for s in index:
+        for t in index:
+            if s != t:
+                members = val[notes.instrument[val] == s]
+                rows += members.tolist()
+                sources += [s] * len(members)
+                targets += [t] * len(members)
+    x = torch.from_numpy(notes.x[rows])
+    source, target = torch.tensor(sources), torch.tensor(targets)
+    p_source, p_target = [], []
+    for alpha in alphas:
+        probabilities = classify(instrument_cnn, transfer_mels(module, x, source, target, alpha))
+        p_source.append(probabilities[np.arange(len(rows)), sources])
+        p_target.append(probabilities[np.arange(len(rows)), targets])
+    return {"p_source": np.array(p_source), "p_target": np.array(p_target),
+            "pairs": [(notes.instruments[s], notes.instruments[t]) for s, t in zip(sources, targets)],
+            "rows": rows}

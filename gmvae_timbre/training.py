@@ -1,0 +1,126 @@
+"""Training runs of the shared Trainer, one run directory per model::
+
+    runs/gmvae_timbre/<run.name>/<gmvae|vae>-N<percent>-seed<k>     M_GMVAE / M_VAE
+    runs/gmvae_timbre/<run.name>/cnn-instrument-N<percent>-seed<k>  instrument CNN baseline (N % of labels)
+    runs/gmvae_timbre/<run.name>/cnn-pitch-seed<k>                  pitch CNN baseline
+
+A finished run (``last.ckpt`` at ``trainer.max_steps``) is reused as it is; ``ckpt_path=last`` resumes one.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from common.errors import InputError
+from common.lightning import fit, run_dir
+from gmvae_timbre import data
+from gmvae_timbre.config import MODEL_KINDS
+from gmvae_timbre.module import NoteClassifier, TimbrePitchModule
+
+log = logging.getLogger(__name__)
+
+PACKAGE = "gmvae_timbre"
+
+
+def model_variant(kind: str, label_fraction: int, seed: int) -> str:
+    return f"{kind}-N{label_fraction}-seed{seed}"
+
+
+def classifier_variant(target: str, label_fraction: int, seed: int) -> str:
+    return f"cnn-instrument-N{label_fraction}-seed{seed}" if target == "instrument" else f"cnn-pitch-seed{seed}"
+
+
+def sub_run(cfg: DictConfig, variant: str) -> DictConfig:
+    out = cfg.copy()
+    out.run.name = f"{cfg.run.name}/{variant}"
+    return out
+
+
+def last_checkpoint(cfg: DictConfig, variant: str) -> Path:
+    return run_dir(sub_run(cfg, variant), PACKAGE) / "checkpoints" / "last.ckpt"
+
+
+def _finished(path: Path, max_steps: int) -> bool:
+    if not path.is_file():
+        return False
+    return torch.load(path, map_location="cpu", weights_only=False).get("global_step", -1) >= max_steps
+
+
+def _fit(cfg: DictConfig, variant: str, module: pl.LightningModule, notes: data.SolNotes) -> Path:
+    path = last_checkpoint(cfg, variant)
+    if cfg.ckpt_path is None and _finished(path, cfg.trainer.max_steps):
+        log.info("reusing %s", path)
+        return path
+    log.info("training %s -> %s", variant, path.parent.parent)
+    fit(sub_run(cfg, variant), PACKAGE, module, data.SolDataModule(notes, cfg.data))
+    return path
+
+
+def check_model(cfg: DictConfig) -> None:
+    if cfg.model.kind not in MODEL_KINDS:
+        raise InputError(f"model.kind={cfg.model.kind!r} is unknown; use one of {', '.join(MODEL_KINDS)}")
+
+
+def train_model(cfg: DictConfig, kind: str | None = None, label_fraction: int | None = None,
+                seed: int | None = None, notes: data.SolNotes | None = None) -> Path:
+    """Fit M_GMVAE or M_VAE (default: ``model.kind``, ``data.label_fraction``, ``run.seed``); returns last.ckpt."""
+    cfg = cfg.copy()
+    cfg.model.kind = kind or cfg.model.kind
+    cfg.data.label_fraction = cfg.data.label_fraction if label_fraction is None else label_fraction
+    cfg.run.seed = cfg.run.seed if seed is None else seed
+    check_model(cfg)
+    notes = notes or data.load_notes(cfg, cfg.data.label_fraction)
+    pl.seed_everything(cfg.run.seed, workers=True)  # the initial weights depend only on run.seed
+    module = TimbrePitchModule(pitches=notes.pitches, instruments=notes.instruments,
+                               features=data.feature_settings(cfg.data), log_min=notes.log_min,
+                               log_max=notes.log_max, model=OmegaConf.to_container(cfg.model),
+                               optim=OmegaConf.to_container(cfg.optim), label_fraction=cfg.data.label_fraction)
+    variant = model_variant(cfg.model.kind, cfg.data.label_fraction, cfg.run.seed)
+    return _fit(cfg, variant, module, notes)
+
+
+def train_classifier(cfg: DictConfig, target: str, label_fraction: int, seed: int, max_steps: int,
+                     notes: data.SolNotes | None = None) -> Path:
+    """Fit the CNN baseline for ``target`` ("instrument" with ``label_fraction`` % of labels, or "pitch")."""
+    cfg = cfg.copy()
+    cfg.run.seed, cfg.trainer.max_steps, cfg.data.label_fraction = seed, max_steps, label_fraction
+    cfg.logger.examples_every_n_epochs = 0
+    notes = notes or data.load_notes(cfg, label_fraction)
+    pl.seed_everything(seed, workers=True)
+    classes = len(notes.instruments) if target == "instrument" else len(notes.pitches)
+    module = NoteClassifier(target=target, classes=classes, features=data.feature_settings(cfg.data),
+                            model=OmegaConf.to_container(cfg.model), optim=OmegaConf.to_container(cfg.optim),
+                            label_fraction=label_fraction)
+    return _fit(cfg, classifier_variant(target, label_fraction, seed), module, notes)
+
+
+def load_model(path: str | Path) -> TimbrePitchModule:
+    """A trained M_GMVAE / M_VAE checkpoint in eval mode; anything else is a one-line ``InputError``."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"checkpoint {path} does not exist; train one (`python -m gmvae_timbre train`) or pass "
+                         "ckpt=path/to/last.ckpt")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:  # noqa: BLE001 - any unreadable file gets the same one-line message
+        raise InputError(f"checkpoint {path} cannot be read ({type(err).__name__}); pass a gmvae_timbre "
+                         "last.ckpt") from None
+    hparams = checkpoint.get("hyper_parameters", {}) if isinstance(checkpoint, dict) else {}
+    if "instruments" not in hparams or "pitches" not in hparams:
+        raise InputError(f"checkpoint {path} is not an M_GMVAE / M_VAE model of gmvae_timbre; pass one made by "
+                         "`python -m gmvae_timbre train`")
+    module = TimbrePitchModule(**hparams)
+    module.load_state_dict(checkpoint["state_dict"])
+    return module.eval()
+
+
+def load_classifier(path: str | Path) -> NoteClassifier:
+    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    module = NoteClassifier(**checkpoint["hyper_parameters"])
+    module.load_state_dict(checkpoint["state_dict"])
+    return module.eval()
