@@ -79,7 +79,7 @@ class EvalConfig:
     out: str = "reports/speech2sing"
     systems: list[str] = field(default_factory=lambda: list(SYSTEMS))
     seeds: list[int] = field(default_factory=lambda: [0])
-    items: int = 100  # random test samples with at least ``min_speech_s`` of speech (fewer if fewer exist)
+    n_items: int = 100  # random test samples with at least ``min_speech_s`` of speech (fewer if fewer exist)
     min_speech_s: float = 1.0
     examples: int = 2  # audio examples written to the report
     recogniser_steps: int = 300  # the singing phone recogniser of the intelligibility proxy

@@ -143,3 +143,17 @@ def mtl_loss(y_hat: Tensor, y: Tensor, mask: Tensor, logits: Tensor | None = Non
         ce = F.cross_entropy(logits, phones.masked_fill(~mask, -100), ignore_index=-100)
         out.update(ce=ce, loss=mse + mtl_lambda * ce)
     return out
+
+
+class PhoneRecognizer(nn.Module):
+    """Frame phone classifier for the intelligibility proxy: log(1+|S|) (B, F, T) -> logits (B, phones, T)
+    (conv k3, bidirectional GRU, conv k1)."""
+
+    def __init__(self, bins: int, channels: int = 64, phones: int = 41):
+        super().__init__()
+        self.inp = nn.Sequential(nn.Conv1d(bins, channels, 3, padding=1), _act())
+        self.gru = NormGRU(channels, norm=True)
+        self.out = nn.Conv1d(channels, phones, 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.out(self.gru(self.inp(x)))

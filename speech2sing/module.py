@@ -66,9 +66,9 @@ class Speech2SingModule(pl.LightningModule):
     def configure_optimizers(self):
         o = self.hparams.optim
         optimizer = torch.optim.Adam(self.parameters(), lr=o["lr"])
-        decay = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=o["decay"])
-        return {"optimizer": optimizer,
-                "lr_scheduler": {"scheduler": decay, "interval": "step", "frequency": o["decay_every"]}}
+        # stepped every batch on the global step (Lightning's `frequency` counts batches within an epoch)
+        decay = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: o["decay"] ** (step // o["decay_every"]))
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": decay, "interval": "step"}}
 
 
 def load_module(path: str | Path) -> Speech2SingModule:
