@@ -76,7 +76,7 @@ def _all_lower(result, system, others, metric, sign=1.0) -> tuple[bool, str]:
     held, parts = True, []
     for other in others:
         mean, lo, hi, n = _diff(result, system, other, metric)
-        held &= (sign * hi < 0) if sign > 0 else (lo > 0)
+        held &= bool(hi < 0) if sign > 0 else bool(lo > 0)
         parts.append(f"vs {other} {mean:+.3f} [{lo:+.3f}, {hi:+.3f}]")
     return held, f"{metric} paired differences over {n} items: " + "; ".join(parts)
 

@@ -110,7 +110,7 @@ def run_systems(cfg: DictConfig) -> dict:
     for name, seed in rows:
         module = None
         if name != INPUT_ROW:
-            sub = training.system_config(cfg, name, seed)
+            sub = training.with_system(cfg, name, seed)
             path = training.last_checkpoint(sub)
             if not path.is_file() or cfg.ckpt_path == "last":
                 path = training.train(sub)

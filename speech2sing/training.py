@@ -31,17 +31,23 @@ def system_switches(cfg: DictConfig, name: str | None = None) -> dict:
     return switches
 
 
-def system_config(cfg: DictConfig, name: str, seed: int) -> DictConfig:
-    """A copy of ``cfg`` training system ``name`` with ``run.seed = seed``, in its own sub-run."""
+def with_system(cfg: DictConfig, name: str, seed: int) -> DictConfig:
+    """A copy of ``cfg`` with ``system = name`` and ``run.seed = seed``."""
     out = cfg.copy()
     out.system, out.run.seed = name, seed
-    out.run.name = f"{cfg.run.name}/{name}" + (f"-seed{seed}" if seed else "")
+    return out
+
+
+def sub_run(cfg: DictConfig) -> DictConfig:
+    """A copy of ``cfg`` whose ``run.name`` is the sub-run ``<run.name>/<system>[-seed<k>]``."""
+    out = cfg.copy()
+    out.run.name = f"{cfg.run.name}/{cfg.system}" + (f"-seed{cfg.run.seed}" if cfg.run.seed else "")
     return out
 
 
 def last_checkpoint(cfg: DictConfig) -> Path:
     """``last.ckpt`` of ``cfg.system`` trained with ``cfg.run.seed``."""
-    return run_dir(system_config(cfg, cfg.system, cfg.run.seed), PACKAGE) / "checkpoints" / "last.ckpt"
+    return run_dir(sub_run(cfg), PACKAGE) / "checkpoints" / "last.ckpt"
 
 
 def features(cfg: DictConfig) -> dict:
@@ -52,7 +58,7 @@ def features(cfg: DictConfig) -> dict:
 def train(cfg: DictConfig) -> Path:
     """Fit ``cfg.system`` with seed ``cfg.run.seed``; returns its ``last.ckpt``."""
     switches = system_switches(cfg)
-    sub = system_config(cfg, cfg.system, cfg.run.seed)
+    sub = sub_run(cfg)
     pl.seed_everything(cfg.run.seed, workers=True)  # the initial weights depend only on run.seed
     module = Speech2SingModule(system_name=cfg.system, system=switches, model=OmegaConf.to_container(cfg.model),
                                optim=OmegaConf.to_container(cfg.optim), features=features(cfg))
