@@ -1,5 +1,5 @@
 """Shared speech2sing test setup: the tiny synthetic NUS-48E (2 songs x 2 singers, song 01 held out) and a
-small P-MTL model trained through the real CLI in a temp dir, once per session; torch on one thread."""
+small P-MSE model trained through the real CLI in a temp dir, once per session; torch on one thread."""
 
 from pathlib import Path
 
@@ -44,8 +44,8 @@ def tiny(tmp_path_factory) -> TinyProject:
 
 @pytest.fixture(scope="session")
 def checkpoint(tiny) -> Path:
-    """P-MTL trained 250 steps on the two training recordings (song 02)."""
-    assert tiny.run("train", "system=p_mtl", "trainer.max_steps=250") == 0
-    path = tiny.root / "runs/speech2sing/default/p_mtl/checkpoints/last.ckpt"
+    """P-MSE trained 500 steps on the two training recordings (song 02)."""
+    assert tiny.run("train", "system=p_mse", "trainer.max_steps=500") == 0
+    path = tiny.root / "runs/speech2sing/default/p_mse/checkpoints/last.ckpt"
     assert path.is_file()
     return path
