@@ -125,6 +125,6 @@ def run_systems(cfg: DictConfig) -> dict:
             if seed in (None, cfg.eval.seeds[0]) and i < max(cfg.eval.examples, 1):
                 result["outputs"].setdefault(name, []).append({"log_mag": log_mag, "audio": audio})
         result["scores"].setdefault(name, {})[seed or 0] = scores
-        log.info("%s seed %s: LSD %.2f dB, RCA %.3f over %d items", name, seed,
+        log.info("%s seed %s: LSD %.2f, RCA %.3f over %d items", name, seed,
                  np.mean([s["lsd"] for s in scores]), np.mean([s["rca"] for s in scores]), len(scores))
     return result
