@@ -1,0 +1,260 @@
+"""NUS-48E recordings, paired speech/singing samples and the Lightning data module.
+
+Layout (real NUS-48E and the ``common.corpora`` stand-in alike)::
+
+    <root>/nus-smc-corpus_48/<SINGER>/read/<nn>.wav, <nn>.txt    speech + "start end phone" labels (s)
+    <root>/nus-smc-corpus_48/<SINGER>/sing/<nn>.wav, <nn>.txt    singing + labels
+    <root>/nus-smc-corpus_48/<SINGER>/sing/<nn>.f0               optional "time_s f0_hz" melody (stand-in only)
+
+A sample is a run of 1..``max_chunks`` consecutive sung chunks (phones between silences) with at least
+``min_words`` syllable nuclei (the labels do not mark word boundaries), paired with the speech between the
+read phones matched to its first and last sung phone. Its features: X, the speech with silent runs removed
+and phase-vocoder stretched to the sung length (``uniform``) or each matched phone stretched to its sung
+duration (``phsync``), as log(1 + |S|); Y, the singing's log(1 + |S|); the sung F0 per frame (the ``.f0``
+file, else pYIN on the singing, as the paper's melody extractor is not available); the sung phone per frame.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from omegaconf import DictConfig
+from torch.utils.data import DataLoader, Dataset
+
+from common.audio import load_audio
+from common.corpora import ensure_corpus
+from common.errors import InputError
+from speech2sing import features as fx
+
+log = logging.getLogger(__name__)
+
+Labels = list[tuple[float, float, str]]
+
+
+@dataclass(frozen=True)
+class Recording:
+    singer: str
+    song: str
+    folder: Path  # <root>/nus-smc-corpus_48/<SINGER>
+
+    def path(self, kind: str, ext: str) -> Path:
+        return self.folder / kind / f"{self.song}.{ext}"
+
+
+def corpus_root(cfg: DictConfig) -> Path:
+    """The directory holding ``nus-smc-corpus_48`` (the synthetic stand-in is built there first)."""
+    if cfg.data.synthetic:
+        return ensure_corpus("nus48e", cfg.data.root, size=cfg.data.corpus_size).parent
+    return Path(cfg.data.root)
+
+
+def recordings(root: Path) -> list[Recording]:
+    """Every (singer, song) with both a read and a sung wav and label file."""
+    base = root / "nus-smc-corpus_48"
+    if not base.is_dir():
+        raise InputError(f"data.root={root}: no nus-smc-corpus_48/ folder there; point data.root at the folder "
+                         "holding NUS-48E or set data.synthetic=true")
+    found = []
+    for sing in sorted(base.glob("*/sing/*.wav")):
+        rec = Recording(sing.parent.parent.name, sing.stem, sing.parent.parent)
+        if all(rec.path(k, e).is_file() for k in ("read", "sing") for e in ("wav", "txt")):
+            found.append(rec)
+    if not found:
+        raise InputError(f"{base}: no <SINGER>/read and sing pairs of <nn>.wav + <nn>.txt found")
+    return found
+
+
+def read_labels(path: Path) -> Labels:
+    """``start end phone`` lines -> [(start_s, end_s, phone)], phone lower case without stress digits."""
+    labels = []
+    for number, line in enumerate(Path(path).read_text().splitlines(), 1):
+        fields = line.split()
+        if not fields:
+            continue
+        try:
+            labels.append((float(fields[0]), float(fields[1]), fields[2].lower().rstrip("012")))
+        except (ValueError, IndexError):
+            raise InputError(f"{path}:{number}: expected 'start end phone', got {line!r}") from None
+    return labels
+
+
+def is_silence(label: str) -> bool:
+    return fx.phone_class(label) in (fx.SILENCE, fx.PHONES.index("br"))
+
+
+@dataclass(frozen=True)
+class Span:
+    """A paired sample: speech ``read`` and singing ``sing`` intervals (s) and phone anchors (read s, sung s)."""
+
+    read: tuple[float, float]
+    sing: tuple[float, float]
+    anchors: tuple[tuple[float, float], ...]
+    syllables: int
+
+
+def sample_spans(read: Labels, sing: Labels, min_words: int, max_chunks: int) -> list[Span]:
+    """Spans of 1..``max_chunks`` consecutive sung chunks with >= ``min_words`` nuclei whose first and last
+    phones have a matched read phone (read and sung phone sequences aligned with difflib)."""
+    read_ph = [i for i, lab in enumerate(read) if not is_silence(lab[2])]
+    sing_ph = [i for i, lab in enumerate(sing) if not is_silence(lab[2])]
+    matcher = difflib.SequenceMatcher(None, [read[i][2] for i in read_ph], [sing[i][2] for i in sing_ph],
+                                      autojunk=False)
+    match = {sing_ph[b + k]: read_ph[a + k] for a, b, n in matcher.get_matching_blocks() for k in range(n)}
+    chunks, current = [], []
+    for i, lab in enumerate(sing):
+        if is_silence(lab[2]):
+            chunks, current = chunks + [current] * bool(current), []
+        else:
+            current.append(i)
+    chunks += [current] * bool(current)
+    spans = []
+    for first in range(len(chunks)):
+        for last in range(first, min(len(chunks), first + max_chunks)):
+            phones = [i for chunk in chunks[first:last + 1] for i in chunk]
+            syllables = sum(sing[i][2] in fx.VOWELS for i in phones)
+            if syllables < min_words or phones[0] not in match or phones[-1] not in match:
+                continue
+            pairs = [(read[match[i]][0], sing[i][0]) for i in phones if i in match]
+            pairs.append((read[match[phones[-1]]][1], sing[phones[-1]][1]))
+            anchors = [pairs[0]]
+            for pair in pairs[1:]:  # keep both sequences strictly ascending
+                if pair[0] > anchors[-1][0] and pair[1] > anchors[-1][1]:
+                    anchors.append(pair)
+            spans.append(Span((pairs[0][0], pairs[-1][0]), (pairs[0][1], pairs[-1][1]), tuple(anchors), syllables))
+    return spans
+
+
+@dataclass
+class Sample:
+    """Features of one span: X (F, T) speech, Y (F, T) singing, f0 (T,) Hz, phones (T,) class ids."""
+
+    name: str
+    singer: str
+    X: np.ndarray
+    Y: np.ndarray
+    f0: np.ndarray
+    phones: np.ndarray
+    speech: np.ndarray  # the unstretched speech of the span (for speaker similarity)
+    speech_s: float  # seconds of speech after silence removal
+
+
+def speech_features(speech: np.ndarray, n_frames: int, d: DictConfig, align: str = "uniform",
+                    anchors: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """X = log(1 + |stretched STFT|) ``(F, n_frames)`` of ``speech``, and the seconds of speech used."""
+    if align == "phsync":
+        D = fx.complex_stft(speech, d.n_fft, d.hop_length)
+        positions = fx.anchored_positions(anchors, n_frames, d.hop_length / d.sample_rate)
+        return fx.log_magnitude(fx.phase_vocoder(D, positions, d.hop_length)), len(speech) / d.sample_rate
+    voiced = fx.remove_silence(speech, d.hop_length, d.silence_db, d.silence_run)
+    D = fx.complex_stft(voiced, d.n_fft, d.hop_length)
+    stretched = fx.phase_vocoder(D, fx.uniform_positions(D.shape[1], n_frames), d.hop_length)
+    return fx.log_magnitude(stretched), len(voiced) / d.sample_rate
+
+
+def sung_f0(rec: Recording, singing: np.ndarray, start_s: float, n_frames: int, d: DictConfig) -> np.ndarray:
+    frame_s = d.hop_length / d.sample_rate
+    f0_file = rec.path("sing", "f0")
+    if f0_file.is_file():
+        track = np.loadtxt(f0_file, comments="#", ndmin=2)
+        return fx.contour_at_frames(track[:, 0], track[:, 1], n_frames, frame_s, start_s)
+    return fx.pyin_contour(singing, d.sample_rate, d.hop_length)[:n_frames]
+
+
+def recording_samples(rec: Recording, d: DictConfig, align: str) -> list[Sample]:
+    sr, hop = d.sample_rate, d.hop_length
+    read_audio, sing_audio = load_audio(rec.path("read", "wav"), sr), load_audio(rec.path("sing", "wav"), sr)
+    sing_labels = read_labels(rec.path("sing", "txt"))
+    spans = sample_spans(read_labels(rec.path("read", "txt")), sing_labels, d.min_words, d.max_chunks)
+    samples = []
+    for span in spans:
+        singing = sing_audio[int(span.sing[0] * sr): int(span.sing[1] * sr)]
+        speech = read_audio[int(span.read[0] * sr): int(span.read[1] * sr)]
+        Y = fx.log_magnitude(fx.complex_stft(singing, d.n_fft, hop))
+        anchors = np.array(span.anchors) - [span.read[0], span.sing[0]]
+        X, speech_s = speech_features(speech, Y.shape[1], d, align, anchors)
+        times = span.sing[0] + np.arange(Y.shape[1]) * hop / sr
+        phones = np.full(Y.shape[1], fx.SILENCE)
+        for start, end, label in sing_labels:
+            phones[(times >= start) & (times < end)] = fx.phone_class(label)
+        samples.append(Sample(f"{rec.singer}/{rec.song}@{span.sing[0]:.2f}", rec.singer, X, Y,
+                              sung_f0(rec, singing, span.sing[0], Y.shape[1], d), phones, speech, speech_s))
+    return samples
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_samples(root: str, key: tuple, align: str) -> dict[str, list[Sample]]:
+    d = DictConfig(dict(key))
+    splits: dict[str, list[Sample]] = {"train": [], "test": []}
+    for rec in recordings(Path(root)):
+        splits["test" if rec.song == d.test_song else "train"] += recording_samples(rec, d, align)
+    if not splits["train"] or not splits["test"]:
+        raise InputError(f"data.test_song={d.test_song}: needs recordings of that song and of others "
+                         f"(found {len(splits['train'])} training and {len(splits['test'])} test samples)")
+    return splits
+
+
+def samples(cfg: DictConfig, align: str = "uniform") -> dict[str, list[Sample]]:
+    """``{"train": [...], "test": [...]}``: the paper's split, every recording of ``data.test_song`` held out."""
+    keys = ("test_song", "sample_rate", "n_fft", "hop_length", "min_words", "max_chunks", "silence_db",
+            "silence_run")
+    return _cached_samples(str(corpus_root(cfg)), tuple((k, cfg.data[k]) for k in keys), align)
+
+
+class PairDataset(Dataset):
+    """Samples as (input (F, T), pitch image (F, T), target (F, T), phones (T,)); ``source="singing"`` feeds
+    Y as input (the Singing Autoencoder). Training draws random aligned crops and the speech pitch shift."""
+
+    def __init__(self, items: list[Sample], d: DictConfig, source: str = "speech", train: bool = False,
+                 seed: int = 0):
+        self.items, self.d, self.source, self.train = items, d, source, train
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int):
+        s = self.items[index]
+        X = s.Y if self.source == "singing" else s.X
+        a, b = 0, s.Y.shape[1]
+        if self.train and self.d.crop_frames and b > self.d.crop_frames:
+            a = int(self.rng.integers(0, b - self.d.crop_frames + 1))
+            b = a + self.d.crop_frames
+        X = X[:, a:b]
+        if self.train and self.source == "speech" and self.d.pitch_shift > 0:
+            X = fx.pitch_shift_spectrogram(X, float(self.rng.uniform(-self.d.pitch_shift, self.d.pitch_shift)))
+        C = fx.pitch_image(s.f0[a:b], s.Y.shape[0], self.d.sample_rate)
+        return tuple(torch.from_numpy(np.ascontiguousarray(v)) for v in (X, C, s.Y[:, a:b], s.phones[a:b]))
+
+
+def collate(batch):
+    """Pad to the longest item: (X, C, Y) ``(B, F, T)``, phones ``(B, T)`` (-100 padded), mask ``(B, T)``."""
+    T = max(item[0].shape[1] for item in batch)
+    pad = [torch.nn.functional.pad(x, (0, T - x.shape[-1])) for item in batch for x in item[:3]]
+    X, C, Y = (torch.stack(pad[i::3]) for i in range(3))
+    phones = torch.stack([torch.nn.functional.pad(item[3], (0, T - len(item[3])), value=-100) for item in batch])
+    return X, C, Y, phones.long(), phones >= 0
+
+
+class PairDataModule(pl.LightningDataModule):
+    def __init__(self, cfg: DictConfig, align: str, source: str):
+        super().__init__()
+        self.cfg, self.align, self.source = cfg, align, source
+
+    def setup(self, stage: str | None = None) -> None:
+        self.splits = samples(self.cfg, self.align)
+
+    def train_dataloader(self):
+        data = PairDataset(self.splits["train"], self.cfg.data, self.source, train=True, seed=self.cfg.run.seed)
+        return DataLoader(data, batch_size=self.cfg.data.batch_size, shuffle=True, collate_fn=collate,
+                          num_workers=self.cfg.data.num_workers, drop_last=False)
+
+    def val_dataloader(self):
+        data = PairDataset(self.splits["test"], self.cfg.data, self.source)
+        return DataLoader(data, batch_size=self.cfg.data.batch_size, collate_fn=collate)

@@ -1,0 +1,71 @@
+"""Speech + melody -> singing with a trained checkpoint (the ``convert`` verb and the evaluation)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from common.audio import load_audio
+from common.errors import InputError
+from speech2sing import features as fx
+from speech2sing.module import Speech2SingModule
+
+MIDI_SUFFIXES, CSV_SUFFIXES = {".mid", ".midi"}, {".csv", ".txt"}
+
+
+def melody_contour(path: str | Path, sample_rate: int, hop: int, fmin: float = 65.0, fmax: float = 1000.0
+                   ) -> np.ndarray:
+    """Per-frame F0 (Hz, 0 = unvoiced) of a melody file: MIDI notes, a ``time_s,hz`` CSV, or pYIN on a sung or
+    hummed recording (leading and trailing unvoiced frames dropped)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"--melody {path}: no such file; give a MIDI file, a time,Hz CSV or a sung/hummed wav")
+    frame_s = hop / sample_rate
+    if path.suffix.lower() in MIDI_SUFFIXES:
+        f0 = fx.midi_contour(path, frame_s)
+    elif path.suffix.lower() in CSV_SUFFIXES:
+        f0 = fx.csv_contour(path, frame_s)
+    else:
+        f0 = fx.trim_unvoiced(fx.pyin_contour(load_audio(path, sample_rate), sample_rate, hop, fmin, fmax))
+    if not (f0 > 0).any():
+        raise InputError(f"--melody {path}: no voiced frame in the melody; give a melody with notes or pitch")
+    return f0
+
+
+def prepare_speech(module: Speech2SingModule, speech: np.ndarray, n_frames: int, name: str = "speech"
+                   ) -> np.ndarray:
+    """X ``(F, n_frames)``: silent runs removed, uniformly stretched, log(1 + |S|); ``InputError`` if silent."""
+    f = module.hparams.features
+    if len(speech) == 0 or float(np.abs(speech).max()) < 1e-4:
+        raise InputError(f"{name}: the speech is silent; give a recording with audible speech")
+    voiced = fx.remove_silence(speech, f["hop_length"], f["silence_db"], f["silence_run"])
+    D = fx.complex_stft(voiced, f["n_fft"], f["hop_length"])
+    if D.shape[1] < 4:
+        raise InputError(f"{name}: under {4 * f['hop_length'] / f['sample_rate']:.2f} s of speech after silence "
+                         "removal; give a longer recording")
+    return fx.log_magnitude(fx.phase_vocoder(D, fx.uniform_positions(D.shape[1], n_frames), f["hop_length"]))
+
+
+@torch.no_grad()
+def predict(module: Speech2SingModule, X: np.ndarray, f0: np.ndarray) -> np.ndarray:
+    """Predicted singing log-magnitude ``(F, T)`` from X ``(F, T)`` and the per-frame F0 (Hz)."""
+    f = module.hparams.features
+    C = fx.pitch_image(f0, X.shape[0], f["sample_rate"])
+    y_hat, _ = module(torch.from_numpy(X)[None], torch.from_numpy(C)[None])
+    return y_hat[0].clamp_min(0).numpy()
+
+
+def convert(module: Speech2SingModule, speech: np.ndarray, f0: np.ndarray, transpose: float = 0.0,
+            exponent: float = 1.2, n_iter: int = 40, name: str = "speech") -> np.ndarray:
+    """Sung waveform (the module's sample rate, peak 0.9) of ``speech`` on the contour ``f0`` (Hz per frame)
+    shifted by ``transpose`` semitones."""
+    system = module.hparams.system
+    if system["source"] != "speech" or system["align"] != "uniform":
+        raise InputError(f"checkpoint of system {module.hparams.system_name}: convert needs a speech-to-singing "
+                         "system without phone annotations (b1, b2, allnorm, p_mse, p_mtl)")
+    f0 = np.where(f0 > 0, f0 * 2 ** (transpose / 12), 0.0)
+    X = prepare_speech(module, speech, len(f0), name)
+    audio = fx.synthesize(predict(module, X, f0), module.hparams.features["hop_length"], exponent, n_iter)
+    return (0.9 * audio / max(1e-6, float(np.abs(audio).max()))).astype(np.float32)
