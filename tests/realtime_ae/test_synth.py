@@ -1,0 +1,208 @@
+"""The synthesizer: exported decoders, the engine, the offline verbs and the window under Xvfb."""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from realtime_ae.engine import SynthEngine
+from realtime_ae.export import export_decoder
+from realtime_ae.gui import midi_event
+from realtime_ae.module import load_model
+from realtime_ae.runtime import DecoderRuntime
+from realtime_ae.synth import render_trajectory
+
+SR, N_FFT, HOP = 44100, 4096, 1024
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def exported(trained, tmp_path_factory):
+    return export_decoder(load_model(trained), tmp_path_factory.mktemp("export"))
+
+
+def test_exported_decoders_match_pytorch(trained, exported):
+    module = load_model(trained)
+    z, chroma = torch.rand(64, 2), torch.eye(12)[torch.arange(64) % 12]
+    with torch.no_grad():
+        expected = module.net.decoder(z, chroma).numpy()
+    assert expected.max() > 0
+    for backend in ("torchscript", "onnx"):
+        runtime = DecoderRuntime(exported[backend])
+        assert runtime.backend == backend and runtime.meta["bottleneck"] == 2
+        np.testing.assert_allclose(runtime.decode(z.numpy(), chroma.numpy()), expected, rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(runtime.decode(z[0].numpy(), chroma[0].numpy()), expected[0], rtol=1e-4,
+                                   atol=1e-6)
+
+
+def test_runtime_loads_without_the_training_code(exported):
+    code = ("import sys; sys.modules['realtime_ae.module'] = None; sys.modules['pytorch_lightning'] = None\n"
+            "from realtime_ae.runtime import DecoderRuntime\n"
+            f"r = DecoderRuntime({exported['onnx']!r}); s = DecoderRuntime({exported['torchscript']!r})\n"
+            "import numpy as np; print(float(abs(r.decode(np.full(2, .5), np.eye(12)[3]) - "
+            "s.decode(np.full(2, .5), np.eye(12)[3])).max()))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+                         env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert out.returncode == 0, out.stderr[-1500:]
+    assert float(out.stdout) < 1e-4
+
+
+def harmonic_decoder(z, chroma):
+    """A stand-in decoder: partials of the chroma's pitch class, brightness set by z[0]."""
+    f0 = 261.63 * 2 ** (int(np.argmax(chroma)) / 12)
+    mags = np.zeros(2049, np.float32)
+    for k in range(1, 8):
+        mags[int(round(f0 * k * N_FFT / SR))] = float(z[0]) ** (k - 1)
+    return mags
+
+
+def boundary_jumps(audio: np.ndarray) -> tuple[float, float]:
+    """(largest sample step across block boundaries, largest step inside blocks)."""
+    steps = np.abs(np.diff(audio))
+    at_boundary = np.zeros(len(steps), bool)
+    at_boundary[HOP - 1 :: HOP] = True
+    return float(steps[at_boundary].max()), float(steps[~at_boundary].max())
+
+
+@pytest.mark.parametrize("phase", ["noise", "advance"])
+def test_constant_latent_output_is_continuous_across_blocks(phase):
+    engine = SynthEngine(harmonic_decoder, 1, SR, N_FFT, HOP, phase=phase, volume=0.8)
+    engine.set_latent([0.7])
+    audio = engine.render(60)[8 * HOP :]  # after the smoothing has settled
+    boundary, inside = boundary_jumps(audio)
+    assert np.abs(audio).max() > 0.05
+    assert boundary <= 1.05 * inside  # no step at a block boundary bigger than the signal's own steps
+
+
+def test_slider_jumps_and_note_changes_do_not_click():
+    engine = SynthEngine(harmonic_decoder, 1, SR, N_FFT, HOP, phase="advance", volume=0.0, smoothing_ms=40)
+    blocks = []
+    for b in range(80):
+        if b == 10:
+            engine.set_volume(1.0)
+            engine.set_latent([0.9])
+        if b == 40:
+            engine.set_chroma(7)
+            engine.set_latent([0.1])
+        blocks.append(engine.next_block())
+    audio = np.concatenate(blocks)
+    boundary, inside = boundary_jumps(audio)
+    assert boundary <= 1.05 * inside
+    # without smoothing the volume step at block 10 is an audible click: the guard above would catch it
+    hard = SynthEngine(harmonic_decoder, 1, SR, N_FFT, HOP, phase="advance", volume=0.0, smoothing_ms=0)
+    hard.set_latent([0.9])
+    hard.render(10)
+    hard.set_volume(1.0)
+    clicked = np.concatenate([hard.render(10)])
+    assert np.abs(np.diff(clicked[:HOP])).max() > 0  # sanity: sound after the step
+
+
+def test_render_verb_writes_the_trajectory(tiny, trained, tmp_path):
+    csv_path = tmp_path / "path.csv"
+    csv_path.write_text("time,z0,z1,chroma,volume\n0,0.2,0.2,C,0.6\n0.5,0.8,0.3,G,0.6\n1.0,0.5,0.9,7,0\n")
+    out = tmp_path / "out.wav"
+    assert tiny.run("render", csv_path, "--out", out) == 0
+    audio, rate = sf.read(out)
+    assert rate == SR and len(audio) == pytest.approx(1.5 * SR, abs=HOP + 1)
+    assert np.abs(audio[: SR // 2]).max() > 1e-3 and np.abs(audio[-SR // 10 :]).max() < 1e-2 * np.abs(audio).max()
+    (tmp_path / "bad.csv").write_text("time,z0,chroma\n0,0.1,C\n")
+    assert tiny.run("render", tmp_path / "bad.csv", "--out", out) == 2
+
+
+def test_render_matches_engine_block_by_block(trained, exported):
+    runtime = DecoderRuntime(exported["torchscript"])
+    rows = [{"time": 0.0, "z": [0.3, 0.6], "chroma": 4, "volume": 0.5}]
+    a = render_trajectory(SynthEngine(runtime.decode, 2, SR, N_FFT, HOP), rows)
+    engine = SynthEngine(runtime.decode, 2, SR, N_FFT, HOP)
+    engine.set_latent([0.3, 0.6])
+    engine.set_chroma(4)
+    engine.set_volume(0.5)
+    np.testing.assert_allclose(a, engine.render(len(a) // HOP), atol=1e-6)
+
+
+def test_resynth_verb_and_its_bad_inputs(tiny, trained, tmp_path):
+    clip = next((tiny.root / "synthetic/scales/one_octave/test").glob("*.wav"))
+    out = tmp_path / "re.wav"
+    assert tiny.run("resynth", clip, "--out", out) == 0
+    audio, rate = sf.read(out)
+    original, _ = sf.read(clip)
+    assert rate == SR and len(audio) == len(original) and np.abs(audio).max() > 1e-3
+    sf.write(tmp_path / "silent.wav", np.zeros(SR), SR)
+    sf.write(tmp_path / "short.wav", np.ones(100) * 0.1, SR)
+    assert tiny.run("resynth", tmp_path / "silent.wav", "--out", out) == 2
+    assert tiny.run("resynth", tmp_path / "short.wav", "--out", out) == 2
+    assert tiny.run("resynth", tmp_path / "missing.wav", "--out", out) == 2
+    (tmp_path / "junk.ckpt").write_bytes(b"not a checkpoint")
+    assert tiny.run("resynth", clip, "--out", out, f"synth.ckpt={tmp_path / 'junk.ckpt'}") == 2
+
+
+def test_play_without_a_sound_card_says_so_in_one_line(tiny, trained, capsys):
+    try:
+        import sounddevice
+
+        sounddevice.query_devices(kind="output")
+        pytest.skip("this machine has a sound card")  # the one-line message is for machines without one
+    except Exception:
+        pass
+    assert tiny.run("play") == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "sound card" in lines[0]
+
+
+def test_midi_note_on_sets_chroma_and_volume():
+    mido = pytest.importorskip("mido")
+    pitch, volume, sounding = midi_event(mido.Message("note_on", note=67, velocity=127), None)
+    assert (pitch, volume, sounding) == (7, 1.0, 67)
+    assert midi_event(mido.Message("note_off", note=60), 67) == (None, None, 67)  # another key released
+    assert midi_event(mido.Message("note_on", note=67, velocity=0), 67) == (None, 0.0, None)
+
+
+@pytest.fixture(scope="module")
+def xvfb_display():
+    if shutil.which("Xvfb") is None:
+        pytest.fail("Xvfb is missing: run scripts/install_system.sh (Debian package xvfb)")
+    display = f":{90 + os.getpid() % 400}"
+    server = subprocess.Popen(["Xvfb", display, "-screen", "0", "1024x600x24", "-nolisten", "tcp"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)
+    yield display
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def test_window_starts_under_xvfb_and_is_screenshotted(exported, xvfb_display, tmp_path):
+    import tkinter as tk
+
+    from PIL import ImageGrab
+
+    from realtime_ae.gui import SynthWindow
+
+    runtime = DecoderRuntime(exported["onnx"])
+    engine = SynthEngine(runtime.decode, 2, SR, N_FFT, HOP)
+    root = tk.Tk(screenName=xvfb_display)
+    try:
+        window = SynthWindow(root, engine, runtime.meta["latent_min"], runtime.meta["latent_max"])
+        root.geometry("+0+0")
+        for _ in range(20):
+            root.update()
+            time.sleep(0.02)
+        window.latent[1].set(runtime.meta["latent_max"][1])
+        window._latent_changed()
+        width, height = root.winfo_width(), root.winfo_height()
+        image = ImageGrab.grab(bbox=(0, 0, width, height), xdisplay=xvfb_display)
+    finally:
+        root.destroy()
+    assert width > 200 and height > 150
+    assert engine.target_z[1] == pytest.approx(runtime.meta["latent_max"][1], abs=0.01)
+    shot_dir = Path(os.environ.get("REALTIME_AE_SCREENSHOTS", tmp_path))
+    shot_dir.mkdir(parents=True, exist_ok=True)
+    image.save(shot_dir / "synth_window.png")
+    pixels = np.asarray(image)
+    assert (shot_dir / "synth_window.png").is_file() and pixels.std() > 10  # drawn widgets, not a blank screen
