@@ -76,7 +76,8 @@ class EvalConfig:
     tables: list[str] = field(default_factory=lambda: ["I", "II", "III", "IV", "V"])
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
     mesh: list[int] = field(default_factory=lambda: [350, 50, 5])  # Table V mesh length for 2-D, 3-D, 8-D
-    examples: int = 2  # test clips rendered as audio examples
+    examples: int = 1  # test clips per corpus rendered as audio examples
+    workers: int = 2  # models trained in parallel processes (one torch thread each)
 
 
 @dataclass

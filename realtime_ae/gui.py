@@ -4,7 +4,13 @@ streamed to the sound card through PortAudio (sounddevice); MIDI note-on sets th
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import subprocess
+import time
 import tkinter as tk
+from pathlib import Path
 
 import numpy as np
 
@@ -131,3 +137,44 @@ def run(engine: SynthEngine, meta: dict, midi_port: str | None = None) -> None:
         stream.close()
         if midi is not None:
             midi.close()
+
+
+@contextlib.contextmanager
+def virtual_display():
+    """An Xvfb display name for the duration of the block (``InputError`` when Xvfb is not installed)."""
+    if shutil.which("Xvfb") is None:
+        raise InputError("Xvfb is not installed (Debian package xvfb, see scripts/install_system.sh)")
+    display = f":{90 + os.getpid() % 400}"
+    server = subprocess.Popen(["Xvfb", display, "-screen", "0", "1024x600x24", "-nolisten", "tcp"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1.0)
+        yield display
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def screenshot(engine: SynthEngine, meta: dict, display: str, path: str | Path,
+               latent: list[float] | None = None) -> tuple[SynthWindow, np.ndarray]:
+    """Open the window on X display ``display``, optionally move the sliders to ``latent``, save a PNG of it
+    to ``path``; returns the (destroyed) window object and the image as an (H, W, 3) array."""
+    from PIL import ImageGrab
+
+    root = tk.Tk(screenName=display)
+    try:
+        window = SynthWindow(root, engine, meta["latent_min"], meta["latent_max"])
+        root.geometry("+0+0")
+        for _ in range(20):
+            root.update()
+            time.sleep(0.02)
+        for var, value in zip(window.latent, latent or []):
+            var.set(value)
+        window._latent_changed()
+        root.update()
+        image = ImageGrab.grab(bbox=(0, 0, root.winfo_width(), root.winfo_height()), xdisplay=display)
+    finally:
+        root.destroy()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    image.save(path)
+    return window, np.asarray(image)

@@ -70,3 +70,18 @@ def test_training_lowers_the_validation_mse(trained):
     assert len(val) >= 5 and val[-1] < 0.7 * val[0]
     module = load_model(trained)
     assert module.hparams.model["bottleneck"] == 2 and module.hparams.features["n_fft"] == 4096
+
+
+def test_validation_audio_examples_resynthesise_a_val_clip(tiny, trained):
+    from realtime_ae import data
+    from realtime_ae.module import example_from
+
+    corpus = data.PreparedCorpus(data.prepare(tiny.config()))
+    clip = corpus.split_clips("val")[0]
+    module = load_model(trained)
+    module.example = example_from(corpus, clip)
+    audio = module.audio_examples()
+    assert set(audio) == {"input", "output"}
+    (wave_in, rate), (wave_out, _) = audio["input"], audio["output"]
+    assert rate == 44100 and wave_in.shape == wave_out.shape and len(wave_in) >= (clip["frames"] - 1) * 1024
+    assert float(wave_in.abs().max()) > 0.01 and float(wave_out.abs().max()) > 0.001

@@ -1,10 +1,8 @@
 """The synthesizer: exported decoders, the engine, the offline verbs and the window under Xvfb."""
 
 import os
-import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -164,45 +162,16 @@ def test_midi_note_on_sets_chroma_and_volume():
     assert midi_event(mido.Message("note_on", note=67, velocity=0), 67) == (None, 0.0, None)
 
 
-@pytest.fixture(scope="module")
-def xvfb_display():
-    if shutil.which("Xvfb") is None:
-        pytest.fail("Xvfb is missing: run scripts/install_system.sh (Debian package xvfb)")
-    display = f":{90 + os.getpid() % 400}"
-    server = subprocess.Popen(["Xvfb", display, "-screen", "0", "1024x600x24", "-nolisten", "tcp"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(1.0)
-    yield display
-    server.terminate()
-    server.wait(timeout=10)
-
-
-def test_window_starts_under_xvfb_and_is_screenshotted(exported, xvfb_display, tmp_path):
-    import tkinter as tk
-
-    from PIL import ImageGrab
-
-    from realtime_ae.gui import SynthWindow
+def test_window_starts_under_xvfb_and_is_screenshotted(exported, tmp_path):
+    from realtime_ae.gui import screenshot, virtual_display
 
     runtime = DecoderRuntime(exported["onnx"])
     engine = SynthEngine(runtime.decode, 2, SR, N_FFT, HOP)
-    root = tk.Tk(screenName=xvfb_display)
-    try:
-        window = SynthWindow(root, engine, runtime.meta["latent_min"], runtime.meta["latent_max"])
-        root.geometry("+0+0")
-        for _ in range(20):
-            root.update()
-            time.sleep(0.02)
-        window.latent[1].set(runtime.meta["latent_max"][1])
-        window._latent_changed()
-        width, height = root.winfo_width(), root.winfo_height()
-        image = ImageGrab.grab(bbox=(0, 0, width, height), xdisplay=xvfb_display)
-    finally:
-        root.destroy()
-    assert width > 200 and height > 150
-    assert engine.target_z[1] == pytest.approx(runtime.meta["latent_max"][1], abs=0.01)
-    shot_dir = Path(os.environ.get("REALTIME_AE_SCREENSHOTS", tmp_path))
-    shot_dir.mkdir(parents=True, exist_ok=True)
-    image.save(shot_dir / "synth_window.png")
-    pixels = np.asarray(image)
-    assert (shot_dir / "synth_window.png").is_file() and pixels.std() > 10  # drawn widgets, not a blank screen
+    high = runtime.meta["latent_max"]
+    shot = Path(os.environ.get("REALTIME_AE_SCREENSHOTS", tmp_path)) / "synth_window.png"
+    with virtual_display() as display:
+        window, pixels = screenshot(engine, runtime.meta, display, shot, latent=high)
+    assert shot.is_file() and pixels.shape[0] > 150 and pixels.shape[1] > 200
+    assert pixels.std() > 10  # drawn widgets, not a blank screen
+    assert len(window.latent) == 2
+    np.testing.assert_allclose(engine.target_z, high, atol=0.01)  # the sliders drive the engine
