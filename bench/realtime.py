@@ -9,14 +9,19 @@ same noise phase, one of which gets a new latent at block b; the first output sa
 differs from the unchanged engine by more than -40 dB of the output RMS, and the time until the difference
 reaches 90% of its final size (the parameter smoothing). End to end, a live slider adds at most one block of
 waiting for the next audio callback and one block of device buffer (sounddevice, blocksize = hop).
-Weights are random (timing does not depend on them).
+Timing does not depend on the weights; the latency does (how much a slider move changes the sound), so pass
+``--ckpt`` with a trained 8-unit model (e.g. the one ``make eval-realtime`` trains) to measure it on that;
+without it the weights are random.
 
-    .venv/bin/python bench/realtime.py
+    .venv/bin/python bench/realtime.py \
+        [--ckpt runs/realtime_ae/default/eval/one_octave-b8-sigmoid-chroma-skip-seed0/checkpoints/last.ckpt]
 """
 
+import argparse
 import os
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -82,6 +87,9 @@ def change_latency(runtime: DecoderRuntime, smoothing_ms: float) -> tuple[float,
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ckpt", help="a trained 8-unit realtime_ae checkpoint for the latency measurement")
+    args = parser.parse_args()
     torch.set_num_threads(1)
     hop_ms = 1000 * HOP / SR
     print(f"load average {os.getloadavg()[0]:.2f}; hop {HOP} samples = {hop_ms:.1f} ms; one thread\n")
@@ -91,16 +99,25 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         paths = export_decoder(paper_module(), tmp)
         runtimes = {b: DecoderRuntime(paths[b]) for b in ("torchscript", "onnx")}
+        latency_runtime = runtimes["onnx"]
+        if args.ckpt:
+            from realtime_ae.module import load_model
+
+            trained = load_model(args.ckpt)
+            if trained.hparams.model["bottleneck"] != 8:
+                parser.error(f"--ckpt {args.ckpt}: needs an 8-unit model")
+            latency_runtime = DecoderRuntime(export_decoder(trained, Path(tmp) / "trained")["onnx"])
         for backend, runtime in runtimes.items():
             moving, settled = block_times(runtime, True) * 1000, block_times(runtime, False) * 1000
             print(f"| {backend} | {np.median(decode_times(runtime)) * 1000:.2f} | {np.median(moving):.2f} / "
                   f"{np.percentile(moving, 99):.2f} | {hop_ms / np.median(moving):.0f}x | {np.median(settled):.2f} | "
                   f"{hop_ms / np.median(settled):.0f}x |")
+        print(f"\nlatency on {'the trained model ' + args.ckpt if args.ckpt else 'random weights'}")
         print("\n| smoothing (ms) | change -> first audible sample (ms) | change -> 90% of the new timbre (ms) |"
               " worst case live (ms): + 1 block wait + 1 block device buffer + block time |")
         print("|---|---|---|---|")
         for smoothing in (0.0, 40.0):
-            first, settle = change_latency(runtimes["onnx"], smoothing)
+            first, settle = change_latency(latency_runtime, smoothing)
             live = first + 2 * hop_ms + float(np.median(block_times(runtimes["onnx"], True))) * 1000
             print(f"| {smoothing:.0f} | {first:.1f} | {settle:.1f} | {live:.1f} |")
 

@@ -185,7 +185,7 @@ def evaluate(cfg: DictConfig) -> Path:
         mesh_files = figures.mesh_figures(cfg, specs["V"], ckpts, out, lengths[2])
         sections.append(Section(TITLES["V"], tables=[table_v(specs["V"], accuracy, seeds, lengths)], figures=[
             Figure(f, "2-D sigmoid + skip model (seed 0): output note class over the latent mesh for each "
-                      "conditioning chroma; a cell is outlined where it misses") for f in mesh_files]))
+                      "conditioning chroma (the panel title gives the match rate)") for f in mesh_files]))
     examples, synth_section = figures.examples_and_synth(cfg, specs, ckpts, tests, out)
     sections += synth_section
     found = claims(specs, mse, seeds)

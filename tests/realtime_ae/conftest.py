@@ -31,7 +31,7 @@ class TinyProject:
                           f"data.cache={root}/cache", f"eval.out={root}/reports", *SMALL]
 
     def run(self, verb: str, *args: str) -> int:
-        return main("realtime_ae", RealtimeAeConfig, VERBS, [verb, *map(str, args), *self.overrides])
+        return main("realtime_ae", RealtimeAeConfig, VERBS, [verb, *self.overrides, *map(str, args)])  # args win
 
     def config(self, *overrides: str):
         return load_config(RealtimeAeConfig, "realtime_ae", "default", [*self.overrides, *overrides])
