@@ -155,26 +155,48 @@ def virtual_display():
         server.wait(timeout=10)
 
 
-def screenshot(engine: SynthEngine, meta: dict, display: str, path: str | Path,
-               latent: list[float] | None = None) -> tuple[SynthWindow, np.ndarray]:
-    """Open the window on X display ``display``, optionally move the sliders to ``latent``, save a PNG of it
-    to ``path``; returns the (destroyed) window object and the image as an (H, W, 3) array."""
+def screenshot(decoder: str | Path, display: str, path: str | Path, latent: list[float] | None = None) -> dict:
+    """Open the window for exported ``decoder`` on X display ``display`` in a child process (so no X connection
+    of this process outlives the display), optionally move the sliders to ``latent``, save a PNG to ``path``.
+    Returns ``{"sliders": n, "target_z": [...], "size": [w, h]}`` as the child saw them."""
+    import json
+    import sys
+
+    command = [sys.executable, "-m", "realtime_ae.gui", str(decoder), display, str(path), json.dumps(latent or [])]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    if result.returncode != 0:
+        raise InputError(f"synth window on {display} failed: {result.stderr.strip().splitlines()[-1:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _screenshot_main(decoder: str, display: str, path: str, latent: str) -> None:
+    import json
+
     from PIL import ImageGrab
 
+    from realtime_ae.runtime import DecoderRuntime
+
+    runtime = DecoderRuntime(decoder)
+    m = runtime.meta
+    engine = SynthEngine(runtime.decode, m["bottleneck"], m["sample_rate"], m["n_fft"], m["hop_length"])
     root = tk.Tk(screenName=display)
-    try:
-        window = SynthWindow(root, engine, meta["latent_min"], meta["latent_max"])
-        root.geometry("+0+0")
-        for _ in range(20):
-            root.update()
-            time.sleep(0.02)
-        for var, value in zip(window.latent, latent or []):
-            var.set(value)
-        window._latent_changed()
+    window = SynthWindow(root, engine, m["latent_min"], m["latent_max"])
+    root.geometry("+0+0")
+    for _ in range(20):
         root.update()
-        image = ImageGrab.grab(bbox=(0, 0, root.winfo_width(), root.winfo_height()), xdisplay=display)
-    finally:
-        root.destroy()
+        time.sleep(0.02)
+    for var, value in zip(window.latent, json.loads(latent)):
+        var.set(value)
+    window._latent_changed()
+    root.update()
+    size = [root.winfo_width(), root.winfo_height()]
+    image = ImageGrab.grab(bbox=(0, 0, *size), xdisplay=display)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     image.save(path)
-    return window, np.asarray(image)
+    print(json.dumps({"sliders": len(window.latent), "target_z": engine.target_z.tolist(), "size": size}))
+
+
+if __name__ == "__main__":
+    import sys
+
+    _screenshot_main(*sys.argv[1:5])
