@@ -10,8 +10,10 @@ file (missing, empty, undecodable, no samples, NaN/inf samples) raises :class:`A
 
 from __future__ import annotations
 
+import logging
 import math
 import os
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -35,6 +37,9 @@ WRITE_FORMATS = {
 }
 
 
+log = logging.getLogger(__name__)
+
+
 class AudioError(InputError, ValueError):
     """An audio file is missing, empty, undecodable or holds unusable samples."""
 
@@ -52,14 +57,42 @@ class AudioInfo:
 
 
 def _open(path: Path) -> sf.SoundFile:
+    if path.is_dir():
+        raise AudioError(f"{path}: is a directory, not an audio file; give one file (a folder is taken only by "
+                         "the verbs that say so)")
     if not path.is_file():
         raise AudioError(f"{path}: file not found; check the path (or re-run `prepare` for dataset files)")
     if path.stat().st_size == 0:
         raise AudioError(f"{path}: file is empty (0 bytes); re-download or re-export it")
     try:
-        return sf.SoundFile(path)
+        f = sf.SoundFile(path)
     except sf.SoundFileError as exc:
         raise _decode_error(path, exc) from exc
+    promised = wav_header_frames(path)
+    if promised is not None and promised > f.frames:
+        log.warning("%s: truncated: its header promises %d frames but the file holds %d (%.2f of %.2f s); using "
+                    "what is there, re-export the file to silence this", path, promised, f.frames,
+                    f.frames / f.samplerate, promised / f.samplerate)
+    return f
+
+
+def wav_header_frames(path: Path) -> int | None:
+    """The frame count a RIFF/WAVE header promises (data chunk size / block align); None for other files or
+    headers that don't say (streamed WAVs write 0 or 0xFFFFFFFF)."""
+    with open(path, "rb") as handle:
+        if handle.read(4) != b"RIFF" or handle.read(8)[4:] != b"WAVE":
+            return None
+        block_align = None
+        while len(header := handle.read(8)) == 8:
+            chunk, size = header[:4], struct.unpack("<I", header[4:])[0]
+            if chunk == b"fmt ":
+                block_align = struct.unpack("<HHIIH", handle.read(14))[4]
+                handle.seek(size - 14 + (size & 1), 1)
+            elif chunk == b"data":
+                return size // block_align if block_align and size not in (0, 0xFFFFFFFF) else None
+            else:
+                handle.seek(size + (size & 1), 1)
+    return None
 
 
 def _decode_error(path: Path, exc: Exception) -> AudioError:

@@ -3,89 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import logging
 import sys
-from pathlib import Path
 
-import numpy as np
-from omegaconf import DictConfig
-from pytorch_lightning.utilities import rank_zero_only
-
-from common.audio import audio_info, load_audio, resample, save_audio
-from common.errors import InputError
 from common.lightning import Verb, main
-from da_vae import data, features, inference, training
 from da_vae.config import TASKS, DaVaeConfig
-
-log = logging.getLogger("da_vae")
-
-
-def _checkpoint(cfg: DictConfig, task: str) -> Path:
-    """``ckpt=`` if given, else this run's stage-2 model of ``task`` (with the configured task variant)."""
-    if cfg.ckpt:
-        return Path(cfg.ckpt)
-    task_cfg = cfg.copy()
-    task_cfg.task.name = task
-    return training.last_checkpoint(task_cfg, "target")
-
-
-def prepare(cfg: DictConfig, args: argparse.Namespace) -> None:
-    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
-    unknown = [t for t in tasks if t not in TASKS]
-    if unknown:
-        raise InputError(f"--tasks: unknown task(s) {', '.join(unknown)}; use some of {', '.join(TASKS)}")
-    for task in tasks:
-        print(f"{task}: {data.prepare(cfg, task)}")
-
-
-def train(cfg: DictConfig, args: argparse.Namespace) -> None:
-    paths = training.train(cfg)
-    if rank_zero_only.rank == 0:  # under DDP every rank runs this verb
-        print("\n".join(f"checkpoint: {path}" for path in paths))
-
-
-def evaluate(cfg: DictConfig, args: argparse.Namespace) -> None:
-    from da_vae.evaluate import evaluate as run
-
-    print(f"report: {run(cfg)}")
-
-
-def align(cfg: DictConfig, args: argparse.Namespace) -> None:
-    """Align a MIDI file to a recording; writes ``<audio stem>.path.csv`` and ``<audio stem>.aligned.mid``."""
-    module = inference.load_target(_checkpoint(cfg, "midi"), "midi")
-    f = module.hparams.features
-    audio = load_audio(args.audio, f["sample_rate"])
-    midi = features.load_midi(args.midi)
-    path = inference.midi_to_audio_path(module, midi, audio)
-    hop_seconds = features.hop_length(f["sample_rate"], f["hop_ms"]) / f["sample_rate"]
-    out = Path(args.out_dir) if args.out_dir else Path(args.audio).parent
-    out.mkdir(parents=True, exist_ok=True)
-    stem = Path(args.audio).stem
-    path_file, midi_file = out / f"{stem}.path.csv", out / f"{stem}.aligned.mid"
-    with open(path_file, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["midi_frame", "audio_frame", "midi_seconds", "audio_seconds"])
-        writer.writerows((m, a, f"{m * hop_seconds:.3f}", f"{a * hop_seconds:.3f}") for m, a in path)
-    inference.retime_midi(midi, path, hop_seconds).write(str(midi_file))
-    print(f"path: {path_file}\nmidi: {midi_file}")
-
-
-def separate(cfg: DictConfig, args: argparse.Namespace) -> None:
-    """Write ``<stem>_voice.wav`` and ``<stem>_accompaniment.wav`` (mono, the input's rate; they sum to the
-    mono mixture)."""
-    module = inference.load_target(_checkpoint(cfg, "separation"), "separation")
-    rate = module.hparams.features["sample_rate"]
-    native = audio_info(args.mixture).sample_rate
-    mixture = load_audio(args.mixture, native)
-    voice = inference.separate_voice(module, resample(mixture, native, rate), cfg.eval.separation_hop_frames)
-    voice = resample(voice, rate, native)
-    voice = np.pad(voice, (0, max(0, len(mixture) - len(voice))))[: len(mixture)].astype(np.float32)
-    out = Path(args.out_dir) if args.out_dir else Path(args.mixture).parent
-    stem = Path(args.mixture).stem
-    written = [save_audio(out / f"{stem}_voice.wav", voice, native),
-               save_audio(out / f"{stem}_accompaniment.wav", mixture - voice, native)]
-    print("\n".join(f"wrote {p}" for p in written))
 
 
 def _prepare_args(parser: argparse.ArgumentParser) -> None:
@@ -104,13 +25,16 @@ def _separate_args(parser: argparse.ArgumentParser) -> None:
 
 
 VERBS = [
-    Verb("prepare", "build the corpora (synthetic default) and cache the features of each task", prepare,
-         _prepare_args),
-    Verb("train", "train stage task.stage (source VAE, target model, or both) of task task.name", train),
-    Verb("eval", "train what is missing and write the paper's Tables 2-3 and Figure 4 to eval.out", evaluate),
-    Verb("align", "align a MIDI file to a recording with a trained task-midi model (ckpt=...)", align, _align_args),
-    Verb("separate", "separate voice and accompaniment with a trained separation DAE (ckpt=...)", separate,
-         _separate_args),
+    Verb("prepare", "build the corpora (synthetic default) and cache the features of each task",
+         "da_vae.verbs:prepare", _prepare_args),
+    Verb("train", "train stage task.stage (source VAE, target model, or both) of task task.name",
+         "da_vae.verbs:train"),
+    Verb("eval", "train what is missing and write the paper's Tables 2-3 and Figure 4 to eval.out",
+         "da_vae.verbs:evaluate"),
+    Verb("align", "align a MIDI file to a recording with a trained task-midi model (ckpt=...)",
+         "da_vae.verbs:align", _align_args),
+    Verb("separate", "separate voice and accompaniment with a trained separation DAE (ckpt=...)",
+         "da_vae.verbs:separate", _separate_args),
 ]
 
 if __name__ == "__main__":

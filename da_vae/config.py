@@ -81,6 +81,7 @@ class EvalConfig:
     separation_seeds: list[int] = field(default_factory=lambda: [0])  # Table 3 models trained once per run.seed;
     # with several, the table gives the mean over seeds and each seed's SDR
     examples: int = 2  # validation clips of Task 3 written as audio examples (mixture / estimates / voice)
+    wandb: bool = False  # W&B logging for the models eval trains (off for speed; `train` always logs)
     seed: int = 0
 
 

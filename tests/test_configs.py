@@ -23,6 +23,7 @@ def test_preset_loads_with_every_key_typed(package, preset):
     assert result.returncode == 0, result.stderr[-2000:]
     cfg = yaml.safe_load(result.stdout)
     assert {"run", "trainer", "logger", "ckpt_path"} <= set(cfg)
+    assert cfg["logger"]["wandb"] is True, f"{package} preset {preset}: `train` must log to W&B (offline by default)"
 
 
 def test_every_built_paper_ships_default_and_paper_presets():

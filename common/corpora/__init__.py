@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from common.corpora.manifest import build_atomically, build_lock, read_manifest
+from common.corpora.manifest import build_atomically, build_lock, missing_files, read_manifest
 from common.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ def ensure_corpus(
     name: str, root: str | Path = DEFAULT_ROOT, size: str | int = "default", seed: int = 0, force: bool = False
 ) -> Path:
     """Path of the real-layout root of corpus ``name`` under ``root``, building it first if it is missing,
-    incomplete, built with another size/seed/version, or ``force`` is set."""
+    incomplete, built with another size/seed/version, has lost files its manifest lists, or ``force`` is set."""
     spec = _spec(name)
     generator = spec.generator()
     n = resolve_size(name, size)
@@ -90,7 +90,11 @@ def ensure_corpus(
     wanted = {"corpus": spec.name, "size": n, "seed": int(seed), "version": generator.VERSION}
     with build_lock(root, spec.name):
         manifest = read_manifest(target)
-        if force or manifest is None or any(manifest.get(k) != v for k, v in wanted.items()):
+        lost = missing_files(target, manifest) if manifest is not None else []
+        if lost:
+            log.warning("corpus %s: %d file(s) its manifest lists are missing (e.g. %s): rebuilding it", name,
+                        len(lost), ", ".join(lost[:3]))
+        if force or lost or manifest is None or any(manifest.get(k) != v for k, v in wanted.items()):
             log.info("building corpus %s (size %d = %s, seed %d) in %s", name, n, generator.SIZE_MEANS, seed,
                      target)
             started = time.perf_counter()

@@ -52,6 +52,22 @@ def audio_totals(directory: Path) -> tuple[int, float]:
     return len(files), float(sum(sf.info(str(f)).duration for f in files))
 
 
+def inventory(directory: Path) -> list[str]:
+    """Every file under ``directory`` (relative paths, sorted), the manifest itself excluded."""
+    return sorted(str(p.relative_to(directory)) for p in directory.rglob("*")
+                  if p.is_file() and p.name != MANIFEST_NAME)
+
+
+def missing_files(corpus_dir: Path, manifest: dict) -> list[str]:
+    """Files the manifest lists that are gone (manifests without a list: a shortfall in the count of .wav files
+    is reported as ``["<n> .wav file(s)"]``)."""
+    if "inventory" in manifest:
+        present = set(inventory(corpus_dir))
+        return [name for name in manifest["inventory"] if name not in present]
+    shortfall = manifest.get("files", 0) - len(list(corpus_dir.rglob("*.wav")))
+    return [f"{shortfall} .wav file(s)"] if shortfall > 0 else []
+
+
 def read_manifest(corpus_dir: Path) -> dict | None:
     """The manifest of a complete corpus, or ``None`` if the directory is missing or incomplete."""
     try:
@@ -85,7 +101,7 @@ def build_atomically(target: Path, build: Callable[[Path], dict]) -> dict:
     try:
         manifest = build(tmp)
         files, seconds = audio_totals(tmp)
-        manifest.update(files=files, hours=round(seconds / 3600, 4))
+        manifest.update(files=files, hours=round(seconds / 3600, 4), inventory=inventory(tmp))
         (tmp / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
         if target.exists():
             old = target.parent / f".{target.name}{PARTIAL_TAG}old-{os.getpid()}"

@@ -41,6 +41,25 @@ class NonFiniteLossGuard(Callback):
                 f"data for non-finite values")
 
 
+class AverageBatchNormStats(Callback):
+    """Under DDP on CPU (where torch's SyncBatchNorm cannot run): batch-norm running statistics averaged over
+    the ranks after every training step, so every rank holds, and rank 0 checkpoints, the same statistics."""
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs, batch,
+                           batch_idx: int) -> None:
+        if trainer.world_size < 2:
+            return
+        stats = [buffer for module in pl_module.modules() if isinstance(module, torch.nn.modules.batchnorm._NormBase)
+                 and module.track_running_stats for buffer in (module.running_mean, module.running_var)]
+        if not stats:
+            return
+        flat = torch.cat([b.reshape(-1) for b in stats])
+        torch.distributed.all_reduce(flat, op=torch.distributed.ReduceOp.SUM)
+        flat /= trainer.world_size
+        for buffer, value in zip(stats, flat.split([b.numel() for b in stats])):
+            buffer.copy_(value.view_as(buffer))
+
+
 class ExampleLogger(Callback):
     """After validation, logs the module's audio examples and their spectrograms.
 

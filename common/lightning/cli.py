@@ -3,12 +3,15 @@
 Each package lists its verbs (``prepare``, ``train``, ``eval`` and task verbs such as ``align``); ``config``
 is built in and prints the resolved configuration. Tokens of the form ``key=value`` are config overrides,
 everything else belongs to the verb's own arguments. Input and config errors print one line and exit 2.
-The shared ``threads`` key sets torch's CPU threads before the verb runs.
+The shared ``threads`` key sets torch's CPU threads before the verb runs; ``-v`` (``log_level=info``) shows
+Lightning's own messages. A verb's code may be named as ``"module:function"`` so that it is imported only when
+that verb runs: ``--help`` and ``config`` then answer without importing torch or Lightning.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
@@ -16,25 +19,41 @@ import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import torch
 from omegaconf import DictConfig, OmegaConf
 
 from common.errors import InputError
 from common.lightning.config import load_config
+from common.lightning.verbosity import configure_logging
 
 
 @dataclass(frozen=True)
 class Verb:
-    """A subcommand: ``run(cfg, args)`` gets the typed config and the verb's parsed arguments."""
+    """A subcommand: ``run(cfg, args)`` gets the typed config and the verb's parsed arguments; ``run`` is the
+    function or its ``"module:function"`` name (imported when the verb runs)."""
 
     name: str
     help: str
-    run: Callable[[DictConfig, argparse.Namespace], int | None]
+    run: Callable[[DictConfig, argparse.Namespace], int | None] | str
     add_arguments: Callable[[argparse.ArgumentParser], None] | None = None
+
+    def function(self) -> Callable[[DictConfig, argparse.Namespace], int | None]:
+        if callable(self.run):
+            return self.run
+        module, _, name = self.run.partition(":")
+        return getattr(importlib.import_module(module), name)
 
 
 def _print_config(cfg: DictConfig, args: argparse.Namespace) -> None:
     print(OmegaConf.to_yaml(cfg), end="")
+
+
+def set_threads(threads: int) -> None:
+    """torch's intra-op CPU threads; before torch is imported through the environment it reads at start-up,
+    so verbs that never use torch (``config``) don't import it."""
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+    else:
+        os.environ["OMP_NUM_THREADS"] = str(threads)
 
 
 def is_override(token: str) -> bool:
@@ -56,9 +75,11 @@ def build_parser(package: str, verbs: Sequence[Verb], description: str = "") -> 
         p = sub.add_parser(verb.name, help=verb.help, description=verb.help)
         p.add_argument("--config", default="default", metavar="PRESET",
                        help="preset name under configs/ (default, paper, ...) or a path to a .yaml file")
+        p.add_argument("-v", "--verbose", action="count", default=0,
+                       help="show Lightning's own messages (-v: log_level=info, -vv: debug)")
         if verb.add_arguments:
             verb.add_arguments(p)
-        p.set_defaults(run=verb.run)
+        p.set_defaults(verb_spec=verb)
     return parser
 
 
@@ -69,12 +90,15 @@ def main(package: str, schema: type, verbs: Sequence[Verb], argv: Sequence[str] 
     overrides = [a for a in argv if is_override(a)]
     parser = build_parser(package, verbs, description)
     args = parser.parse_args([a for a in argv if not is_override(a)])
+    if args.verbose:
+        overrides.append(f"log_level={'info' if args.verbose == 1 else 'debug'}")
     logging.basicConfig(level=os.environ.get("LOGLEVEL", "INFO"), format="%(levelname)s %(name)s: %(message)s")
     try:
         cfg = load_config(schema, package, args.config, overrides)
+        configure_logging(cfg.log_level)
         if cfg.threads > 0:
-            torch.set_num_threads(cfg.threads)
-        code = args.run(cfg, args)
+            set_threads(cfg.threads)
+        code = args.verb_spec.function()(cfg, args)
     except InputError as err:
         if os.environ.get("MUSICREP_DEBUG"):
             raise

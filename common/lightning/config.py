@@ -68,6 +68,7 @@ class TrainerConfig:
     monitor_mode: str = "min"
     deterministic: bool = False
     progress_bar: bool = True
+    sync_batchnorm: bool | None = None  # null: on when devices * num_nodes > 1, so every rank holds the same stats
 
 
 @dataclass
@@ -87,6 +88,7 @@ class BaseConfig:
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     ckpt_path: str | None = None  # null | last | path/to.ckpt: resume training from there
     threads: int = 0  # torch intra-op CPU threads for the verb (0: torch's default, one per core)
+    log_level: str = "warning"  # Lightning's and W&B's messages: warning (quiet) | info (`-v`) | debug
 
 
 def preset_path(package: str, preset: str) -> Path:

@@ -11,8 +11,10 @@ A run writes everything under ``<run.root>/<package>/<run.name>/``::
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -25,18 +27,97 @@ from pytorch_lightning.plugins.io import TorchCheckpointIO
 from pytorch_lightning.strategies import DDPStrategy
 
 from common.errors import ConfigError, InputError
-from common.lightning.callbacks import ExampleLogger, NonFiniteLossGuard
+from common.lightning.callbacks import AverageBatchNormStats, ExampleLogger, NonFiniteLossGuard
+from common.lightning.verbosity import is_verbose
+
+log = logging.getLogger(__name__)
+
+
+PREVIOUS = "last-previous.ckpt"
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
     """Writes checkpoints to a temporary file and renames it, so a kill mid-write never leaves a torn
-    ``last.ckpt`` behind."""
+    ``last.ckpt`` behind; the ``last.ckpt`` it replaces is kept as ``last-previous.ckpt``. A failed write (disk
+    full, folder gone) removes the temporary file and stops with one line naming the path."""
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options=None) -> None:
         path = Path(path)
         tmp = path.with_name(path.name + ".partial")
-        super().save_checkpoint(checkpoint, tmp, storage_options)
-        os.replace(tmp, path)
+        try:
+            super().save_checkpoint(checkpoint, tmp, storage_options)
+            if path.name == "last.ckpt" and path.is_file():
+                os.replace(path, path.with_name(PREVIOUS))
+            os.replace(tmp, path)
+        except OSError as err:
+            tmp.unlink(missing_ok=True)
+            raise InputError(f"{path}: could not write the checkpoint ({err.strerror or err}); free space on that "
+                             "disk or set run.root to a folder with room") from err
+
+
+def readable_checkpoint(path: Path) -> str | None:
+    """Why ``path`` cannot be a checkpoint (missing, truncated, corrupt), or None when its archive is intact."""
+    if not path.is_file():
+        return "missing"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (OSError, zipfile.BadZipFile) as err:
+        return f"unreadable ({err})"
+    return f"corrupt member {bad}" if bad else None
+
+
+def resume_checkpoint(cfg: DictConfig, directory: Path) -> str | None:
+    """The checkpoint ``ckpt_path`` names, checked before anything is created: for ``last``, ``last.ckpt`` or,
+    when that is truncated or corrupt, ``last-previous.ckpt`` (with a one-line warning naming both); None when
+    the run has no checkpoint yet (a fresh start)."""
+    if cfg.ckpt_path is None:
+        return None
+    if cfg.ckpt_path != "last":
+        path = Path(cfg.ckpt_path)
+        if not path.is_file():
+            raise InputError(f"ckpt_path={cfg.ckpt_path}: no such checkpoint; use ckpt_path=last to resume "
+                             f"from {directory / 'checkpoints' / 'last.ckpt'}")
+        problem = readable_checkpoint(path)
+        if problem:
+            raise InputError(f"ckpt_path={path}: {problem}; give another checkpoint")
+        return str(path)
+    last, previous = directory / "checkpoints" / "last.ckpt", directory / "checkpoints" / PREVIOUS
+    if not last.exists() and not previous.exists():
+        return None
+    problem = readable_checkpoint(last)
+    if problem is None:
+        return str(last)
+    fallback = readable_checkpoint(previous)
+    if fallback is None:
+        log.warning("%s is %s: resuming from the checkpoint before it, %s", last, problem, previous)
+        return str(previous)
+    raise InputError(f"{last} is {problem} and {previous} is {fallback}: nothing to resume from; start over with "
+                     "ckpt_path=null (or another run.name)")
+
+
+def check_writable(directory: Path) -> None:
+    """A run folder that cannot be written is one line naming it, before training starts."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as err:
+        raise InputError(f"{directory}: cannot write the run folder ({err.strerror or err}); set run.root to a "
+                         "writable folder") from err
+
+
+class BestCheckpoint(ModelCheckpoint):
+    """The best checkpoint by ``trainer.monitor``, judged after each validation (where the key is logged);
+    a monitored key that validation never logs is a one-line error instead of a warning on every save."""
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not trainer.sanity_checking and self.monitor not in trainer.callback_metrics:
+            logged = sorted(k for k in trainer.callback_metrics if k.startswith("val"))
+            raise ConfigError(f"trainer.monitor={self.monitor!r} is not logged by validation (it logs {logged}); "
+                              "set trainer.monitor to one of those, or trainer.monitor=null to keep only last.ckpt")
+        super().on_validation_end(trainer, pl_module)
 
 
 def run_dir(cfg: DictConfig, package: str) -> Path:
@@ -52,15 +133,38 @@ def resolve_accelerator(accelerator: str) -> str:
     return "gpu" if accelerator == "cuda" else accelerator
 
 
+def check_devices(tcfg: DictConfig) -> None:
+    """GPUs asked for but not there: one line saying how many were asked for and seen, before anything starts."""
+    if resolve_accelerator(tcfg.accelerator) != "gpu":
+        return
+    seen = torch.cuda.device_count()
+    if seen < tcfg.devices:
+        raise ConfigError(f"trainer.devices={tcfg.devices} GPU(s) asked for (GPUS={tcfg.devices}) with "
+                          f"trainer.accelerator={tcfg.accelerator}, but torch sees {seen} CUDA device(s); use GPUS=0 "
+                          "(trainer.accelerator=cpu) to train on the CPU")
+
+
+def batchnorm_sync(tcfg: DictConfig) -> str | None:
+    """How batch-norm statistics agree across DDP ranks (``trainer.sync_batchnorm``, null: on under DDP):
+    ``"sync"`` (torch's SyncBatchNorm, which needs CUDA), ``"average"`` (on CPU: running statistics averaged
+    over the ranks after every step, :class:`AverageBatchNormStats`) or None (one process, or switched off)."""
+    wanted = tcfg.devices * tcfg.num_nodes > 1 if tcfg.sync_batchnorm is None else tcfg.sync_batchnorm
+    if not wanted:
+        return None
+    return "sync" if resolve_accelerator(tcfg.accelerator) == "gpu" else "average"
+
+
 def trainer_kwargs(tcfg: DictConfig) -> dict[str, Any]:
     """Translate ``cfg.trainer`` into ``pl.Trainer`` keyword arguments (no callbacks or loggers).
 
     More than one process in all (``devices * num_nodes > 1``) selects DDP with NCCL on GPUs and gloo on
-    CPUs. Multi-node runs are launched by torchrun or SLURM; Lightning detects either from the environment.
+    CPUs, and synchronised batch norm (see :func:`batchnorm_sync`). Multi-node runs are launched by
+    torchrun or SLURM; Lightning detects either from the environment.
     """
     accelerator = resolve_accelerator(tcfg.accelerator)
     strategy: Any = tcfg.strategy
-    if strategy == "auto" and tcfg.devices * tcfg.num_nodes > 1:
+    distributed = tcfg.devices * tcfg.num_nodes > 1
+    if strategy == "auto" and distributed:
         strategy = "ddp"
     if strategy == "ddp":
         strategy = DDPStrategy(process_group_backend="nccl" if accelerator == "gpu" else "gloo",
@@ -90,6 +194,7 @@ def trainer_kwargs(tcfg: DictConfig) -> dict[str, Any]:
         accumulate_grad_batches=tcfg.accumulate_grad_batches,
         deterministic=tcfg.deterministic,
         enable_progress_bar=tcfg.progress_bar,
+        sync_batchnorm=batchnorm_sync(tcfg) == "sync",
     )
 
 
@@ -122,10 +227,12 @@ def build_callbacks(cfg: DictConfig, directory: Path) -> list[Callback]:
                         every_n_train_steps=tcfg.checkpoint_every_n_steps, enable_version_counter=False),
         LearningRateMonitor(logging_interval="step"),
     ]
+    if batchnorm_sync(tcfg) == "average":
+        callbacks.append(AverageBatchNormStats())
     if tcfg.monitor:
-        callbacks.append(ModelCheckpoint(dirpath=checkpoints, monitor=tcfg.monitor, mode=tcfg.monitor_mode,
-                                         save_top_k=1, filename="best-{step}", auto_insert_metric_name=False,
-                                         enable_version_counter=False))
+        callbacks.append(BestCheckpoint(dirpath=checkpoints, monitor=tcfg.monitor, mode=tcfg.monitor_mode,
+                                        save_top_k=1, filename="best-{step}", auto_insert_metric_name=False,
+                                        enable_version_counter=False, save_on_train_epoch_end=False))
     if tcfg.progress_bar:
         callbacks.append(TQDMProgressBar(refresh_rate=max(1, min(20, tcfg.log_every_n_steps))))
     if cfg.logger.examples_every_n_epochs > 0:
@@ -142,6 +249,7 @@ def build_trainer(cfg: DictConfig, directory: Path, callbacks: list[Callback] = 
         callbacks=[*build_callbacks(cfg, directory), *callbacks],
         plugins=[AtomicCheckpointIO()],
         default_root_dir=str(directory),
+        enable_model_summary=is_verbose(cfg.log_level),
     )
 
 
@@ -150,17 +258,17 @@ def fit(cfg: DictConfig, package: str, module: pl.LightningModule, datamodule: p
     """Seed, build the trainer, save the resolved config and fit; ``ckpt_path=last`` resumes the run in
     place (same global step, optimizer and scheduler state), or starts fresh when it has no checkpoint."""
     directory = run_dir(cfg, package)
-    if cfg.ckpt_path not in (None, "last") and not Path(cfg.ckpt_path).is_file():
-        raise InputError(f"ckpt_path={cfg.ckpt_path}: no such checkpoint; use ckpt_path=last to resume "
-                         f"from {directory / 'checkpoints' / 'last.ckpt'}")
-    pl.seed_everything(cfg.run.seed, workers=True)
+    ckpt_path = resume_checkpoint(cfg, directory)
+    check_devices(cfg.trainer)
+    check_writable(directory)
+    pl.seed_everything(cfg.run.seed, workers=True, verbose=is_verbose(cfg.log_level))
     trainer = build_trainer(cfg, directory, list(callbacks))
     if trainer.is_global_zero:
         OmegaConf.save(cfg, directory / "config.yaml")
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
                 (directory / "wandb_id").write_text(logger.version)
-    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
     # Lightning skips the final last.ckpt when one was already written during the run (e.g. at step 20 of
     # 25): write it here, on every rank as save_checkpoint requires, so last.ckpt is the final state.
     if not trainer.interrupted:

@@ -13,7 +13,8 @@ from da_vae.config import DaVaeConfig
 
 # small networks and few steps: the tests check behaviour, not the paper's numbers
 SMALL = ["model.latent_dim=32", "model.channels=[32,64,128]", "model.hidden=128", "data.batch_size=16",
-         "trainer.checkpoint_every_n_steps=40", "trainer.limit_val_batches=2", "threads=1"]
+         "trainer.checkpoint_every_n_steps=40", "trainer.limit_val_batches=2", "threads=1",
+         "logger.wandb=false"]
 
 
 @pytest.fixture(autouse=True)

@@ -98,6 +98,8 @@ def test_training_resumes_from_the_last_checkpoint(tiny, tmp_path):
     ("align", lambda t: ["--audio", t / "missing.wav", "--midi", t / "x.mid"], "missing.wav: file not found"),
     ("align", lambda t: ["--audio", t / "ok.wav", "--midi", t / "bad.mid"], "bad.mid: cannot read MIDI"),
     ("align", lambda t: ["--audio", t / "ok.wav", "--midi", t / "empty.mid"], "empty.mid: MIDI has no pitched"),
+    ("align", lambda t: ["--audio", t / "one.wav", "--midi", t / "x.mid"], "one.wav: 0.000 s of audio is shorter"),
+    ("align", lambda t: ["--audio", t, "--midi", t / "x.mid"], "is a directory, not an audio file"),
     ("separate", lambda t: [t / "ok.wav", "ckpt=" + str(t / "nope.ckpt")], "nope.ckpt: no such checkpoint"),
     ("train", lambda t: ["task.name=karaoke"], "task.name='karaoke' is unknown"),
     ("train", lambda t: ["task.name=separation", "task.dae_output=wiener"], "task.dae_output='wiener' is unknown"),
@@ -106,6 +108,7 @@ def test_bad_input_is_one_line_naming_it(tiny, midi_checkpoint, tmp_path, capsys
     import pretty_midi
 
     save_audio(tmp_path / "ok.wav", 0.1 * np.random.default_rng(0).standard_normal(SR).astype(np.float32), SR)
+    save_audio(tmp_path / "one.wav", np.full(1, 0.1, np.float32), SR)
     (tmp_path / "bad.mid").write_bytes(b"not a midi file")
     pretty_midi.PrettyMIDI().write(str(tmp_path / "empty.mid"))
     args = make_args(tmp_path)

@@ -43,12 +43,14 @@ def csv_rows(directory: Path) -> list[dict]:
 
 @pytest.mark.ddp
 def test_ddp_two_cpu_ranks_end_with_identical_parameters(tmp_path):
-    result = toy(tmp_path, "trainer.devices=2", "trainer.max_steps=25")
+    """Parameters and batch-norm running statistics (synchronised batch norm, on by default under DDP)."""
+    result = toy(tmp_path, "trainer.devices=2", "trainer.max_steps=25", "model.batchnorm=true")
     assert result.returncode == 0, result.stderr[-3000:]
     out = run_path(tmp_path)
     start, end0, end1 = (load(out / name) for name in
                          ("train_start_rank0.pt", "params_rank0.pt", "params_rank1.pt"))
     assert '"world_size": 2' in (out / "end_rank1.json").read_text()
+    assert "norm.running_mean" in end0
     for key in end0:
         assert torch.equal(end0[key], end1[key]), key
     assert not torch.allclose(start["params"]["linear.weight"], end0["linear.weight"])

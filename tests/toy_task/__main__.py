@@ -6,8 +6,7 @@ from tests.toy_task.module import ToyConfig, ToyDataModule, ToyRegression
 
 
 def train(cfg, args):
-    directory = run_dir(cfg, "tests.toy_task")
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = run_dir(cfg, "tests.toy_task")  # fit() checks that it can be written, then creates it
     fit(cfg, "tests.toy_task", ToyRegression(cfg.model, cfg.data.features, directory), ToyDataModule(cfg.data))
 
 

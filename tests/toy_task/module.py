@@ -27,6 +27,7 @@ class ToyModel:
     lr: float = 0.05
     step_sleep: float = 0.0  # seconds per training step, to give a test time to kill the process
     nan_at_step: int = -1  # make the loss NaN from this global step on (-1: never)
+    batchnorm: bool = False  # a BatchNorm1d before the linear layer (running statistics are buffers)
 
 
 @dataclass
@@ -59,10 +60,14 @@ class ToyRegression(pl.LightningModule):
         self.cfg = cfg
         self.directory = directory
         self.linear = torch.nn.Linear(features, 1)
+        self.norm = torch.nn.BatchNorm1d(features) if cfg.batchnorm else torch.nn.Identity()
+
+    def forward(self, x):
+        return self.linear(self.norm(x))
 
     def training_step(self, batch, batch_idx):
         x, y = batch
-        loss = torch.nn.functional.mse_loss(self.linear(x), y)
+        loss = torch.nn.functional.mse_loss(self(x), y)
         if 0 <= self.cfg.nan_at_step <= self.global_step:
             loss = loss * float("nan")
         if self.cfg.step_sleep:
@@ -72,7 +77,7 @@ class ToyRegression(pl.LightningModule):
 
     def validation_step(self, batch, batch_idx):
         x, y = batch
-        self.log("val/loss", torch.nn.functional.mse_loss(self.linear(x), y), sync_dist=True)
+        self.log("val/loss", torch.nn.functional.mse_loss(self(x), y), sync_dist=True)
 
     def configure_optimizers(self):
         optimizer = torch.optim.Adam(self.parameters(), lr=self.cfg.lr)

@@ -1,0 +1,172 @@
+"""Faults and bad inputs a new user meets, each answered by one clear line (or a safe recovery) in `common`."""
+
+import errno
+import logging
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from common.audio import load_audio, save_audio
+from common.corpora import ensure_corpus
+from common.lightning import main
+from common.lightning.config import load_config
+from common.lightning.trainer import PREVIOUS, batchnorm_sync, trainer_kwargs
+from tests.lightning.test_training import REPO, load, run_path, toy
+from tests.toy_task.__main__ import VERBS
+from tests.toy_task.module import ToyConfig
+
+PKG = "tests.toy_task"
+
+
+def train(root, *overrides):
+    """The toy's `train` verb in this process (fast: torch and Lightning are already imported)."""
+    return main(PKG, ToyConfig, VERBS, ["train", f"run.root={root}", "logger.wandb=false", *overrides])
+
+
+def one_error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err, err
+    return err
+
+
+# -- nothing lost on kill and resume ---------------------------------------------------------------------------
+
+def test_truncated_last_checkpoint_falls_back_to_the_one_before(tmp_path, caplog):
+    assert train(tmp_path, "trainer.max_steps=20") == 0
+    checkpoints = run_path(tmp_path) / "checkpoints"
+    assert load(checkpoints / PREVIOUS)["global_step"] == 20 and (checkpoints / "last.ckpt").is_file()
+    data = (checkpoints / "last.ckpt").read_bytes()
+    (checkpoints / "last.ckpt").write_bytes(data[: len(data) // 2])
+    with caplog.at_level(logging.WARNING):
+        assert train(tmp_path, "trainer.max_steps=30", "ckpt_path=last") == 0
+    assert f"resuming from the checkpoint before it, {checkpoints / PREVIOUS}" in caplog.text
+    assert load(checkpoints / "last.ckpt")["global_step"] == 30
+
+
+def test_both_checkpoints_unreadable_is_one_line_and_creates_nothing(tmp_path, capsys):
+    assert train(tmp_path, "trainer.max_steps=10") == 0
+    out = run_path(tmp_path)
+    for name in ("last.ckpt", PREVIOUS):
+        (out / "checkpoints" / name).write_bytes(b"PK\x03\x04 torn")
+    versions = sorted((out / "csv").iterdir())
+    capsys.readouterr()
+    assert train(tmp_path, "trainer.max_steps=20", "ckpt_path=last") == 2
+    err = one_error_line(capsys)
+    assert "last.ckpt is unreadable" in err and PREVIOUS in err and "ckpt_path=null" in err
+    assert sorted((out / "csv").iterdir()) == versions  # no new, empty CSV version
+
+
+def test_disk_full_while_checkpointing_is_one_line_and_leaves_no_partial_file(tmp_path, capsys, monkeypatch):
+    from pytorch_lightning.plugins.io import TorchCheckpointIO
+
+    def full(self, checkpoint, path, storage_options=None):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as handle:
+            handle.write(b"half a checkpoint")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(TorchCheckpointIO, "save_checkpoint", full)
+    assert train(tmp_path, "trainer.max_steps=20") == 2
+    err = one_error_line(capsys)
+    assert "last.ckpt: could not write the checkpoint (No space left on device)" in err
+    assert not list(run_path(tmp_path).rglob("*.partial"))
+
+
+def test_read_only_run_root_is_one_line_before_training(capsys):
+    assert train("/sys/fs/musicrep-runs", "trainer.max_steps=20") == 2
+    err = one_error_line(capsys)
+    assert "/sys/fs/musicrep-runs/tests.toy_task/toy: cannot write the run folder" in err and "run.root" in err
+
+
+def test_batchnorm_statistics_agree_under_ddp_only():
+    """SyncBatchNorm on GPUs, averaged running statistics on CPU (torch's SyncBatchNorm needs CUDA); the 2-rank
+    CPU run of tests/lightning checks that the ranks end with identical statistics."""
+    def trainer(*overrides):
+        return load_config(ToyConfig, PKG, "default", list(overrides)).trainer
+
+    assert batchnorm_sync(trainer("trainer.devices=2", "trainer.accelerator=cpu")) == "average"
+    assert batchnorm_sync(trainer("trainer.devices=8", "trainer.accelerator=gpu")) == "sync"
+    assert trainer_kwargs(trainer("trainer.devices=8", "trainer.accelerator=gpu"))["sync_batchnorm"] is True
+    assert batchnorm_sync(trainer("trainer.devices=1")) is None
+    assert batchnorm_sync(trainer("trainer.devices=2", "trainer.sync_batchnorm=false")) is None
+
+
+# -- no silent wrong output ------------------------------------------------------------------------------------
+
+def test_truncated_wav_is_used_with_a_warning_naming_it(tmp_path, caplog):
+    path = tmp_path / "cut.wav"
+    save_audio(path, np.full(16000, 0.1, np.float32), 16000, subtype="PCM_16")
+    path.write_bytes(path.read_bytes()[:16000])  # the header still promises 16000 frames
+    with caplog.at_level(logging.WARNING):
+        audio = load_audio(path, 16000)
+    assert 0 < len(audio) < 16000
+    assert f"{path}: truncated: its header promises 16000 frames but the file holds {len(audio)}" in caplog.text
+    caplog.clear()
+    save_audio(path, np.full(16000, 0.1, np.float32), 16000, subtype="PCM_16")
+    load_audio(path, 16000)
+    assert "truncated" not in caplog.text
+
+
+def test_a_directory_where_a_file_belongs_is_named_as_a_directory(tmp_path):
+    with pytest.raises(ValueError, match=f"{tmp_path}: is a directory, not an audio file"):
+        load_audio(tmp_path, 16000)
+
+
+def test_a_file_deleted_from_a_built_corpus_is_named_and_the_corpus_rebuilt(tmp_path, caplog):
+    root = ensure_corpus("maps", tmp_path, size="tiny")
+    wavs = sorted(root.rglob("*.wav"))
+    victim = wavs[len(wavs) // 2]
+    victim.unlink()
+    with caplog.at_level(logging.WARNING):
+        assert ensure_corpus("maps", tmp_path, size="tiny") == root
+    assert "1 file(s) its manifest lists are missing" in caplog.text and victim.name in caplog.text
+    assert victim.is_file() and sorted(root.rglob("*.wav")) == wavs
+
+
+# -- clear words at the command line ---------------------------------------------------------------------------
+
+def test_gpus_asked_for_without_a_gpu_is_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
+    assert train(tmp_path, "trainer.accelerator=gpu", "trainer.devices=2") == 2
+    err = one_error_line(capsys)
+    assert "trainer.devices=2 GPU(s) asked for (GPUS=2)" in err and "torch sees 0" in err and "GPUS=0" in err
+    assert not (tmp_path / PKG).exists()
+
+
+def test_a_monitor_key_validation_never_logs_is_one_line(tmp_path, capsys):
+    assert train(tmp_path, "trainer.max_steps=30", "trainer.monitor=val/nope") == 2
+    err = one_error_line(capsys)
+    assert "trainer.monitor='val/nope' is not logged by validation (it logs ['val/loss'])" in err
+
+
+def test_training_is_quiet_by_default_and_verbose_with_v(tmp_path):
+    quiet = toy(tmp_path / "q", "trainer.max_steps=20")
+    assert quiet.returncode == 0, quiet.stderr[-2000:]
+    for noise in ("Tip", "litlogger", "GPU available", "LeafSpec", "weights_only", "could not find the monitored",
+                  "Total params", "Seed set"):
+        assert noise not in quiet.stdout + quiet.stderr, noise
+    verbose = toy(tmp_path / "v", "trainer.max_steps=20", "-v")
+    assert "GPU available" in verbose.stdout + verbose.stderr and "Total params" in verbose.stdout + verbose.stderr
+
+
+def test_help_and_config_import_neither_torch_nor_lightning():
+    probe = ("import runpy, sys; sys.argv = ['da_vae'] + sys.argv[1:]\n"
+             "try:\n    runpy.run_module('da_vae', run_name='__main__')\n"
+             "except SystemExit:\n    pass\n"
+             "print(sorted(m for m in ('torch', 'pytorch_lightning', 'wandb') if m in sys.modules), file=sys.stderr)")
+    for args in (["--help"], ["config", "threads=1"], ["train", "nope=1"]):
+        result = subprocess.run([sys.executable, "-c", probe, *args], cwd=REPO, capture_output=True, text=True)
+        assert result.stderr.strip().splitlines()[-1] == "[]", (args, result.stderr[-500:])
+
+
+def test_threads_reach_torch_when_it_is_imported_after_the_config():
+    code = ("from common.lightning.cli import set_threads\nset_threads(1)\n"
+            "import torch\nprint(torch.get_num_threads())")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "2"})
+    assert result.stdout.strip() == "1", result.stderr[-500:]
+
