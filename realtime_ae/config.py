@@ -78,6 +78,7 @@ class EvalConfig:
     mesh: list[int] = field(default_factory=lambda: [350, 50, 5])  # Table V mesh length for 2-D, 3-D, 8-D
     examples: int = 1  # test clips per corpus rendered as audio examples
     workers: int = 2  # models trained in parallel processes (one torch thread each)
+    wandb: bool = False  # W&B logging for the models eval trains (off for speed; `train` always logs)
 
 
 @dataclass

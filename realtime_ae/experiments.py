@@ -54,6 +54,7 @@ def run_config(cfg: DictConfig, spec: Spec, seed: int) -> DictConfig:
     out = cfg.copy()
     out.run.name = f"{cfg.run.name}/eval/{spec.name}-seed{seed}"
     out.run.seed = seed
+    out.logger.wandb = cfg.logger.wandb and cfg.eval.wandb  # off for speed unless eval.wandb
     out.data.corpus = spec.corpus
     out.model.bottleneck, out.model.activation = spec.bottleneck, spec.activation
     out.model.augmentation, out.model.skip, out.model.variational = spec.augmentation, spec.skip, False

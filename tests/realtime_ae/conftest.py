@@ -11,7 +11,8 @@ from realtime_ae.__main__ import VERBS
 from realtime_ae.config import RealtimeAeConfig
 
 # a narrow network and a few epochs: the tests check behaviour, not the paper's numbers
-SMALL = ["model.hidden=[64,32,16]", "model.bottleneck=2", "data.batch_size=64", "threads=1", "trainer.max_epochs=6"]
+SMALL = ["model.hidden=[64,32,16]", "model.bottleneck=2", "data.batch_size=64", "threads=1", "trainer.max_epochs=6",
+         "logger.wandb=false"]
 
 
 @pytest.fixture(autouse=True)
