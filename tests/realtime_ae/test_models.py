@@ -85,3 +85,14 @@ def test_validation_audio_examples_resynthesise_a_val_clip(tiny, trained):
     (wave_in, rate), (wave_out, _) = audio["input"], audio["output"]
     assert rate == 44100 and wave_in.shape == wave_out.shape and len(wave_in) >= (clip["frames"] - 1) * 1024
     assert float(wave_in.abs().max()) > 0.01 and float(wave_out.abs().max()) > 0.001
+
+
+def test_beta_vae_variant_trains_and_decodes_from_its_mean(tiny):
+    assert tiny.run("train", "model.variational=true", "model.beta=0.5", "run.name=vae") == 0
+    ckpt = tiny.root / "runs/realtime_ae/vae/checkpoints/last.ckpt"
+    rows = list(csv.DictReader(open(next(ckpt.parents[1].glob("csv/version_*/metrics.csv")))))
+    val = [float(r["val/loss"]) for r in rows if r.get("val/loss")]
+    assert val[-1] < 0.8 * val[0] and any(r.get("train/kl") for r in rows)
+    module = load_model(ckpt)
+    frames, chroma = torch.rand(4, 2049), torch.eye(12)[:4]
+    assert torch.equal(module.reconstruct(frames, chroma), module.reconstruct(frames, chroma))  # deterministic
