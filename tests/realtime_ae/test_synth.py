@@ -61,12 +61,13 @@ def harmonic_decoder(z, chroma):
     return mags
 
 
-def boundary_jumps(audio: np.ndarray) -> tuple[float, float]:
-    """(largest sample step across block boundaries, largest step inside blocks)."""
-    steps = np.abs(np.diff(audio))
-    at_boundary = np.zeros(len(steps), bool)
-    at_boundary[HOP - 1 :: HOP] = True
-    return float(steps[at_boundary].max()), float(steps[~at_boundary].max())
+def click_level(audio: np.ndarray) -> float:
+    """Peak of the output above 8 kHz relative to the output's peak. The stand-in decoder's partials stay below
+    3 kHz, so energy up there can only come from discontinuities (a click is broadband)."""
+    import scipy.signal
+
+    high = scipy.signal.sosfiltfilt(scipy.signal.butter(8, 8000, "highpass", fs=SR, output="sos"), audio)
+    return float(np.abs(high).max() / np.abs(audio).max())
 
 
 @pytest.mark.parametrize("phase", ["noise", "advance"])
@@ -74,13 +75,13 @@ def test_constant_latent_output_is_continuous_across_blocks(phase):
     engine = SynthEngine(harmonic_decoder, 1, SR, N_FFT, HOP, phase=phase, volume=0.8)
     engine.set_latent([0.7])
     audio = engine.render(60)[8 * HOP :]  # after the smoothing has settled
-    boundary, inside = boundary_jumps(audio)
     assert np.abs(audio).max() > 0.05
-    assert boundary <= 1.05 * inside  # no step at a block boundary bigger than the signal's own steps
+    assert click_level(audio) < 0.003  # no discontinuity at the block boundaries
 
 
-def test_slider_jumps_and_note_changes_do_not_click():
-    engine = SynthEngine(harmonic_decoder, 1, SR, N_FFT, HOP, phase="advance", volume=0.0, smoothing_ms=40)
+def jumpy_run(smoothing_ms: float) -> np.ndarray:
+    """Silence, then volume 0 -> 1 and a latent jump at block 10, a note and latent jump at block 40."""
+    engine = SynthEngine(harmonic_decoder, 1, SR, N_FFT, HOP, phase="advance", volume=0.0, smoothing_ms=smoothing_ms)
     blocks = []
     for b in range(80):
         if b == 10:
@@ -90,16 +91,16 @@ def test_slider_jumps_and_note_changes_do_not_click():
             engine.set_chroma(7)
             engine.set_latent([0.1])
         blocks.append(engine.next_block())
-    audio = np.concatenate(blocks)
-    boundary, inside = boundary_jumps(audio)
-    assert boundary <= 1.05 * inside
-    # without smoothing the volume step at block 10 is an audible click: the guard above would catch it
-    hard = SynthEngine(harmonic_decoder, 1, SR, N_FFT, HOP, phase="advance", volume=0.0, smoothing_ms=0)
-    hard.set_latent([0.9])
-    hard.render(10)
-    hard.set_volume(1.0)
-    clicked = np.concatenate([hard.render(10)])
-    assert np.abs(np.diff(clicked[:HOP])).max() > 0  # sanity: sound after the step
+    return np.concatenate(blocks)
+
+
+def test_slider_jumps_and_note_changes_do_not_click():
+    assert np.abs(jumpy_run(40.0)).max() > 0.05
+    assert click_level(jumpy_run(40.0)) < 0.003
+    assert click_level(jumpy_run(0.0)) < 0.003  # the per-block volume ramp alone already avoids clicks
+    stepped = jumpy_run(40.0)
+    stepped[30 * HOP :] *= 0.5  # a hard gain step at a block boundary is what the measure must catch
+    assert click_level(stepped) > 0.05
 
 
 def test_render_verb_writes_the_trajectory(tiny, trained, tmp_path):
