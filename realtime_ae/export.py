@@ -1,0 +1,60 @@
+"""Export a trained decoder for the synthesizer: TorchScript (``decoder.pt``), ONNX (``decoder.onnx``) and
+``decoder.json`` (sizes, frame settings and the latent range seen on the training set, for the sliders).
+The exported files are all the engine needs (see :mod:`realtime_ae.runtime`)."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from realtime_ae.data import PreparedCorpus
+from realtime_ae.module import FrameAutoencoder
+
+
+class ExportedDecoder(nn.Module):
+    """(z (N, bottleneck), chroma (N, 12)) -> magnitudes (N, bins): the trained decoder alone."""
+
+    def __init__(self, module: FrameAutoencoder):
+        super().__init__()
+        self.decoder = module.net.decoder
+
+    def forward(self, z: Tensor, chroma: Tensor) -> Tensor:
+        return self.decoder(z, chroma)
+
+
+@torch.no_grad()
+def latent_range(module: FrameAutoencoder, corpus: PreparedCorpus | None) -> tuple[list[float], list[float]]:
+    """Per-unit (min, max) of the training-set latents; (0, 1) for a sigmoid bottleneck without a corpus."""
+    bottleneck = module.hparams.model["bottleneck"]
+    if corpus is None:
+        return [0.0] * bottleneck, [1.0] * bottleneck
+    frames, chroma = corpus.tensors(corpus.split_rows("train"))
+    z = torch.cat([module.net.encode(f, c)[0] for f, c in zip(frames.split(4096), chroma.split(4096))])
+    return z.amin(0).tolist(), z.amax(0).tolist()
+
+
+def export_decoder(module: FrameAutoencoder, out_dir: str | Path, corpus: PreparedCorpus | None = None) -> dict:
+    """Write ``decoder.pt``, ``decoder.onnx`` and ``decoder.json`` to ``out_dir``; returns their paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    module = module.eval().cpu()
+    hp = module.hparams
+    wrapper = ExportedDecoder(module).eval()
+    example = (torch.full((1, hp.model["bottleneck"]), 0.5), torch.eye(12)[:1])
+    paths = {"torchscript": out / "decoder.pt", "onnx": out / "decoder.onnx", "meta": out / "decoder.json"}
+    with warnings.catch_warnings():  # torch marks TorchScript and the TorchScript-based ONNX exporter deprecated
+        warnings.simplefilter("ignore", (FutureWarning, DeprecationWarning))
+        torch.jit.save(torch.jit.trace(wrapper, example), paths["torchscript"])
+        torch.onnx.export(wrapper, example, paths["onnx"], input_names=["z", "chroma"],
+                          output_names=["magnitude"], dynamo=False,
+                          dynamic_axes={"z": {0: "n"}, "chroma": {0: "n"}, "magnitude": {0: "n"}})
+    low, high = latent_range(module, corpus)
+    meta = {"bottleneck": hp.model["bottleneck"], "bins": hp.bins, "skip": hp.model["skip"],
+            "activation": hp.model["activation"], "variational": hp.model["variational"],
+            "latent_min": low, "latent_max": high, **hp.features}
+    paths["meta"].write_text(json.dumps(meta, indent=1))
+    return {k: str(v) for k, v in paths.items()}

@@ -1,0 +1,104 @@
+"""The verbs of ``python -m realtime_ae`` (imported only when a verb runs, so ``--help`` and ``config`` stay
+light)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+import numpy as np
+from omegaconf import DictConfig
+from pytorch_lightning.utilities import rank_zero_only
+
+from common.audio import save_audio
+from common.errors import InputError
+from realtime_ae import data, training
+
+log = logging.getLogger("realtime_ae")
+
+
+def checkpoint(cfg: DictConfig) -> Path:
+    """``synth.ckpt`` if given, else this run's ``last.ckpt``."""
+    return Path(cfg.synth.ckpt) if cfg.synth.ckpt else training.last_checkpoint(cfg)
+
+
+def synth_runtime(cfg: DictConfig):
+    """The decoder the synth runs: ``synth.decoder`` if given, else the checkpoint exported next to itself
+    (``<run>/export/``, re-exported when the checkpoint is newer) in the ``synth.backend`` format."""
+    from realtime_ae.runtime import DecoderRuntime
+
+    if cfg.synth.backend not in ("torchscript", "onnx"):
+        raise InputError(f"synth.backend={cfg.synth.backend!r}: use torchscript or onnx")
+    if cfg.synth.decoder:
+        return DecoderRuntime(cfg.synth.decoder)
+    ckpt = checkpoint(cfg)
+    out = ckpt.parent.parent / "export"
+    path = out / ("decoder.onnx" if cfg.synth.backend == "onnx" else "decoder.pt")
+    if not path.is_file() or not ckpt.is_file() or path.stat().st_mtime < ckpt.stat().st_mtime:
+        _export(cfg, ckpt, out)
+    return DecoderRuntime(path)
+
+
+def _export(cfg: DictConfig, ckpt: Path, out: Path) -> dict:
+    from realtime_ae.export import export_decoder
+    from realtime_ae.module import load_model
+
+    module = load_model(ckpt)
+    try:
+        corpus = data.PreparedCorpus(data.prepare(cfg))
+    except InputError as err:
+        log.warning("latent slider ranges without the training corpus (%s)", err)
+        corpus = None
+    return export_decoder(module, out, corpus)
+
+
+def prepare(cfg: DictConfig, args: argparse.Namespace) -> None:
+    corpus = data.PreparedCorpus(data.prepare(cfg))
+    counts = {s: len(corpus.split_rows(s)) for s in data.SPLITS}
+    print(f"{corpus.directory}: frames {counts}, {corpus.index['silent_dropped']} silent frames dropped")
+
+
+def train(cfg: DictConfig, args: argparse.Namespace) -> None:
+    path = training.train(cfg)
+    if rank_zero_only.rank == 0:
+        print(f"checkpoint: {path}")
+
+
+def evaluate(cfg: DictConfig, args: argparse.Namespace) -> None:
+    from realtime_ae.evaluate import evaluate as run
+
+    print(f"report: {run(cfg)}")
+
+
+def export(cfg: DictConfig, args: argparse.Namespace) -> None:
+    ckpt = checkpoint(cfg)
+    paths = _export(cfg, ckpt, Path(args.out) if args.out else ckpt.parent.parent / "export")
+    print("\n".join(f"{k}: {v}" for k, v in paths.items()))
+
+
+def render(cfg: DictConfig, args: argparse.Namespace) -> None:
+    from realtime_ae.synth import make_engine, read_trajectory, render_trajectory
+
+    runtime = synth_runtime(cfg)
+    rows = read_trajectory(args.trajectory, runtime.meta["bottleneck"])
+    audio = render_trajectory(make_engine(runtime, cfg.synth), rows)
+    print(f"wrote {save_audio(args.out, np.clip(audio, -1, 1), runtime.meta['sample_rate'])}")
+
+
+def resynth(cfg: DictConfig, args: argparse.Namespace) -> None:
+    from realtime_ae.module import load_model
+    from realtime_ae.synth import resynthesise
+
+    audio, sr = resynthesise(load_model(checkpoint(cfg)), args.input, cfg.synth.latent_scale)
+    peak = float(np.abs(audio).max())
+    print(f"wrote {save_audio(args.out, audio / peak * 0.9 if peak > 0.9 else audio, sr)}")
+
+
+def play(cfg: DictConfig, args: argparse.Namespace) -> None:
+    from realtime_ae.gui import require_output_device, run
+    from realtime_ae.synth import make_engine
+
+    require_output_device()  # before loading anything: no sound card is a one-line answer
+    runtime = synth_runtime(cfg)
+    run(make_engine(runtime, cfg.synth), runtime.meta, args.midi)
