@@ -67,3 +67,12 @@ class TranslationNet(nn.Module):
         n = latent.shape[-1] * self.model_args["pool"]
         target = target[:, :n]
         return F.cross_entropy(self.decoders[domain](target, latent), target)
+
+    def autoencoder_loss(self, latent: torch.Tensor, target: torch.Tensor, domain: int, confusion_weight: float
+                         ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Eq. (1) for one domain: ``CE_recon - lambda * CE(C(latent), domain)``; returns (loss, recon,
+        adversarial CE)."""
+        labels = torch.full((latent.shape[0],), domain, device=latent.device)
+        adversarial = F.cross_entropy(self.confusion(latent), labels)
+        recon = self.reconstruction_loss(latent, target, domain)
+        return recon - confusion_weight * adversarial, recon, adversarial

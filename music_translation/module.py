@@ -98,12 +98,14 @@ class TranslationModule(pl.LightningModule):
         self._average_gradients(groups)
         clip = self.hparams.optim["clip_value"]
         if clip > 0:
-            torch.nn.utils.clip_grad_value_([p for g, _ in groups for p in g], clip)
+            torch.nn.utils.clip_grad_value_([p for g, _ in groups for p in g if p.grad is not None], clip)
         # Lightning counts every LightningOptimizer step in global_step; C's raw step keeps it = batches
         optimizer.step() if count else optimizer.optimizer.step()
 
     def training_step(self, batch, batch_idx):
         codes, domain = batch["codes"], int(batch["domain"])
+        if not self.full:  # the data module lists only the trained decoders
+            domain = self.hparams.trainable[domain]
         self._batch_size = codes.shape[0]
         opt_confusion, opt_autoencoder = self.optimizers()
         lr = self.current_lr()
@@ -121,13 +123,11 @@ class TranslationModule(pl.LightningModule):
             latent = self.net.encode(x)
             confusion_loss = F.cross_entropy(self.net.confusion(latent.detach()), target)
             self._step(opt_confusion, confusion_loss, [(list(self.net.confusion.parameters()), world)], False)
-            logits = self.net.confusion(latent)  # the updated C
-            adversarial = F.cross_entropy(logits, target)
-            recon = self.net.reconstruction_loss(latent, codes, domain)
-            loss = recon - self.hparams.optim["confusion_weight"] * adversarial
+            # given the updated C
+            loss, recon, adversarial = self.net.autoencoder_loss(latent, codes, domain,
+                                                                 self.hparams.optim["confusion_weight"])
             groups = [(list(self.net.encoder.parameters()), world), *decoders]
-            self.log_dict({"train/confusion": confusion_loss, "train/adversarial": adversarial,
-                           "train/confusion_acc": (logits.argmax(-1) == target).float().mean()})
+            self.log_dict({"train/confusion": confusion_loss, "train/adversarial": adversarial})
         else:
             with torch.no_grad():
                 latent = self.net.encode(codes if not self.hparams.augment["enabled"] else x)
@@ -139,6 +139,8 @@ class TranslationModule(pl.LightningModule):
 
     def validation_step(self, batch, batch_idx):
         codes, domain = batch["codes"], int(batch["domain"])
+        if not self.full:
+            domain = self.hparams.trainable[domain]
         latent = self.net.encode(codes)
         recon = self.net.reconstruction_loss(latent, codes, domain)
         self.log("val/loss", recon, sync_dist=True, batch_size=codes.shape[0])
