@@ -54,10 +54,11 @@ class TranslationModule(pl.LightningModule):
             autoencoder = [*self.net.encoder.parameters(), *autoencoder]
         return [torch.optim.Adam(self.net.confusion.parameters(), lr=lr), torch.optim.Adam(autoencoder, lr=lr)]
 
-    def on_train_start(self) -> None:
+    def _disarm_ddp_reducer(self) -> None:
+        """Gradients are averaged in ``_average_gradients``; DDP's own reducer must stay out of the way."""
         wrapper = self.trainer.strategy.model
         if isinstance(wrapper, DistributedDataParallel):
-            wrapper.require_backward_grad_sync = False  # gradients are averaged in _average_gradients
+            wrapper.require_backward_grad_sync = False
 
     def on_train_end(self) -> None:
         """Record every rank's parameter checksums in ``<run>/rank_checksums.json`` (DDP ranks must agree)."""
@@ -103,6 +104,7 @@ class TranslationModule(pl.LightningModule):
         optimizer.step() if count else optimizer.optimizer.step()
 
     def training_step(self, batch, batch_idx):
+        self._disarm_ddp_reducer()
         codes, domain = batch["codes"], int(batch["domain"])
         if not self.full:  # the data module lists only the trained decoders
             domain = self.hparams.trainable[domain]
