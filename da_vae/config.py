@@ -80,6 +80,7 @@ class EvalConfig:
     separation_hop_frames: int = 5  # hop between overlapping 21-frame segments when separating
     separation_seeds: list[int] = field(default_factory=lambda: [0])  # Table 3 models trained once per run.seed;
     # with several, the table gives the mean over seeds and each seed's SDR
+    examples: int = 2  # validation clips of Task 3 written as audio examples (mixture / estimates / voice)
     seed: int = 0
 
 

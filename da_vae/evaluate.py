@@ -1,9 +1,9 @@
-"""``python -m da_vae eval``: the paper's Tables 2-3 and Figure 4 -> ``<eval.out>/README.md``, ``results.json``
-and ``figure4.png``, with the paper's numbers beside ours and which of its orderings hold here."""
+"""``python -m da_vae eval``: the paper's Tables 2-3 and Figure 4, with the paper's numbers beside ours, which of
+its orderings hold here and separation audio examples, written through ``common.report`` to ``<eval.out>/``
+(README.md, index.html, results.json, figure4.png, examples/)."""
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from pathlib import Path
@@ -12,6 +12,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from common.errors import InputError
+from common.report import Claim, Example, Figure, Headline, Report, Section, Table, write_report
 from da_vae import experiments
 from da_vae.config import TASKS
 
@@ -28,29 +29,21 @@ PAPER_TABLE3 = {
 METRICS = ("SDR", "SIR", "SAR", "NSDR")
 
 
-def _number(value: float | None, digits: int = 2) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
+def table2(result: dict) -> Table:
+    rows = [[name, e, PAPER_TABLE2.get(name)] for name, e in result["median_e"].items()]
+    return Table(["feature", "e, ours", "e, paper"], rows, caption="median alignment error e in frames of 20 ms")
 
 
-def table2(result: dict) -> list[str]:
-    lines = ["| feature | e, ours | e, paper |", "|---|---:|---:|"]
-    for name, e in result["median_e"].items():
-        lines.append(f"| {name} | {_number(e)} | {_number(PAPER_TABLE2.get(name))} |")
-    return lines
-
-
-def figure4_tables(result: dict) -> list[str]:
-    lines = []
+def figure4_tables(result: dict) -> list[Table]:
+    tables = []
     for subtask in ("mono-to-mono", "mono-to-poly"):
-        lines += ["", f"**{subtask}** (median e, Proposed / MCEP; rows: pitch shift in semitones, columns: "
-                      "time-stretch rate)", "",
-                  "| pitch | " + " | ".join(result["stretches"]) + " |",
-                  "|---:|" + "---:|" * len(result["stretches"])]
-        for step in result["pitch_steps"]:
-            cells = [f"{result['median_e'][f'{subtask}|Proposed|{step}|{s}']:.2f} / "
-                     f"{result['median_e'][f'{subtask}|MCEP|{step}|{s}']:.2f}" for s in result["stretches"]]
-            lines.append(f"| {step} | " + " | ".join(cells) + " |")
-    return lines
+        rows = [[step, *(f"{result['median_e'][f'{subtask}|Proposed|{step}|{s}']:.2f} / "
+                         f"{result['median_e'][f'{subtask}|MCEP|{step}|{s}']:.2f}" for s in result["stretches"])]
+                for step in result["pitch_steps"]]
+        tables.append(Table(["pitch", *result["stretches"]], rows,
+                            caption=f"{subtask}: median e, Proposed / MCEP; rows: pitch shift in semitones, columns: "
+                                    "time-stretch rate"))
+    return tables
 
 
 def figure4(result: dict, path: Path) -> None:
@@ -80,17 +73,18 @@ def figure4(result: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def table3(result: dict) -> list[str]:
+def table3(result: dict) -> Table:
     seeds = list(result["per_seed"])
-    head = " | ".join(f"{m}, ours | {m}, paper" for m in METRICS)
-    extra = " SDR of each seed |" if len(seeds) > 1 else ""
-    lines = [f"| model | {head} | voice energy, estimate / true |{extra}",
-             "|---|" + "---:|" * (2 * len(METRICS) + 1 + bool(extra))]
+    columns = ["model", *(f"{m}, {who}" for m in METRICS for who in ("ours", "paper")), "voice energy, estimate / true"]
+    rows = []
     for name, scores in result["scores"].items():
-        cells = " | ".join(f"{_number(scores[m])} | {_number(PAPER_TABLE3.get(name, {}).get(m))}" for m in METRICS)
-        each = " " + ", ".join(f"{result['per_seed'][s][name]['SDR']:.2f}" for s in seeds) + " |" if extra else ""
-        lines.append(f"| {name} | {cells} | {scores['energy']:.2f} |{each}")
-    return lines
+        row = [name, *(v for m in METRICS for v in (scores[m], PAPER_TABLE3.get(name, {}).get(m))), scores["energy"]]
+        if len(seeds) > 1:
+            row.append(", ".join(f"{result['per_seed'][s][name]['SDR']:.2f}" for s in seeds))
+        rows.append(row)
+    if len(seeds) > 1:
+        columns.append("SDR of each seed")
+    return Table(columns, rows, caption="voice scores in dB, frame-weighted over the validation clips")
 
 
 def _sdr_claim(result: dict, claim: str, test) -> tuple[str, bool, str]:
@@ -140,8 +134,6 @@ DAE_OUTPUT_NOTES = {
 }
 
 NOTES = """\
-## How this run differs from the paper
-
 - Data: with `data.synthetic=true` the MAPS and MIR-1K stand-ins of `common.corpora` are used (soundfont
   piano renderings of Bach chorales; MBROLA voices singing generated melodies over soundfont accompaniment),
   far smaller and cleaner than the real sets, and models are trained for `trainer.max_steps` steps only.
@@ -163,47 +155,47 @@ NOTES = """\
 """
 
 
-def write_report(cfg: DictConfig, results: dict, seconds: dict[str, float], out: Path) -> Path:
-    checks = orderings(results)
+def build_report(cfg: DictConfig, results: dict, seconds: dict[str, float], examples: list[Example]) -> Report:
     steps = cfg.trainer.max_steps
     data_line = ("synthetic MAPS / MIR-1K stand-ins (`common.corpora`, size "
                  f"`{cfg.data.corpus_size}`)" if cfg.data.synthetic else f"real datasets under `{cfg.data.root}`")
-    lines = ["# da_vae: Luo & Su (ISMIR 2018), domain-adaptive VAE", "",
-             f"Written by `python -m da_vae eval` (run `{cfg.run.name}`): {data_line}; every model trained "
-             f"{steps} steps of batch {cfg.data.batch_size}. Wall time: "
-             + ", ".join(f"{k} {v:.0f} s" for k, v in seconds.items()) + "."]
+    sections, headline = [], []
     if "midi" in results:
         n = len(results["midi"]["per_piece"])
-        lines += ["", "## Task 1: audio-to-MIDI alignment (Table 2)", "",
-                  f"Median alignment error e over {n} validation pieces after a non-linear time-stretch of the "
-                  "audio (frames of 20 ms; lower is better).", "", *table2(results["midi"])]
+        sections.append(Section("Task 1: audio-to-MIDI alignment (Table 2)",
+                                f"Median alignment error e over {n} validation pieces after a non-linear time-stretch "
+                                "of the audio (frames of 20 ms; lower is better).", tables=[table2(results["midi"])]))
+        best = next(iter(results["midi"]["median_e"]))
+        headline.append(Headline(f"Table 2 e, {best}", results["midi"]["median_e"][best], PAPER_TABLE2.get(best),
+                                 "frames"))
     if "singing" in results:
-        lines += ["", "## Task 2: singing voice alignment (Figure 4)", "",
-                  f"Median e over {results['singing']['clips']} validation clips. The paper gives these only as "
-                  "plots (no numbers); its claim is that Proposed is below MCEP throughout.", "",
-                  "![Figure 4](figure4.png)", *figure4_tables(results["singing"])]
+        sections.append(Section("Task 2: singing voice alignment (Figure 4)",
+                                f"Median e over {results['singing']['clips']} validation clips. The paper gives these "
+                                "only as plots (no numbers); its claim is that Proposed is below MCEP throughout.",
+                                tables=figure4_tables(results["singing"]),
+                                figures=[Figure("figure4.png", "median e under pitch shift x time-stretch")]))
     if "separation" in results:
-        seeds = len(results["separation"]["per_seed"])
-        lines += ["", "## Task 3: singing voice separation (Table 3)", "",
-                  f"Voice scores in dB over {results['separation']['clips']} validation clips, weighted by "
-                  "frame count" + (f"; mean over {seeds} training seeds (`eval.separation_seeds`)" if seeds > 1 else "")
-                  + ".", "", *table3(results["separation"])]
-        quiet = [n for n, s in results["separation"]["scores"].items() if s["energy"] < 0.1]
+        r = results["separation"]
+        seeds = len(r["per_seed"])
+        text = (f"Voice scores in dB over {r['clips']} validation clips, weighted by frame count"
+                + (f"; mean over {seeds} training seeds (`eval.separation_seeds`)" if seeds > 1 else "") + ".")
+        quiet = [n for n, s in r["scores"].items() if s["energy"] < 0.1]
         if quiet:
-            lines += ["", f"{', '.join(quiet)}: the voice estimate carries under a tenth of the true voice's energy, "
-                          "i.e. the model has settled near the trivial l1 solution (predicting about zero magnitude)."]
-    held = [claim for claim, ok, _ in checks if ok]
-    lines += ["", "## Which of the paper's orderings hold here", "",
-              f"{len(held)} of the {len(checks)} orderings checked hold in this run"
-              + (f": {'; '.join(held)}." if held else "."), "", "| claim | holds | ours |", "|---|---|---|"]
-    lines += [f"| {claim} | {'yes' if ok else 'no'} | {numbers} |" for claim, ok, numbers in checks]
-    lines += ["", NOTES.format(dae_output=DAE_OUTPUT_NOTES[cfg.task.dae_output])]
-    (out / "README.md").write_text("\n".join(lines))
-    payload = {"config": OmegaConf.to_container(cfg), "seconds": seconds, "results": results,
-               "paper": {"table2": PAPER_TABLE2, "table3": PAPER_TABLE3},
-               "orderings": [{"claim": c, "holds": bool(ok), "ours": n} for c, ok, n in checks]}
-    (out / "results.json").write_text(json.dumps(payload, indent=2))
-    return out / "README.md"
+            text += (f"\n\n{', '.join(quiet)}: the voice estimate carries under a tenth of the true voice's energy, "
+                     "i.e. the model has settled near the trivial l1 solution (predicting about zero magnitude).")
+        sections.append(Section("Task 3: singing voice separation (Table 3)", text, tables=[table3(r)]))
+        headline.append(Headline("Table 3 SDR, rDAE + wt", r["scores"]["rDAE + wt"]["SDR"],
+                                 PAPER_TABLE3["rDAE + wt"]["SDR"], "dB"))
+    return Report(
+        package="da_vae", title="da_vae: Luo & Su (ISMIR 2018), domain-adaptive VAE",
+        summary=f"Written by `python -m da_vae eval` (run `{cfg.run.name}`): {data_line}; every model trained "
+                f"{steps} steps of batch {cfg.data.batch_size}. Wall time: "
+                + ", ".join(f"{k} {v:.0f} s" for k, v in seconds.items()) + ".",
+        sections=sections, headline=headline, examples=examples,
+        claims=[Claim(claim, bool(ok), numbers) for claim, ok, numbers in orderings(results)],
+        notes=NOTES.format(dae_output=DAE_OUTPUT_NOTES[cfg.task.dae_output]), seconds=sum(seconds.values()),
+        results={"config": OmegaConf.to_container(cfg), "seconds": seconds,
+                 "paper": {"table2": PAPER_TABLE2, "table3": PAPER_TABLE3}, **results})
 
 
 def evaluate(cfg: DictConfig) -> Path:
@@ -215,12 +207,12 @@ def evaluate(cfg: DictConfig) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     run = {"midi": experiments.audio_to_midi, "singing": experiments.singing_alignment,
            "separation": experiments.separation}
-    results, seconds = {}, {}
+    results, seconds, examples = {}, {}, []
     for task in cfg.eval.tasks:
         started = time.perf_counter()
-        results[task] = run[task](cfg)
+        results[task] = run[task](cfg, examples) if task == "separation" else run[task](cfg)
         seconds[task] = time.perf_counter() - started
         log.info("eval %s done in %.0f s", task, seconds[task])
     if "singing" in results:
         figure4(results["singing"], out / "figure4.png")
-    return write_report(cfg, results, seconds, out)
+    return write_report(build_report(cfg, results, seconds, examples), out)

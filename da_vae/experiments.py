@@ -22,6 +22,7 @@ from common.align import nonlinear_time_stretch, path_error, pitch_shift, time_s
 from common.audio import load_audio
 from common.errors import InputError
 from common.metrics import length_weighted_mean, separation_scores
+from common.report import Clip, Example
 from da_vae import data, features, inference, training
 
 log = logging.getLogger(__name__)
@@ -133,9 +134,10 @@ def singing_alignment(cfg: DictConfig) -> dict:
             "stretches": [f"{r:g}" for r in cfg.eval.stretch_rates] + ["non-linear"]}
 
 
-def separation(cfg: DictConfig) -> dict:
+def separation(cfg: DictConfig, examples: list[Example] | None = None) -> dict:
     """Table 3 for the models of every seed in ``eval.separation_seeds``: ``scores`` (mean over seeds of the
-    frame-weighted means), ``per_seed`` (the same per seed), ``clips`` and ``skipped``."""
+    frame-weighted means), ``per_seed`` (the same per seed), ``clips`` and ``skipped``. The first
+    ``eval.examples`` clips are appended to ``examples`` as rows mixture / each model's voice (first seed) / voice."""
     sr, L = cfg.data.sample_rate, cfg.model.latent_dim
     seeds = list(cfg.eval.separation_seeds)
     if not seeds:
@@ -157,13 +159,18 @@ def separation(cfg: DictConfig) -> dict:
         except ValueError as err:  # bss_eval is undefined for a silent source
             skipped.append(f"{item.name}: {err}")
             continue
+        row = Example(item.name, [Clip("mixture", mixture, sr, "input")]) if len(lengths) < cfg.eval.examples else None
         for key, module in models.items():
             estimate = inference.separate_voice(module, mixture, cfg.eval.separation_hop_frames)
+            if row is not None and key[0] == seeds[0]:
+                row.clips.append(Clip(key[1], estimate, sr, f"voice estimate, seed {key[0]}"))
             scores = separation_scores(reference, np.stack([estimate, mixture - estimate]))
             per_model[key].append({k: float(value[0]) for k, value in scores.items()} |
                                   {"NSDR": float(scores["SDR"][0] - do_nothing),
                                    "energy": float(np.sum(estimate**2) / np.sum(voice**2))})
         lengths.append(features.frame_count(len(mixture), hop))
+        if row is not None and examples is not None:
+            examples.append(Example(row.title, [*row.clips, Clip("voice", voice, sr, "target: the true voice")]))
     if skipped:
         log.warning("table 3: skipped %d clip(s) with a silent source, e.g. %s", len(skipped), skipped[0])
     if not lengths:

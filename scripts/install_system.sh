@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Debian packages the synthetic corpora need: espeak-ng (phonemes) and MBROLA with four voices (speech and
-# singing with exact phone timing). MBROLA lives in Debian's contrib/non-free components, which the default
-# sources don't enable: we read the machine's own Debian source (mirror + suite) and point apt at a private
-# sources file with those components, leaving /etc untouched.
+# singing with exact phone timing); Chromium and its driver for the browser test of the HTML reports.
+# MBROLA lives in Debian's contrib/non-free components, which the default sources don't enable: we read the
+# machine's own Debian source (mirror + suite) and point apt at a private sources file with those components,
+# leaving /etc untouched.
 set -euo pipefail
 
-PACKAGES=(espeak-ng mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 sox)
+PACKAGES=(espeak-ng mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 sox chromium chromium-driver)
 STATE=/var/lib/musicrep-apt
 
 have_all() {
     command -v espeak-ng >/dev/null && command -v mbrola >/dev/null && command -v sox >/dev/null \
+        && command -v chromium >/dev/null && command -v chromedriver >/dev/null \
         && [ -d /usr/share/mbrola/us1 ] && [ -d /usr/share/mbrola/us2 ] \
         && [ -d /usr/share/mbrola/us3 ] && [ -d /usr/share/mbrola/en1 ]
 }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +12,7 @@ from pytorch_lightning.callbacks import Callback
 from pytorch_lightning.loggers import WandbLogger
 
 from common.errors import InputError
+from common.images import heatmap_image, spectrogram_image
 
 log = logging.getLogger(__name__)
 
@@ -39,26 +39,6 @@ class NonFiniteLossGuard(Callback):
                 f"training loss became {value} at global step {trainer.global_step} (epoch "
                 f"{trainer.current_epoch}); lower the learning rate, set trainer.gradient_clip_val, or check the "
                 f"data for non-finite values")
-
-
-def heatmap_image(array: np.ndarray, colormap: str = "viridis") -> np.ndarray:
-    """Values (H, W) scaled to their range and coloured -> RGB uint8 image (H, W, 3), row 0 at the bottom;
-    a constant or non-finite range gives the colour map's first colour."""
-    from matplotlib import colormaps
-
-    lo, hi = float(array.min()), float(array.max())
-    scaled = (array - lo) / (hi - lo) if math.isfinite(hi - lo) and hi > lo else np.zeros_like(array)
-    return (colormaps[colormap](scaled[::-1])[..., :3] * 255).astype(np.uint8)
-
-
-def spectrogram_image(audio: np.ndarray, n_fft: int = 1024, hop_length: int = 256) -> np.ndarray:
-    """A log-magnitude spectrogram of mono ``audio`` (samples,) as an RGB uint8 image (H, W, 3),
-    low frequencies at the bottom."""
-    from common.spectral import magnitude, power_to_db, stft
-
-    x = torch.as_tensor(np.asarray(audio, dtype=np.float32))
-    db = power_to_db(magnitude(stft(x, n_fft=n_fft, hop_length=hop_length), power=2.0), top_db=80.0)
-    return heatmap_image(db.numpy(), "magma")
 
 
 class ExampleLogger(Callback):

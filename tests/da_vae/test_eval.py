@@ -15,8 +15,11 @@ def test_eval_writes_the_three_tables_beside_the_papers(tiny):
     out = tiny.root / "reports"
     readme = (out / "README.md").read_text()
     results = json.loads((out / "results.json").read_text())
-    for heading in ("Table 2", "Figure 4", "Table 3", "orderings hold"):
+    for heading in ("Table 2", "Figure 4", "Table 3", "claims checked hold"):
         assert heading in readme
+    assert "<audio controls" in (out / "index.html").read_text()
+    rows = sorted(p.name for p in (out / "examples").glob("00-*.wav"))  # mixture, one estimate per model, voice
+    assert len(rows) == 2 + len(PAPER_TABLE3) and any(r.endswith("-mixture.wav") for r in rows)
     assert (out / "figure4.png").stat().st_size > 10_000
     table2 = results["results"]["midi"]["median_e"]
     assert set(table2) == {"Proposed (L = 32)", "Proposed (L = 12)", "Chroma", "Spec"}
@@ -35,4 +38,4 @@ def test_eval_writes_the_three_tables_beside_the_papers(tiny):
         assert scores["SDR"] == pytest.approx(sum(seeds) / 2)
         row = f"| {name} | {scores['SDR']:.2f} | {PAPER_TABLE3[name]['SDR']:.2f} |"
         assert row in readme and readme.split(row)[1].split("\n")[0].endswith(f"| {seeds[0]:.2f}, {seeds[1]:.2f} |")
-    assert len(results["orderings"]) == 2 + 2 + 3  # no "L = 128 < L = 12" check without L = 128
+    assert len(results["claims"]) == 2 + 2 + 3  # no "L = 128 < L = 12" check without L = 128

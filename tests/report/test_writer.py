@@ -1,0 +1,104 @@
+"""The report writer on the toy paper: files, tables, claims, audio (16-bit, loudness-matched rows), the index."""
+
+import json
+import subprocess
+import sys
+import urllib.request
+
+import numpy as np
+import pytest
+import scipy.stats
+import soundfile as sf
+
+from common.report import Clip, Example, Figure, Report, Section, Table, mean_ci, paired_diff, write_report
+from common.report.audio import loudness
+from tests.report.conftest import REPO
+
+
+def test_toy_report_files_and_tables(toy_reports):
+    page = toy_reports / "tests.toy_task"
+    for name in ("README.md", "index.html", "results.json", "residuals.png"):
+        assert (page / name).is_file(), name
+    readme = (page / "README.md").read_text()
+    assert "| model | val MSE | low | high |" in readme
+    assert "| least squares beats predicting zero | yes |" in readme
+    assert "![squared errors of least squares](residuals.png)" in readme
+    summary = json.loads((page / "results.json").read_text())
+    assert summary["claims"][0]["holds"] is True
+    assert summary["results"]["mse"] < 1e-3
+    html = (page / "index.html").read_text()
+    assert html.count("<audio controls") == 3 and "<table>" in html
+
+
+def test_site_index_rows(toy_reports):
+    index = (toy_reports / "README.md").read_text()
+    assert "| [Toy task (tests)](tests.toy_task/README.md) | ok | val MSE, least squares:" in index
+    assert "| 1 of 1 |" in index
+    assert "| Universal music translation network (Mor et al., 2018) |" in index
+    html = (toy_reports / "index.html").read_text()
+    assert 'href="tests.toy_task/index.html"' in html
+
+
+def test_examples_are_16_bit_and_loudness_matched_per_row(toy_reports):
+    wavs = sorted((toy_reports / "tests.toy_task" / "examples").glob("*.wav"))
+    assert [w.name for w in wavs] == ["00-a-quiet-and-a-loud-tone-input.wav", "00-a-quiet-and-a-loud-tone-output.wav",
+                                      "01-short-clip-at-22-05-khz-target.wav"]
+    for wav in wavs:
+        assert sf.info(wav).subtype == "PCM_16"
+        assert wav.with_suffix(".png").is_file()
+    quiet, loud = (sf.read(w)[0] for w in wavs[:2])
+    assert quiet.size == loud.size == 16000
+    # the inputs differed by 20 dB; after normalisation the row plays at one loudness, below -1 dBFS
+    assert abs(loudness(quiet, 16000) - loudness(loud, 16000)) < 0.1
+    assert max(np.abs(quiet).max(), np.abs(loud).max()) <= 10 ** (-1 / 20) + 1e-4
+    assert sf.info(wavs[2]).samplerate == 22050 and sf.info(wavs[2]).frames == 11025
+
+
+def test_bad_report_data_is_named(tmp_path):
+    with pytest.raises(ValueError, match="row 0 has 1 cells for 2 columns"):
+        Table(["a", "b"], [[1]])
+    report = Report("p", "P", sections=[Section("s", figures=[Figure("nope.png")])])
+    with pytest.raises(FileNotFoundError, match="nope.png"):
+        write_report(report, tmp_path / "p")
+    bad = Report("p", "P", examples=[Example("x", [Clip("input", np.array([0.0, np.nan]), 8000)])])
+    with pytest.raises(ValueError, match="'x', clip 'input'"):
+        write_report(bad, tmp_path / "p")
+
+
+def test_mean_ci_matches_scipy_percentile_bootstrap():
+    x = np.random.default_rng(3).normal(1.0, 2.0, 60)
+    mean, low, high = mean_ci(x)
+    ref = scipy.stats.bootstrap((x,), np.mean, method="percentile", n_resamples=10_000, random_state=0)
+    assert mean == pytest.approx(x.mean())
+    assert low == pytest.approx(ref.confidence_interval.low, abs=0.05)
+    assert high == pytest.approx(ref.confidence_interval.high, abs=0.05)
+
+
+def test_paired_diff_decides_on_pairs_not_on_marginals():
+    rng = np.random.default_rng(0)
+    base = rng.normal(0, 10, 40)  # large spread between items hides a small consistent gain in the marginals
+    better = base + 0.5 + rng.normal(0, 0.1, 40)
+    mean, low, high, n = paired_diff(better, base)
+    assert n == 40 and low > 0 and mean == pytest.approx(0.5, abs=0.05)
+    assert mean_ci(better)[1] < mean_ci(base)[2]  # the marginal intervals overlap
+    with pytest.raises(ValueError, match="paired item by item"):
+        paired_diff([1, 2], [1, 2, 3])
+
+
+def test_serve_answers_on_localhost(toy_reports):
+    proc = subprocess.Popen([sys.executable, "-m", "common.report", "serve", "--dir", str(toy_reports), "--port", "0"],
+                            cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        url = line.split(" at ")[1].split(" ")[0]
+        with urllib.request.urlopen(url + "tests.toy_task/index.html", timeout=10) as response:
+            assert response.status == 200 and b"least squares" in response.read()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_serve_without_reports_says_what_to_run(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "common.report", "serve", "--dir", str(tmp_path)], cwd=REPO,
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "run `make eval-all`" in result.stderr
