@@ -105,9 +105,10 @@ class EvalConfig:
     segment_seconds: float = 5.0
     lineup_sets: int = 8
     classifier_steps: int = 300
-    nsynth_root: str = "data/synthetic"
-    nsynth_pairs: list[str] = field(default_factory=lambda: ["flute_acoustic:keyboard_acoustic",
-                                                             "brass_acoustic:string_acoustic"])
+    nsynth_root: str = "data/synthetic"  # the NSynth stand-in is built here (common.corpora)
+    nsynth_size: str = "5"  # instruments of the stand-in (5 holds the four below)
+    nsynth_pairs: list[str] = field(default_factory=lambda: ["keyboard_acoustic_000:flute_acoustic_000",
+                                                             "brass_acoustic_000:string_acoustic_000"])
     examples: int = 2
     seed: int = 0
 
