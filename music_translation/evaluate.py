@@ -174,7 +174,10 @@ def embedding_figure(cfg: DictConfig, module, rate: int, out: Path) -> dict:
         off = cross[~np.eye(len(pitches), dtype=bool)]
         summary[f"{a}:{b}"] = {"pitches": pitches, "diagonal_mean": float(np.diag(cross).mean()),
                                "off_diagonal_mean": float(off.mean()) if off.size else None,
-                               "diagonal": np.diag(cross).tolist()}
+                               "diagonal": np.diag(cross).tolist(),
+                               # per pitch: same-pitch similarity minus the mean over the other pitches
+                               "margins": (np.diag(cross) - (cross.sum(1) - np.diag(cross)) /
+                                           max(1, len(pitches) - 1)).tolist()}
     fig.tight_layout()
     fig.savefig(out / "figure3_embeddings.png", dpi=90)
     plt.close(fig)
