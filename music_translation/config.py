@@ -93,6 +93,7 @@ class TranslateConfig:
     seed: int = 0
     backend: str = "auto"  # auto | torch | triton
     blend_seconds: float = 1.5  # latent cross-fade of `blend`
+    example_seconds: float = 0.5  # validation audio examples (input, reconstruction) per domain; 0: none
 
 
 @dataclass

@@ -65,8 +65,9 @@ def table2(cfg, module, rate, length):
     return groups, inputs, unrelated, jobs
 
 
-def contour_scores(inp, out, rate, max_shift):
-    (a, _), (b, voiced) = scores.pitch_contour(inp, rate), scores.pitch_contour(out, rate)
+def contour_scores(a: np.ndarray, out: np.ndarray, rate: int, max_shift: int) -> tuple[float, float, float]:
+    """Input contour ``a`` vs the contour of ``out`` -> (NCC at the best shift, DTW correlation, voiced fraction)."""
+    b, voiced = scores.pitch_contour(out, rate)
     return scores.ncc_best_shift(a, b, max_shift), scores.dtw_corr(a, b), voiced
 
 
@@ -103,12 +104,13 @@ def evaluate(cfg: DictConfig) -> Path:
         position += n
         audio_in = [mu_law_decode(torch.from_numpy(s.astype(np.int64))).numpy() for s in inputs[g]]
         chance_in = [mu_law_decode(torch.from_numpy(s.astype(np.int64))).numpy() for s in unrelated[:n]]
-        tr = np.array([contour_scores(a, b, rate, max_shift) for a, b in zip(audio_in, translated)])
-        ch = np.array([contour_scores(a, b, rate, max_shift) for a, b in zip(audio_in, chance_in)])
+        contours = [scores.pitch_contour(a, rate)[0] for a in audio_in]
+        tr = np.array([contour_scores(a, b, rate, max_shift) for a, b in zip(contours, translated)])
+        ch = np.array([contour_scores(a, b, rate, max_shift) for a, b in zip(contours, chance_in)])
         ceiling = None
         if g in names:
             own = decoded[names.index(g)][:n]
-            ceiling = np.array([contour_scores(a, b, rate, max_shift) for a, b in zip(audio_in, own)])
+            ceiling = np.array([contour_scores(a, b, rate, max_shift) for a, b in zip(contours, own)])
         results["table2"][g] = {"translation": tr.tolist(), "chance": ch.tolist(),
                                 "ceiling": None if ceiling is None else ceiling.tolist()}
     # lineup: features of every clip, classifier trained on real training audio

@@ -29,10 +29,12 @@ from music_translation.models import TranslationNet
 class TranslationModule(pl.LightningModule):
     """``model``/``optim``/``augment``: the config sections as dicts; ``domains``: decoder names in order;
     ``confusion_domains``: outputs of C (the training domains; later ``add-domain`` decoders add none);
-    ``trainable``: indices of the decoders this run trains (None: all, with the encoder and C)."""
+    ``trainable``: indices of the decoders this run trains (None: all, with the encoder and C);
+    ``example_seconds``: length of the validation audio examples (0: none)."""
 
     def __init__(self, *, model: dict, domains: list[str], sample_rate: int, optim: dict, augment: dict,
-                 confusion_domains: int | None = None, trainable: list[int] | None = None):
+                 confusion_domains: int | None = None, trainable: list[int] | None = None,
+                 example_seconds: float = 0.0):
         super().__init__()
         self.save_hyperparameters()
         self.automatic_optimization = False
@@ -40,6 +42,7 @@ class TranslationModule(pl.LightningModule):
         for name in domains[len(self.net.domains):]:
             self.net.add_domain(name)
         self.register_buffer("batches_done", torch.zeros((), dtype=torch.long))
+        self._example_inputs: dict[int, torch.Tensor] = {}
         self.full = trainable is None
         if not self.full:  # add-domain: frozen encoder, only the listed decoders learn
             for p in [*self.net.encoder.parameters(), *self.net.confusion.parameters()]:
@@ -147,6 +150,26 @@ class TranslationModule(pl.LightningModule):
         recon = self.net.reconstruction_loss(latent, codes, domain)
         self.log("val/loss", recon, sync_dist=True, batch_size=codes.shape[0])
         self.log(f"val/recon_{self.net.domains[domain]}", recon, batch_size=codes.shape[0])
+        self._example_inputs.setdefault(domain, codes[0].detach())
         if domain < self.net.confusion.net[-1].out_channels:
             right = (self.net.confusion(latent).argmax(-1) == domain).float().mean()
             self.log("val/confusion_acc", right, sync_dist=True, batch_size=codes.shape[0])
+
+    def audio_examples(self) -> dict:
+        """Validation examples for the shared ExampleLogger: each domain's first validation segment and its
+        reconstruction by its own decoder (autoregressive, ``example_seconds`` long)."""
+        from common.mulaw import mu_law_decode
+        from music_translation.inference import encode, generate
+
+        seconds, rate = self.hparams.example_seconds, self.hparams.sample_rate
+        pool = self.net.model_args["pool"]
+        n = int(seconds * rate) // pool * pool
+        examples = {}
+        for domain, codes in sorted(self._example_inputs.items()) if n else []:
+            codes = codes[:n][None]
+            out = generate(self, encode(self, codes), domain)[0, :codes.shape[1]]
+            name = self.net.domains[domain]
+            examples[f"{name}/input"] = (mu_law_decode(codes[0].cpu()), rate)
+            examples[f"{name}/reconstruction"] = (mu_law_decode(out.cpu()), rate)
+        self._example_inputs.clear()
+        return examples

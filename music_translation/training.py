@@ -40,7 +40,7 @@ def train(cfg: DictConfig) -> Path:
     pl.seed_everything(cfg.run.seed)  # every rank builds the same initial weights
     module = TranslationModule(model=section(cfg, "model"), domains=list(cfg.data.domains),
                                sample_rate=cfg.data.sample_rate, optim=section(cfg, "optim"),
-                               augment=section(cfg, "augment"))
+                               augment=section(cfg, "augment"), example_seconds=cfg.translate.example_seconds)
     fit(cfg, PACKAGE, module, data.TranslationData(cfg))
     return run_dir(cfg, PACKAGE) / "checkpoints" / "last.ckpt"
 

@@ -21,6 +21,10 @@ def test_training_changed_every_decoder_and_logged_losses(trained):
         before, after = fresh.net.decoders[i].head[3].weight, module.net.decoders[i].head[3].weight
         assert not torch.allclose(before, after), f"decoder {i} did not train"
     assert int(module.batches_done) == 40
+    examples = trained.root / "runs/music_translation/default/examples/step-40"
+    for name in ("piano", "harpsichord", "strings"):  # validation examples: input and reconstruction
+        assert audio_info(examples / name / "reconstruction.wav").frames == 400
+        assert (examples / f"{name}_input_spectrogram.png").is_file()
 
 
 def test_chunked_generation_equals_one_piece(trained):
