@@ -9,14 +9,14 @@ from music_translation import scores
 
 def test_contour_scores_separate_same_and_unrelated_melodies():
     rate = 8000
-    t = np.arange(rate * 2) / rate
-    steps = np.repeat([0, 4, 7, 12, 7, 4, 0, 5], rate // 4)
+    steps = np.repeat([0, 4, 7, 12, 7, 4, 0, 5], rate // 8)
     melody = np.sin(2 * np.pi * np.cumsum(220 * 2 ** (steps / 12)) / rate)
-    other = np.sin(2 * np.pi * np.cumsum(220 * 2 ** (np.roll(steps, 3 * rate // 4)[::-1] / 12)) / rate)
+    other_steps = np.repeat([12, 0, 9, 2, 11, 5, 3, 7], rate // 8)  # an unrelated melody
+    other = np.sin(2 * np.pi * np.cumsum(220 * 2 ** (other_steps / 12)) / rate)
     a, voiced = scores.pitch_contour(melody, rate)
     b, _ = scores.pitch_contour(0.5 * np.roll(melody, 400), rate)  # same melody, 50 ms later, quieter
     c, _ = scores.pitch_contour(other, rate)
-    assert voiced > 0.9 and len(t)
+    assert voiced > 0.9
     assert scores.ncc_best_shift(a, b, 16) > 0.95 and scores.dtw_corr(a, b) > 0.95
     assert scores.ncc_best_shift(a, c, 16) < 0.8
 
