@@ -1,0 +1,65 @@
+"""Shared music_translation test setup: a tiny tone corpus and a tiny model trained through the real CLI in a
+temp dir (once per session), torch on one thread."""
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from common.lightning import load_config, main
+from music_translation.__main__ import VERBS
+from music_translation.config import MusicTranslationConfig
+
+# 4 kHz, 100-sample frames, two-layer networks: the tests check behaviour, not the paper's numbers
+TINY = ["data.sample_rate=4000", "model.pool=100", "data.segment_seconds=0.1", "data.batch_size=4",
+        "data.val_segments=4", "model.encoder_blocks=1", "model.encoder_layers=3", "model.encoder_channels=8",
+        "model.latent_channels=4", "model.decoder_blocks=1", "model.decoder_layers=4", "model.residual_channels=8",
+        "model.skip_channels=8", "model.confusion_channels=8", "trainer.val_check_interval=20",
+        "trainer.limit_val_batches=3", "trainer.checkpoint_every_n_steps=20", "data.corpus_size=tiny",
+        "eval.segments=3", "eval.segment_seconds=0.5", "eval.lineup_sets=2", "eval.classifier_steps=20",
+        "threads=1"]
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+class TinyProject:
+    """``python -m music_translation`` on the tiny tone corpus, everything written under ``root``."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.overrides = [f"run.root={root}/runs", f"data.root={root}/tones", f"data.cache={root}/cache",
+                          f"eval.out={root}/reports", f"eval.nsynth_root={root}/synthetic", *TINY]
+
+    def args(self, *extra: str) -> list[str]:
+        return [*self.overrides, *map(str, extra)]
+
+    def run(self, verb: str, *args: str) -> int:
+        return main("music_translation", MusicTranslationConfig, VERBS, [verb, *self.args(*args)])
+
+    def config(self, *overrides: str):
+        return load_config(MusicTranslationConfig, "music_translation", "default", self.args(*overrides))
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.root / "runs/music_translation/default/checkpoints/last.ckpt"
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory) -> TinyProject:
+    project = TinyProject(tmp_path_factory.mktemp("music_translation"))
+    assert project.run("prepare") == 0
+    return project
+
+
+@pytest.fixture(scope="session")
+def trained(tiny) -> TinyProject:
+    """The tiny model trained 40 steps on the three default domains."""
+    assert tiny.run("train", "trainer.max_steps=40") == 0
+    assert tiny.checkpoint.is_file()
+    return tiny

@@ -1,0 +1,47 @@
+"""prepare: any format/rate -> cached mu-law arrays; short files counted and skipped; segments inside files."""
+
+import json
+
+import numpy as np
+import pytest
+
+from common.audio import save_audio
+from common.errors import InputError
+from common.lightning import load_config
+from music_translation import data
+from music_translation.config import MusicTranslationConfig
+
+
+def config(tmp_path, *extra):
+    return load_config(MusicTranslationConfig, "music_translation", "default",
+                       [f"data.root={tmp_path}/in", f"data.cache={tmp_path}/cache", "data.corpus=none",
+                        "data.sample_rate=8000", "model.pool=400", "data.segment_seconds=0.5", *extra])
+
+
+def test_prepare_converts_counts_short_files_and_segments_stay_inside_files(tmp_path):
+    cfg = config(tmp_path)
+    # constant-level files at 16 and 44.1 kHz, stereo and mono; one too short for a 0.5 s segment
+    save_audio(tmp_path / "in/organ/a.wav", np.full(16000, 0.5, np.float32), 16000)
+    save_audio(tmp_path / "in/organ/sub/b.flac", np.full((2, 44100), -0.25, np.float32), 44100)
+    save_audio(tmp_path / "in/organ/short.wav", np.full(3000, 0.1, np.float32), 16000)
+    save_audio(tmp_path / "in/organ/val/c.wav", np.full(9000, 0.1, np.float32), 16000)
+    summary = data.prepare_domain(cfg, "organ")
+    assert summary["train"] == {"files": 2, "seconds": 2.0, "skipped_short": 1}
+    assert summary["val"]["files"] == 1 and summary["test"]["files"] == 0
+    index = json.loads((tmp_path / "cache/8000hz/organ/train.json").read_text())
+    assert [f["length"] for f in index["files"]] == [8000, 8000] and index["skipped_short"][0].endswith("short.wav")
+    audio = data.DomainAudio(cfg, "organ", "train")
+    levels = {int(audio.file_codes(0)[4000]), int(audio.file_codes(1)[4000])}
+    segments = audio.random_segments(np.random.default_rng(0), 200, 4000)
+    for row in segments:  # each segment lies inside one file (constant level per file)
+        assert len(set(row[100:-100].tolist())) == 1 and int(row[2000]) in levels
+    assert data.prepare_domain(cfg, "organ") == summary  # cached: same answer without converting again
+
+
+def test_missing_or_empty_domain_is_one_clear_error(tmp_path):
+    cfg = config(tmp_path)
+    with pytest.raises(InputError, match="does not exist"):
+        data.prepare_domain(cfg, "nothing")
+    (tmp_path / "in/empty").mkdir(parents=True)
+    with pytest.raises(InputError, match="no audio files"):
+        data.prepare_domain(cfg, "empty")
