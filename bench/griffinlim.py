@@ -6,8 +6,8 @@ all methods use momentum 0.99 and float32 on the CPU. Prints the time at 32 iter
 process, interleaved runs) with torch's default threads and with one thread (steadier on a shared CPU; librosa
 is single-threaded either way) as ``ours / reference`` ratios, and the spectral convergence
 ``SC = 20 log10(|| |STFT(y)| - A ||_F / ||A||_F)`` (dB, lower is better) of every method at 32 and 100
-iterations: its mean over the 8 clips, the worst clip, and SC of the whole batch as one array (dominated by
-the loudest clip).
+iterations: the mean of the 8 per-clip SCs, the worst clip (the highest per-clip SC, i.e. the clip that
+converged least), and SC of the whole batch as one array (dominated by the loudest clip).
 
     .venv/bin/python bench/griffinlim.py
 """
@@ -45,7 +45,8 @@ def render_clips(seed: int = 0) -> np.ndarray:
 
 
 def spectral_convergence_db(y, target: torch.Tensor) -> tuple[float, float, float]:
-    """(mean over clips, worst clip, whole batch) SC in dB."""
+    """SC in dB: (mean of the per-clip SCs, the worst clip's SC = the highest per-clip SC, SC of the whole
+    batch as one array)."""
     estimate = stft(torch.as_tensor(y, dtype=torch.float64), N_FFT, HOP).abs()
     target = target.double()
     error, reference = (torch.linalg.norm(a, dim=(-2, -1)) for a in (estimate - target, target))
@@ -97,7 +98,7 @@ def main() -> None:
     print(f"## Griffin-Lim, {BATCH} x {SECONDS} s soundfont clips, {SR} Hz, n_fft {N_FFT}, hop {HOP}, CPU\n")
     print(f"| method | {default_threads} torch threads: time at 32 it (s) | / librosa | / torchaudio "
           "| 1 torch thread: time (s) | / librosa | / torchaudio "
-          "| SC 32 it: mean / worst / batch (dB) | SC 100 it: mean / worst / batch (dB) |")
+          "| SC 32 it (dB): mean over clips / worst clip / whole batch | SC 100 it (dB): same three |")
     print("|---|---|---|---|---|---|---|---|---|")
     for name, run in runs.items():
         sc32, sc100 = spectral_convergence_db(outputs[name], target), spectral_convergence_db(run(100), target)
