@@ -11,7 +11,8 @@ import numba
 import numpy as np
 import torch
 
-from common.spectral import istft, stft
+from common.spectral import CPU_THREADS, istft, stft
+from common.threads import intra_op_threads
 
 HANN_GAUSSIAN_RATIO = 0.25645  # a Hann window of L samples ~ Gaussian exp(-pi t^2 / lambda), lambda = 0.25645 L^2
 
@@ -180,13 +181,14 @@ def griffinlim(S, *, power: float, hop_length: int, n_iter: int = 32, momentum: 
     if length is None:
         length = hop_length * (target.shape[-1] - 1)
     previous, scale = None, target.unsqueeze(-1)
-    for _ in range(n_iter):
-        rebuilt = stft(istft(estimate, length=length, **spec_args), **spec_args)
-        # In place on the previous iterate: previous + (1 + m) (t - previous) = t + m (t - previous).
-        estimate = rebuilt.clone() if previous is None else previous.lerp_(rebuilt, 1 + momentum)
-        previous = rebuilt
-        torch.view_as_real(torch.sgn(estimate, out=estimate)).mul_(scale)  # real multiply: faster than complex
-    return istft(estimate, length=length, **spec_args)
+    with intra_op_threads(CPU_THREADS if target.device.type == "cpu" else None):  # as the transforms do
+        for _ in range(n_iter):
+            rebuilt = stft(istft(estimate, length=length, **spec_args), **spec_args)
+            # In place on the previous iterate: previous + (1 + m) (t - previous) = t + m (t - previous).
+            estimate = rebuilt.clone() if previous is None else previous.lerp_(rebuilt, 1 + momentum)
+            previous = rebuilt
+            torch.view_as_real(torch.sgn(estimate, out=estimate)).mul_(scale)  # real multiply: faster than complex
+        return istft(estimate, length=length, **spec_args)
 
 
 def noise_phase(n_fft: int, n_frames: int, hop_length: int | None = None, generator: torch.Generator | None = None,
