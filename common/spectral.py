@@ -65,7 +65,7 @@ def _overlap_add(frames: Tensor, hop_length: int) -> Tensor:
     return out.reshape(batch, length)
 
 
-BLOCK_SAMPLES = 1 << 21  # windowed samples per CPU block (8 MiB in float32), see _transform
+BLOCK_SAMPLES = 1 << 17  # windowed samples per CPU block (512 KiB in float32: its spectra stay in L2), see _transform
 CPU_THREADS = 1  # torch intra-op threads of the CPU transforms, whatever the caller's setting (see _transform)
 
 
