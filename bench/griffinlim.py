@@ -1,24 +1,26 @@
 """Griffin-Lim benchmark: common.griffinlim vs librosa.griffinlim and torchaudio.transforms.GriffinLim.
 
 Inputs: a batch of 8 ten-second clips rendered from random MIDI by ``common.corpora.render.render_midi``
-(TimGM6mb soundfont, 22.05 kHz), magnitude STFT n_fft 2048, hop 512, Hann, centred (librosa's defaults);
-all methods use momentum 0.99 and float32 on the CPU. Prints the time at 32 iterations (best of 5, same
-process, interleaved runs) with torch's default threads and with one thread (steadier on a shared CPU; librosa
-is single-threaded either way) as ``ours / reference`` ratios, and the spectral convergence
+(TimGM6mb soundfont, 22.05 kHz), and its first clip alone; magnitude STFT n_fft 2048, hop 512, Hann, centred
+(librosa's defaults); all methods use momentum 0.99 and float32 on the CPU. First the spectral convergence
 ``SC = 20 log10(|| |STFT(y)| - A ||_F / ||A||_F)`` (dB, lower is better) of every method at 32 and 100
-iterations: its mean over the 8 clips, the worst clip, and SC of the whole batch as one array (dominated by
-the loudest clip).
+iterations: the mean of the 8 per-clip SCs, the worst clip (the highest per-clip SC, i.e. the clip that
+converged least), and SC of the whole batch as one array (dominated by the loudest clip). Then the time at
+32 iterations for each thread count (torch intra-op and numpy BLAS threads both set to it): best of
+``--rounds`` runs in one process, the methods taking turns. The ratio lines, last, are ours / the faster of
+librosa and torchaudio (<= 1: ours is at least as fast).
 
-    .venv/bin/python bench/griffinlim.py
+    .venv/bin/python bench/griffinlim.py [--rounds 3] [--threads 1 2]
 """
 
-import time
+import argparse
 
 import librosa
 import numpy as np
 import pretty_midi
 import torch
 import torchaudio
+from timing import best_of, load_average, threads
 
 from common.corpora.render import render_midi
 from common.griffinlim import griffinlim
@@ -45,7 +47,8 @@ def render_clips(seed: int = 0) -> np.ndarray:
 
 
 def spectral_convergence_db(y, target: torch.Tensor) -> tuple[float, float, float]:
-    """(mean over clips, worst clip, whole batch) SC in dB."""
+    """SC in dB: (mean of the per-clip SCs, the worst clip's SC = the highest per-clip SC, SC of the whole
+    batch as one array)."""
     estimate = stft(torch.as_tensor(y, dtype=torch.float64), N_FFT, HOP).abs()
     target = target.double()
     error, reference = (torch.linalg.norm(a, dim=(-2, -1)) for a in (estimate - target, target))
@@ -55,7 +58,7 @@ def spectral_convergence_db(y, target: torch.Tensor) -> tuple[float, float, floa
 
 
 def methods(target: torch.Tensor, length: int) -> dict:
-    """name -> function(n_iter) returning waveforms (BATCH, length)."""
+    """name -> function(n_iter) returning waveforms (clips, length)."""
     seed = torch.Generator().manual_seed(0)
 
     def torchaudio_gl(n_iter):
@@ -72,39 +75,45 @@ def methods(target: torch.Tensor, length: int) -> dict:
     }
 
 
-def best_times(runs: dict, rounds: int = 5) -> tuple[dict, dict]:
-    """Best wall time at 32 iterations of each method over interleaved rounds, and its last output."""
-    times, outputs = {name: [] for name in runs}, {}
-    for _ in range(rounds):
-        for name, run in runs.items():
-            start = time.perf_counter()
-            outputs[name] = run(32)
-            times[name].append(time.perf_counter() - start)
-    return {name: min(values) for name, values in times.items()}, outputs
-
-
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    args = parser.parse_args()
     clips = torch.from_numpy(render_clips())
+    length = clips.shape[-1]
     target = stft(clips, N_FFT, HOP).abs()
-    runs = methods(target, clips.shape[-1])
-    for run in runs.values():
-        run(1)  # warm-up: numba compilation/cache, FFT plans
-    default_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    best_1, _ = best_times(runs)
-    torch.set_num_threads(default_threads)
-    best, outputs = best_times(runs)
-    print(f"## Griffin-Lim, {BATCH} x {SECONDS} s soundfont clips, {SR} Hz, n_fft {N_FFT}, hop {HOP}, CPU\n")
-    print(f"| method | {default_threads} torch threads: time at 32 it (s) | / librosa | / torchaudio "
-          "| 1 torch thread: time (s) | / librosa | / torchaudio "
-          "| SC 32 it: mean / worst / batch (dB) | SC 100 it: mean / worst / batch (dB) |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for name, run in runs.items():
-        sc32, sc100 = spectral_convergence_db(outputs[name], target), spectral_convergence_db(run(100), target)
-        timing = " | ".join(f"{b[name]:.2f} | {b[name] / b['librosa']:.3f} | {b[name] / b['torchaudio']:.3f}"
-                            for b in (best, best_1))
-        quality = " | ".join(" / ".join(f"{v:.1f}" for v in sc) for sc in (sc32, sc100))
-        print(f"| {name} | {timing} | {quality} |")
+    print(f"## Griffin-Lim, {BATCH} x {SECONDS} s soundfont clips, {SR} Hz, n_fft {N_FFT}, hop {HOP}, CPU; "
+          f"{load_average()} at start\n")
+    print(f"Spectral convergence, all {BATCH} clips at once, 1 thread:\n")
+    print("| method | SC 32 it (dB): mean over clips / worst clip / whole batch | SC 100 it (dB): same three |")
+    print("|---|---|---|")
+    with threads(1):
+        for name, run in methods(target, length).items():
+            quality = " | ".join(" / ".join(f"{v:.1f}" for v in spectral_convergence_db(run(n), target))
+                                 for n in (32, 100))
+            print(f"| {name} | {quality} |")
+    print(f"\nTime at 32 iterations (s), best of {args.rounds} alternating runs, every method on the same "
+          "torch threads and numpy BLAS threads:\n")
+    print("| threads | input | " + " | ".join(methods(target, length)) + " |")
+    print("|---|---|" + "---|" * len(methods(target, length)))
+    ratios = []
+    for n_threads in args.threads:
+        with threads(n_threads):
+            for label, spec in ((f"{BATCH} x {SECONDS} s", target), (f"1 x {SECONDS} s", target[:1])):
+                runs = methods(spec, length)
+                for run in runs.values():
+                    run(1)  # warm-up: numba compilation/cache, FFT plans
+                best = best_of({name: lambda run=run: run(32) for name, run in runs.items()}, args.rounds,
+                               warmup=False)
+                print(f"| {n_threads} | {label} | " + " | ".join(f"{best[name]:.2f}" for name in runs) + " |")
+                reference = min(("librosa", "torchaudio"), key=best.get)
+                for ours in ("ours (PGHI init)", "ours (random init)"):
+                    ratios.append((n_threads, label, ours, best[ours] / best[reference], reference))
+    print(f"\n{load_average()} at the end")
+    for n_threads, label, ours, ratio, reference in ratios:
+        print(f"ratio {ours} / fastest reference, {n_threads} thread(s), {label}: {ratio:.2f} ({reference})")
+
 
 if __name__ == "__main__":
     main()

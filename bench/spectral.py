@@ -1,29 +1,27 @@
-"""Benchmark common.spectral against librosa and torchaudio: STFT magnitude and 128-band mel.
+"""Benchmark common.spectral against librosa and torchaudio: STFT magnitude, 128-band mel, ISTFT.
 
-    .venv/bin/python bench/spectral.py [--repeats 5]
+    .venv/bin/python bench/spectral.py [--rounds 5] [--threads 1 2]
 
-One process, one input: 16 ten-second clips at 22050 Hz (harmonic tones plus noise, fixed seed),
-n_fft 2048, hop 512, 128 mels, centred frames with zero padding (librosa's default; torchaudio is
-configured to compute the same thing). Each timing is the median of ``--repeats`` runs after a warm-up,
-the implementations taking turns. CPU runs twice: with torch's default thread count and with one
-thread (a per-core comparison with single-threaded librosa, and robust to a busy machine).
-librosa runs twice: looping over the 16 clips (the usual user code) and on the (16, samples) array at
-once (librosa accepts multi-dimensional input). CUDA rows are added when a GPU is present.
+Inputs: 16 ten-second clips at 22050 Hz (harmonic tones plus noise, fixed seed) as one batch, and the first
+clip alone; n_fft 2048, hop 512, 128 mels, centred frames with zero padding (librosa's default; torchaudio is
+configured to compute the same thing). For each thread count (torch intra-op threads and the BLAS threads of
+librosa's numpy, both set to it) the candidates of an operation take turns for ``--rounds`` rounds in one
+process after a warm-up, and each keeps its best time. References: torchaudio's transforms, librosa on the
+array (it accepts a 2-D batch), and for the batch librosa looping over the clips. The ratio lines, last, are
+ours / the fastest reference: <= 1 means ours is at least as fast.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
-import time
 
 import librosa
 import numpy as np
 import torch
 import torchaudio
+from timing import best_of, load_average, threads
 
-from common.spectral import mel_spectrogram, spectrogram
+from common.spectral import istft, mel_spectrogram, spectrogram, stft
 
 SAMPLE_RATE, N_FFT, HOP, N_MELS = 22050, 2048, 512, 128
 CLIPS, SECONDS = 16, 10.0
@@ -41,88 +39,74 @@ def make_clips() -> np.ndarray:
     return np.stack(clips).astype(np.float32)
 
 
-def median_seconds(impls, repeats: int, device: torch.device) -> tuple[list[float], list]:
-    """Median wall time of each callable; the repeats go round-robin so load changes hit all alike."""
-
-    def run(fn):
-        start = time.perf_counter()
-        out = fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        return time.perf_counter() - start, out
-
-    outputs = [run(fn)[1] for _, fn in impls]  # warm-up: caches, FFT plans, numba, CUDA context
-    times = [[] for _ in impls]
-    for _ in range(repeats):
-        for i, (_, fn) in enumerate(impls):
-            times[i].append(run(fn)[0])
-    return [statistics.median(t) for t in times], outputs
-
-
-def as_numpy(result) -> np.ndarray:
-    return result.cpu().numpy() if isinstance(result, torch.Tensor) else np.asarray(result)
-
-
-def candidates(device: torch.device, clips: np.ndarray):
-    """{operation: [(implementation, callable)]}, ours first."""
-    x = torch.from_numpy(clips).to(device)
-    ta_spec = torchaudio.transforms.Spectrogram(N_FFT, hop_length=HOP, power=1.0, pad_mode="constant").to(device)
+def candidates(y: np.ndarray) -> dict:
+    """{operation: {implementation: callable}} on the waveform(s) ``y`` (..., samples), ours first."""
+    x = torch.from_numpy(y)
+    S = stft(x, N_FFT, HOP)
+    S_np, length = S.numpy(), y.shape[-1]
+    ta_spec = torchaudio.transforms.Spectrogram(N_FFT, hop_length=HOP, power=1.0, pad_mode="constant")
     ta_mel = torchaudio.transforms.MelSpectrogram(
-        SAMPLE_RATE, N_FFT, hop_length=HOP, n_mels=N_MELS, pad_mode="constant", norm="slaney", mel_scale="slaney"
-    ).to(device)
+        SAMPLE_RATE, N_FFT, hop_length=HOP, n_mels=N_MELS, pad_mode="constant", norm="slaney", mel_scale="slaney")
+    ta_inverse = torchaudio.transforms.InverseSpectrogram(N_FFT, hop_length=HOP)
+
+    def lib_mag(clip):
+        return np.abs(librosa.stft(clip, n_fft=N_FFT, hop_length=HOP))
+
+    def lib_mel(clip):
+        return librosa.feature.melspectrogram(y=clip, sr=SAMPLE_RATE, n_fft=N_FFT, hop_length=HOP, n_mels=N_MELS)
+
+    def lib_istft(spec):
+        return librosa.istft(spec, hop_length=HOP, length=length)
+
     table = {
-        "stft magnitude": [
-            ("ours", lambda: spectrogram(x, N_FFT, HOP)),
-            ("torchaudio Spectrogram", lambda: ta_spec(x)),
-        ],
-        f"mel {N_MELS}": [
-            ("ours", lambda: mel_spectrogram(x, SAMPLE_RATE, N_FFT, HOP, N_MELS)),
-            ("torchaudio MelSpectrogram", lambda: ta_mel(x)),
-        ],
+        "stft magnitude": {"ours": lambda: spectrogram(x, N_FFT, HOP), "torchaudio": lambda: ta_spec(x),
+                           "librosa": lambda: lib_mag(y)},
+        f"mel {N_MELS}": {"ours": lambda: mel_spectrogram(x, SAMPLE_RATE, N_FFT, HOP, N_MELS),
+                          "torchaudio": lambda: ta_mel(x), "librosa": lambda: lib_mel(y)},
+        "istft": {"ours": lambda: istft(S, N_FFT, HOP, length=length),
+                  "torchaudio": lambda: ta_inverse(S, length), "librosa": lambda: lib_istft(S_np)},
     }
-    if device.type == "cpu":
-        def lib_mag(y):
-            return np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=HOP))
-
-        def lib_mel(y):
-            return librosa.feature.melspectrogram(y=y, sr=SAMPLE_RATE, n_fft=N_FFT, hop_length=HOP, n_mels=N_MELS)
-
-        for op, fn in (("stft magnitude", lib_mag), (f"mel {N_MELS}", lib_mel)):
-            table[op] += [
-                (f"librosa loop x{CLIPS}", lambda fn=fn: np.stack([fn(clip) for clip in clips])),
-                ("librosa 2-D batch", lambda fn=fn: fn(clips)),
-            ]
+    if y.ndim > 1:
+        for (op, fn), data in zip([("stft magnitude", lib_mag), (f"mel {N_MELS}", lib_mel), ("istft", lib_istft)],
+                                  [y, y, S_np]):
+            table[op][f"librosa loop x{len(y)}"] = lambda fn=fn, data=data: np.stack([fn(item) for item in data])
     return table
+
+
+def max_relative_difference(a, b) -> float:
+    a, b = (v.numpy() if isinstance(v, torch.Tensor) else np.asarray(v) for v in (a, b))
+    return float(np.abs(a - b).max() / np.abs(b).max())
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args()
 
     clips = make_clips()
-    configs = [("cpu", torch.get_num_threads()), ("cpu", 1)] + ([("cuda", None)] if torch.cuda.is_available() else [])
-    print(f"input {clips.shape} float32 @ {SAMPLE_RATE} Hz, n_fft {N_FFT}, hop {HOP}, {N_MELS} mels; "
-          f"torch {torch.__version__}, torchaudio {torchaudio.__version__}, librosa {librosa.__version__}; "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    header = (f"{'device':<9}{'operation':<16}{'implementation':<27}"
-              f"{'median s':>10}{'ours / ref':>12}{'max rel diff':>14}")
+    inputs = {f"{CLIPS} x {SECONDS:.0f} s": clips, f"1 x {SECONDS:.0f} s": clips[0]}
+    print(f"n_fft {N_FFT}, hop {HOP}, {N_MELS} mels, float32 @ {SAMPLE_RATE} Hz, CPU; torch {torch.__version__}, "
+          f"torchaudio {torchaudio.__version__}, librosa {librosa.__version__}; best of {args.rounds} "
+          f"alternating runs; {load_average()} at start\n")
+    header = f"{'threads':>7}  {'input':<11}{'operation':<16}{'implementation':<18}{'best ms':>9}{'max rel diff':>14}"
     print(header)
     print("-" * len(header))
-    for device_type, threads in configs:
-        device = torch.device(device_type)
-        if threads:
-            torch.set_num_threads(threads)
-        label = f"cpu x{threads}" if threads else device_type
-        for op, impls in candidates(device, clips).items():
-            seconds, outputs = median_seconds(impls, args.repeats, device)
-            ours = as_numpy(outputs[0])
-            print(f"{label:<9}{op:<16}{'ours':<27}{seconds[0]:>10.4f}")
-            for (name, _), secs, out in zip(impls[1:], seconds[1:], outputs[1:]):
-                diff = np.abs(as_numpy(out) - ours).max() / np.abs(ours).max()
-                print(f"{'':<9}{'':<16}{name:<27}{secs:>10.4f}{seconds[0] / secs:>12.2f}{diff:>14.1e}")
-    print(f"load average at the end {os.getloadavg()[0]:.1f}; cpu xN = torch intra-op threads "
-          "(librosa never uses them)")
+    ratios = []
+    for n_threads in args.threads:
+        with threads(n_threads):
+            for label, y in inputs.items():
+                for op, impls in candidates(y).items():
+                    best = best_of(impls, args.rounds)
+                    ours = impls["ours"]()
+                    for name, fn in impls.items():
+                        diff = "" if name == "ours" else f"{max_relative_difference(fn(), ours):14.1e}"
+                        print(f"{n_threads:>7}  {label:<11}{op:<16}{name:<18}{best[name] * 1e3:9.1f}{diff}")
+                    fastest = min((name for name in best if name != "ours"), key=best.get)
+                    ratios.append((n_threads, label, op, best["ours"] / best[fastest], fastest))
+    print(f"\n{load_average()} at the end")
+    for n_threads, label, op, ratio, fastest in ratios:
+        print(f"ratio ours / fastest reference, {n_threads} thread(s), {label}, {op}: {ratio:.2f} ({fastest})")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ import numba
 import numpy as np
 import torch
 
-from common.spectral import istft, stft
+from common.spectral import CPU_THREADS, istft, stft
+from common.threads import intra_op_threads
 
 HANN_GAUSSIAN_RATIO = 0.25645  # a Hann window of L samples ~ Gaussian exp(-pi t^2 / lambda), lambda = 0.25645 L^2
 
@@ -88,11 +89,12 @@ def _integrate(log_mag, time_advance, freq_advance, floor, phase, n_levels):
 def _phase_steps(log_mag, hop_length, n_fft, lam):
     """Phase advance per frame and per bin from log-magnitude slopes (Gaussian-window STFT, frame-start
     phase reference as torch.stft): per frame ``a * (N / lam * ds/dk + 2 pi k / N)``, per bin
-    ``-lam / (a N) * ds/dn - pi`` for hop ``a``, ``N = n_fft`` (central differences, one-sided at edges)."""
+    ``-lam / (a N) * ds/dn - pi`` for hop ``a``, ``N = n_fft`` (central differences; one-sided at the first
+    and last frame; across bins mirrored at DC and Nyquist, where the slope is therefore 0)."""
     K, T = log_mag.shape
     time_advance, freq_advance = np.empty((K, T)), np.empty((K, T))
     for k in range(K):
-        lo_k, hi_k = max(k - 1, 0), min(k + 1, K - 1)
+        lo_k, hi_k = abs(k - 1), K - 1 - abs(K - 2 - k)  # mirrored: |X| is even about DC and Nyquist
         for n in range(T):
             lo_n, hi_n = max(n - 1, 0), min(n + 1, T - 1)
             d_bin = (log_mag[hi_k, n] - log_mag[lo_k, n]) / max(hi_k - lo_k, 1)
@@ -108,6 +110,20 @@ def _pghi_batch(magnitude, phase, hop_length, n_fft, lam, tolerance):
         log_mag = np.log(np.maximum(magnitude[b].astype(np.float64), 1e-300))
         time_advance, freq_advance = _phase_steps(log_mag, hop_length, n_fft, lam)
         _integrate(log_mag, time_advance, freq_advance, log_mag.max() + np.log(tolerance), phase[b], 1024)
+        for k in (0, phase.shape[1] - 1):  # a real signal's DC and Nyquist coefficients are real: 0 or pi
+            for n in range(phase.shape[2]):
+                phase[b, k, n] = 0.0 if np.cos(phase[b, k, n]) >= 0 else np.pi
+
+
+def _random_phase(shape, generator, dtype) -> torch.Tensor:
+    """Uniform phase in [0, 2 pi) of shape (..., bins, frames), except 0 at DC and Nyquist (real there).
+
+    A random sign per frame on a strong DC (an offset) is a local minimum Griffin-Lim does not leave.
+    """
+    phase = (2 * math.pi) * torch.rand(shape, generator=generator, dtype=dtype)
+    phase[..., 0, :] = 0
+    phase[..., -1, :] = 0
+    return phase
 
 
 def pghi_phase(magnitude, hop_length: int, win_length: int | None = None, tolerance: float = 1e-5,
@@ -116,7 +132,9 @@ def pghi_phase(magnitude, hop_length: int, win_length: int | None = None, tolera
 
     Phase-gradient heap integration: the time and frequency derivatives of the phase follow from those of
     the log-magnitude for a Gaussian window (Hann approximated by ``lambda = 0.25645 * win_length^2``).
-    Coefficients below ``tolerance`` x the item's maximum get uniform random phase. Runs on the CPU.
+    Coefficients below ``tolerance`` x the item's maximum get uniform random phase. DC and Nyquist phases
+    are 0 or pi (the STFT of a real signal is real there): their log-magnitude slope across bins is 0 (|X| is
+    even about them), and the integrated phase is rounded to the nearer of the two. Runs on the CPU.
     """
     return _pghi(_magnitude(magnitude, 1.0, 1.0, "magnitude"), hop_length, win_length, tolerance, generator)
 
@@ -125,7 +143,7 @@ def _pghi(magnitude: torch.Tensor, hop_length, win_length, tolerance, generator)
     n_fft = 2 * (magnitude.shape[-2] - 1)
     lam = HANN_GAUSSIAN_RATIO * (win_length or n_fft) ** 2
     flat = magnitude.detach().reshape(-1, *magnitude.shape[-2:]).cpu().contiguous()
-    phase = (2 * math.pi) * torch.rand(flat.shape, generator=generator, dtype=torch.float64)
+    phase = _random_phase(flat.shape, generator, torch.float64)
     _pghi_batch(flat.numpy(), phase.numpy(), hop_length, n_fft, lam, tolerance)
     return phase.reshape(magnitude.shape).to(magnitude.device, magnitude.dtype)
 
@@ -139,7 +157,7 @@ def griffinlim(S, *, power: float, hop_length: int, n_iter: int = 32, momentum: 
     Each iteration projects onto consistent spectrograms (istft then stft), then extrapolates:
     ``c = t + momentum * (t - t_prev)`` (0 gives classic Griffin-Lim). ``init``: "pghi" (phase-gradient
     heap integration, Hann windows; better per iteration, costs about a few iterations on the CPU),
-    "random", "zeros", or a phase tensor in radians broadcastable to ``S``.
+    "random" (uniform, 0 at DC and Nyquist), "zeros", or a phase tensor in radians broadcastable to ``S``.
     """
     target = _magnitude(S, power, exponent)
     if n_iter < 0 or momentum < 0:
@@ -153,7 +171,7 @@ def griffinlim(S, *, power: float, hop_length: int, n_iter: int = 32, momentum: 
         magnitude = target if exponent == 1 else target.pow(1 / exponent)  # PGHI needs the true magnitude
         phase = _pghi(magnitude, hop_length, win_length, 1e-5, generator)
     elif init == "random":
-        phase = 2 * math.pi * torch.rand(target.shape, generator=generator, dtype=target.dtype).to(target.device)
+        phase = _random_phase(target.shape, generator, target.dtype).to(target.device)
     elif init == "zeros":
         phase = torch.zeros_like(target)
     else:
@@ -163,13 +181,14 @@ def griffinlim(S, *, power: float, hop_length: int, n_iter: int = 32, momentum: 
     if length is None:
         length = hop_length * (target.shape[-1] - 1)
     previous, scale = None, target.unsqueeze(-1)
-    for _ in range(n_iter):
-        rebuilt = stft(istft(estimate, length=length, **spec_args), **spec_args)
-        # In place on the previous iterate: previous + (1 + m) (t - previous) = t + m (t - previous).
-        estimate = rebuilt.clone() if previous is None else previous.lerp_(rebuilt, 1 + momentum)
-        previous = rebuilt
-        torch.view_as_real(torch.sgn(estimate, out=estimate)).mul_(scale)  # real multiply: faster than complex
-    return istft(estimate, length=length, **spec_args)
+    with intra_op_threads(CPU_THREADS if target.device.type == "cpu" else None):  # as the transforms do
+        for _ in range(n_iter):
+            rebuilt = stft(istft(estimate, length=length, **spec_args), **spec_args)
+            # In place on the previous iterate: previous + (1 + m) (t - previous) = t + m (t - previous).
+            estimate = rebuilt.clone() if previous is None else previous.lerp_(rebuilt, 1 + momentum)
+            previous = rebuilt
+            torch.view_as_real(torch.sgn(estimate, out=estimate)).mul_(scale)  # real multiply: faster than complex
+        return istft(estimate, length=length, **spec_args)
 
 
 def noise_phase(n_fft: int, n_frames: int, hop_length: int | None = None, generator: torch.Generator | None = None,

@@ -17,6 +17,8 @@ import scipy.signal
 import torch
 from torch import Tensor, nn
 
+from common.threads import intra_op_threads
+
 WindowSpec = str | tuple
 
 
@@ -63,17 +65,19 @@ def _overlap_add(frames: Tensor, hop_length: int) -> Tensor:
     return out.reshape(batch, length)
 
 
-BLOCK_SAMPLES = 1 << 21  # windowed samples per CPU block (8 MiB in float32), see _transform
+BLOCK_SAMPLES = 1 << 17  # windowed samples per CPU block (512 KiB in float32: its spectra stay in L2), see _transform
+CPU_THREADS = 1  # torch intra-op threads of the CPU transforms, whatever the caller's setting (see _transform)
 
 
 def _transform(x: Tensor, n_fft, hop_length, win_length, window, center, pad_mode, reduce) -> Tensor:
     """``reduce`` (on an (items, frames, freq) layout) of the STFT of ``x`` (..., samples) -> (..., k, frames).
 
-    Single-threaded on CPU without autograd, frames are windowed, transformed and reduced
-    ``BLOCK_SAMPLES`` at a time, so malloc reuses the temporaries instead of page-faulting in fresh
-    memory on every call (2-3x faster on a 16-clip batch). With several intra-op threads every block
-    costs OpenMP synchronisation, which on a busy machine outweighs that, and on CUDA or with autograd
-    blocks are pointless: there it is one ``torch.stft``.
+    On CPU without autograd, frames are windowed, transformed and reduced ``BLOCK_SAMPLES`` at a time on
+    ``CPU_THREADS`` intra-op threads, whatever torch's setting: blocks let malloc reuse the temporaries
+    instead of page-faulting in fresh memory on every call (2-3x faster on a 16-clip batch), and one
+    thread avoids OpenMP synchronisation per block, which costs more than a second core saves on these
+    memory-bound ops (measured 1.5-3x slower with two threads on a busy 2-core machine). On CUDA or
+    with autograd it is one ``torch.stft``.
     """
     if x.is_complex() or not x.is_floating_point():
         raise TypeError(f"stft expects a real floating-point signal, got {x.dtype}")
@@ -83,25 +87,31 @@ def _transform(x: Tensor, n_fft, hop_length, win_length, window, center, pad_mod
         raise ValueError(f"signal of {x.shape[-1]} samples is shorter than n_fft={n_fft}; use center=True")
     win = _window(window, win_length or n_fft, n_fft, x.device, x.dtype)
     flat = x.reshape(-1, x.shape[-1])
-    blocked = x.device.type == "cpu" and torch.get_num_threads() == 1
-    if not blocked or (x.requires_grad and torch.is_grad_enabled()):
+    if x.device.type != "cpu" or (x.requires_grad and torch.is_grad_enabled()):
         spec = torch.stft(flat, n_fft, hop_length, window=win, center=center, pad_mode=pad_mode, return_complex=True)
         out = reduce(spec.transpose(-1, -2))
     else:
-        if center:
-            flat = nn.functional.pad(flat[None], (n_fft // 2, n_fft // 2), mode=pad_mode)[0]
-        frames = flat.unfold(-1, n_fft, hop_length)  # (items, n_frames, n_fft), a view
-        items, n_frames = frames.shape[:2]
-        rows = max(1, BLOCK_SAMPLES // n_fft)
-        item_step, frame_step = max(1, rows // n_frames), min(rows, n_frames)
-        out = None
-        for i in range(0, items, item_step):
-            for f in range(0, n_frames, frame_step):
-                block = reduce(torch.fft.rfft(frames[i : i + item_step, f : f + frame_step] * win, dim=-1))
-                if out is None:
-                    out = block.new_empty(items, n_frames, block.shape[-1])
-                out[i : i + item_step, f : f + frame_step] = block
+        with intra_op_threads(CPU_THREADS):
+            out = _blocked_transform(flat, n_fft, hop_length, win, center, pad_mode, reduce)
     return out.transpose(-1, -2).reshape(*x.shape[:-1], out.shape[-1], out.shape[-2])
+
+
+def _blocked_transform(flat: Tensor, n_fft, hop_length, win, center, pad_mode, reduce) -> Tensor:
+    """``reduce`` of the STFT of ``flat`` (items, samples) computed block by block -> (items, frames, k)."""
+    if center:
+        flat = nn.functional.pad(flat[None], (n_fft // 2, n_fft // 2), mode=pad_mode)[0]
+    frames = flat.unfold(-1, n_fft, hop_length)  # (items, n_frames, n_fft), a view
+    items, n_frames = frames.shape[:2]
+    rows = max(1, BLOCK_SAMPLES // n_fft)
+    item_step, frame_step = max(1, rows // n_frames), min(rows, n_frames)
+    out = None
+    for i in range(0, items, item_step):
+        for f in range(0, n_frames, frame_step):
+            block = reduce(torch.fft.rfft(frames[i : i + item_step, f : f + frame_step] * win, dim=-1))
+            if out is None:
+                out = block.new_empty(items, n_frames, block.shape[-1])
+            out[i : i + item_step, f : f + frame_step] = block
+    return out
 
 
 def stft(
@@ -154,7 +164,11 @@ def istft(
         n_frames = min(n_frames, math.ceil((length + 2 * start) / hop_length))
     flat = S[..., :n_frames].reshape(-1, *S.shape[-2:-1], n_frames).transpose(-1, -2)  # (items, frames, freq)
     win = _window(window, win_length, n_fft, S.device, flat.real.dtype)
-    signal = _overlap_add(torch.fft.irfft(flat, n=n_fft, dim=-1).mul_(win), hop_length)
+    if S.device.type != "cpu" or (S.requires_grad and torch.is_grad_enabled()):
+        signal = _overlap_add(torch.fft.irfft(flat, n=n_fft, dim=-1).mul_(win), hop_length)
+    else:
+        with intra_op_threads(CPU_THREADS):
+            signal = _blocked_synthesis(flat, n_fft, hop_length, win)
     inverse = _inverse_envelope(window, win_length, n_fft, hop_length, n_frames, S.device, signal.dtype)
     if length is None:
         length = signal.shape[-1] - 2 * start
@@ -162,6 +176,22 @@ def istft(
     if signal.shape[-1] < length:
         signal = nn.functional.pad(signal, (0, length - signal.shape[-1]))
     return signal.reshape(*S.shape[:-2], length)
+
+
+def _blocked_synthesis(flat: Tensor, n_fft: int, hop_length: int, win: Tensor) -> Tensor:
+    """Overlap-add of the windowed inverse FFTs of ``flat`` (items, frames, freq), ``BLOCK_SAMPLES`` at a
+    time (as ``_transform``, so temporaries are reused) -> (items, n_fft + hop_length * (frames - 1))."""
+    items, n_frames = flat.shape[:2]
+    out = win.new_zeros(items, n_fft + hop_length * (n_frames - 1))
+    rows = max(1, BLOCK_SAMPLES // n_fft)
+    item_step, frame_step = max(1, rows // n_frames), min(rows, n_frames)
+    for i in range(0, items, item_step):
+        for f in range(0, n_frames, frame_step):
+            frames = torch.fft.irfft(flat[i : i + item_step, f : f + frame_step], n=n_fft, dim=-1).mul_(win)
+            start = f * hop_length
+            out[i : i + item_step, start : start + n_fft + hop_length * (frames.shape[1] - 1)] += _overlap_add(
+                frames, hop_length)
+    return out
 
 
 def magnitude(S: Tensor, power: float = 1.0) -> Tensor:

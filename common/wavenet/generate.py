@@ -7,18 +7,19 @@ generated chunk by chunk equals the file generated in one piece (random draws co
 noise stream indexed by absolute sample position).
 
 Backends: ``"torch"`` (this module, any device), ``"triton"`` (fused step kernel, ``triton_step.py``; CUDA,
-or CPU under ``TRITON_INTERPRET=1``) and ``"auto"`` (triton on CUDA when installed, torch elsewhere).
+or CPU under ``TRITON_INTERPRET=1``), ``"numba"`` (fused compiled CPU step, ``cpu_step.py``) and ``"auto"``
+(triton on CUDA when installed, numba on the CPU, torch elsewhere).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
 
+from common.threads import intra_op_threads
 from common.wavenet.layers import WaveNetDecoder
 
 _M1, _M2, _MASK32 = 0x7FEB352D, 0x5BD1E995, 0xFFFFFFFF  # multipliers < 2**31: products fit in int64
@@ -57,20 +58,6 @@ def sample_codes(logits: torch.Tensor, u: torch.Tensor, temperature: float) -> t
     return (cdf < u[:, None] * cdf[:, -1:]).sum(-1).clamp_(max=logits.shape[-1] - 1)
 
 
-@contextmanager
-def _intra_op_threads(n: int | None):
-    """Temporarily run torch CPU ops on ``n`` threads (None: leave the setting alone)."""
-    if n is None:
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 @dataclass
 class DecoderState:
     """Everything generation carries across chunks, for ``batch_size`` independent streams.
@@ -96,27 +83,28 @@ class DecoderState:
 class IncrementalGenerator:
     """Fast autoregressive generation from a ``WaveNetDecoder`` (a snapshot of its weights at construction).
 
-    ``backend``: ``"auto"`` (fused Triton kernel on CUDA, torch engine otherwise), ``"torch"`` or
-    ``"triton"`` (needs CUDA, or ``TRITON_INTERPRET=1`` for a CPU run of the kernel).
+    ``backend``: ``"auto"`` (fused Triton kernel on CUDA, fused numba step on the CPU, torch engine otherwise),
+    ``"torch"``, ``"triton"`` (needs CUDA, or ``TRITON_INTERPRET=1`` for a CPU run of the kernel) or
+    ``"numba"`` (CPU; hands batches of ``cpu_step.TORCH_FROM_BATCH`` streams or more to the torch engine).
     ``steps_per_launch`` and ``streams_per_program`` tune the kernel launches (triton backend).
-    ``cpu_threads``: torch intra-op threads while the torch engine steps on the CPU. Default 1: its ops are
-    tiny (at most batch x 2R matmuls), and threading them costs more than it saves, badly so on a busy
-    machine; scale with the batch instead. None leaves torch's setting.
+    ``cpu_threads``: torch intra-op threads while the torch engine steps on the CPU (the numba step is
+    serial). Default 1: its ops are tiny (at most batch x 2R matmuls), and threading them costs more than
+    it saves, badly so on a busy machine; scale with the batch instead. None leaves torch's setting.
     """
 
     def __init__(self, decoder: WaveNetDecoder, backend: str = "auto", steps_per_launch: int = 256,
                  streams_per_program: int | None = None, cpu_threads: int | None = 1):
-        if backend not in ("auto", "torch", "triton"):
-            raise ValueError(f"backend must be 'auto', 'torch' or 'triton', got {backend!r}")
+        if backend not in ("auto", "torch", "triton", "numba"):
+            raise ValueError(f"backend must be 'auto', 'torch', 'triton' or 'numba', got {backend!r}")
         self.device = next(decoder.parameters()).device
-        if backend == "auto":  # the kernel on CUDA when Triton is installed, else the torch engine
+        if backend == "auto":  # the kernel on CUDA when Triton is installed, the fused step on the CPU
             use_kernel = self.device.type == "cuda" and importlib.util.find_spec("triton") is not None
-            backend = "triton" if use_kernel else "torch"
+            backend = "triton" if use_kernel else "numba" if self.device.type == "cpu" else "torch"
         if backend == "triton" and self.device.type != "cuda" and os.environ.get("TRITON_INTERPRET") != "1":
             raise RuntimeError("backend='triton' needs the decoder on a CUDA device "
                                "(or TRITON_INTERPRET=1 to run the kernel on the CPU for testing)")
         self.backend, self.steps_per_launch = backend, steps_per_launch
-        self.cpu_threads = cpu_threads if self.device.type == "cpu" and backend == "torch" else None
+        self.cpu_threads = cpu_threads if self.device.type == "cpu" and backend in ("torch", "numba") else None
         self.dilations, self.kernel_size = decoder.dilations, decoder.kernel_size
         self.cond_channels, self.cond_hop, self.n_classes = (decoder.cond_channels, decoder.cond_hop,
                                                              decoder.n_classes)
@@ -143,6 +131,12 @@ class IncrementalGenerator:
             from common.wavenet.triton_step import TritonStepper  # imported lazily: reads TRITON_INTERPRET
 
             self._stepper = TritonStepper(self, streams_per_program)
+        elif backend == "numba":
+            if self.device.type != "cpu":
+                raise RuntimeError("backend='numba' runs on the CPU; move the decoder there or use 'triton'")
+            from common.wavenet.cpu_step import NumbaStepper
+
+            self._stepper = NumbaStepper(self)
 
     def start(self, batch_size: int, seed: int = 0) -> DecoderState:
         """Fresh state for ``batch_size`` streams (silence before t = 0, as in the offline forward pass)."""
@@ -207,7 +201,7 @@ class IncrementalGenerator:
         """Advance ``n`` steps; returns codes (B, n) and, when teacher-forced, logits (B, n_classes, n)."""
         if self._stepper is not None:
             return self._stepper.run(state, cproj, first, hop, n, noise, temperature, forced)
-        with _intra_op_threads(self.cpu_threads):
+        with intra_op_threads(self.cpu_threads):
             return self._run_torch(state, cproj, first, hop, n, noise, temperature, forced)
 
     def _run_torch(self, state, cproj, first, hop, n, noise, temperature, forced):

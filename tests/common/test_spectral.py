@@ -99,6 +99,44 @@ def test_cpu_blocks_match_librosa(monkeypatch, one_thread, block_samples):
     assert_close_to(mel_spectrogram(x, SR, 512, 128, 40), expected, rel=2e-6)
 
 
+@pytest.mark.parametrize("block_samples", [512 * 7, 512 * 260])
+@pytest.mark.parametrize("n_fft, hop", [(512, 128), (400, 160)])  # hop divides n_fft / does not (fold)
+def test_cpu_istft_blocks_match_librosa(monkeypatch, block_samples, n_fft, hop):
+    y = signals(dtype=np.float64)
+    S = librosa.stft(y, n_fft=n_fft, hop_length=hop, dtype=np.complex128)
+    monkeypatch.setattr(spectral, "BLOCK_SAMPLES", block_samples)
+    expected = librosa.istft(S, n_fft=n_fft, hop_length=hop, length=y.shape[-1])
+    assert_close_to(istft(torch.from_numpy(S), n_fft, hop, length=y.shape[-1]), expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_cpu_ops_pick_their_threads_and_leave_the_callers(threads):
+    """Same values whatever torch's thread count, which the ops restore (they run on CPU_THREADS inside)."""
+    x = torch.from_numpy(signals())
+    seen = []
+    original = torch.fft.rfft
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return original(*args, **kwargs)
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(torch.fft, "rfft", spy)
+            mel = mel_spectrogram(x, SR, 512, 128, 40)
+        S = stft(x, 512, 128)
+        restored = istft(S, 512, 128, length=x.shape[-1])
+        assert torch.get_num_threads() == threads
+    finally:
+        torch.set_num_threads(previous)
+    assert seen and set(seen) == {spectral.CPU_THREADS}
+    expected = librosa.feature.melspectrogram(y=signals(), sr=SR, n_fft=512, hop_length=128, n_mels=40)
+    assert_close_to(mel, expected, rel=2e-6)
+    torch.testing.assert_close(restored, x, rtol=0, atol=1e-5)
+
+
 def test_autograd_path_matches_librosa(one_thread):
     y = signals()
     x = torch.from_numpy(y).requires_grad_(True)  # torch.stft even single-threaded

@@ -115,7 +115,7 @@ def test_chunked_generation_equals_one_piece(seed, temperature):
 def test_unconditioned_chunks_and_naive_generator_agree():
     dec = random_decoder(6, conditioned=False)
     gen = IncrementalGenerator(dec)
-    assert gen.backend == "torch"
+    assert gen.backend == "numba"  # the CPU default: the fused step
     state = gen.start(2, seed=3)
     chunked = torch.cat([gen.generate(state, n_samples=m) for m in (13, 1, 26)], 1)
     assert torch.equal(chunked, naive_generate(dec, 40, batch_size=2, seed=3))
@@ -138,7 +138,7 @@ def test_sampling_follows_softmax_with_temperature():
 
 def test_backend_selection(monkeypatch):
     dec = random_decoder(8, conditioned=False)
-    assert IncrementalGenerator(dec, backend="auto").backend == "torch"  # CPU: incremental engine
+    assert IncrementalGenerator(dec, backend="auto").backend == "numba"  # CPU: the fused step
     monkeypatch.delenv("TRITON_INTERPRET", raising=False)
     with pytest.raises(RuntimeError, match="CUDA"):
         IncrementalGenerator(dec, backend="triton")
@@ -146,6 +146,68 @@ def test_backend_selection(monkeypatch):
         IncrementalGenerator(dec, backend="cuda")
     with pytest.raises(ValueError, match="n_samples"):
         IncrementalGenerator(dec).generate(IncrementalGenerator(dec).start(1))
+
+
+NUMBA_CASES = [  # seed, conditioned, batch: random shapes, kernel sizes 2 and 3, both embeddings
+    (0, True, 3), (1, False, 2), (2, True, 1), (3, False, 4), (9, True, 5)]
+
+
+@pytest.mark.parametrize("temperature", [1.0, 0.7, 0.0])
+@pytest.mark.parametrize("seed, conditioned, batch", NUMBA_CASES)
+def test_numba_step_equals_torch_engine(seed, conditioned, batch, temperature):
+    """Code for code, over chunks that start on and off the latent-frame grid; the states interchange."""
+    dec = random_decoder(seed, conditioned)
+    hop, n = dec.cond_hop, 6 * dec.cond_hop + 5
+    _, cond = random_inputs(dec, batch, n, seed)
+    fused, engine = IncrementalGenerator(dec, backend="numba"), IncrementalGenerator(dec, backend="torch")
+    assert fused._stepper is not None and engine._stepper is None
+    fs, es = fused.start(batch, seed=5), engine.start(batch, seed=5)
+    for a, b in [(0, hop + 2), (hop + 2, 3 * hop), (3 * hop, 3 * hop + 1), (3 * hop + 1, n)]:
+        out_f = fused.generate(fs, frames(cond, a // hop, None), b - a, temperature)
+        out_e = engine.generate(es, frames(cond, a // hop, None), b - a, temperature)
+        assert torch.equal(out_f, out_e), (a, b)
+    assert fs.t == es.t == n
+    torch.testing.assert_close(fs.memory, es.memory, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(fs.x_in, es.x_in)
+    _, more = random_inputs(dec, batch, 2 * hop, seed + 1)
+    args = dict(cond=more, n_samples=2 * hop) if conditioned else dict(n_samples=2 * hop)
+    n_aligned = -(-n // hop) * hop - n  # finish the current frame first so `more` starts on the grid
+    if conditioned and n_aligned:
+        last = frames(cond, n // hop, None)
+        fused.generate(fs, last, n_aligned, temperature), engine.generate(es, last, n_aligned, temperature)
+    assert torch.equal(engine.generate(fs, **args, temperature=temperature),  # fused state, torch engine
+                       fused.generate(es, **args, temperature=temperature))  # and the other way round
+
+
+@pytest.mark.parametrize("seed, conditioned, batch", NUMBA_CASES[:3])
+def test_numba_teacher_forcing_equals_forward(seed, conditioned, batch):
+    dec = random_decoder(seed, conditioned)
+    codes, cond = random_inputs(dec, batch, n=50, seed=seed)
+    with torch.no_grad():
+        expected = dec(codes, cond)
+    gen = IncrementalGenerator(dec, backend="numba")
+    state, hop = gen.start(batch), dec.cond_hop
+    logits = [gen.teacher_force(state, codes[:, a:b], frames(cond, a // hop, None)) for a, b in [(0, 23), (23, 50)]]
+    torch.testing.assert_close(torch.cat(logits, -1), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_numba_step_at_256_classes_and_large_batches(monkeypatch):
+    """256-way sampling over 400 steps (rounding near CDF steps), and the hand-over to the torch engine."""
+    from common.wavenet import cpu_step
+
+    torch.manual_seed(0)
+    dec = WaveNetDecoder(2, 5, 32, 32, 8, 256, cond_hop=40).eval()
+    cond = torch.randn(2, 8, 10)
+    fused, engine = IncrementalGenerator(dec, backend="numba"), IncrementalGenerator(dec, backend="torch")
+    for temperature in (1.0, 0.0):
+        out_f = fused.generate(fused.start(2, seed=1), cond, temperature=temperature)
+        assert torch.equal(out_f, engine.generate(engine.start(2, seed=1), cond, temperature=temperature))
+    assert len(set(out_f[0].tolist())) > 1
+    monkeypatch.setattr(cpu_step, "TORCH_FROM_BATCH", 2)
+    calls = []
+    monkeypatch.setattr(cpu_step, "_steps", lambda *args: calls.append(args))
+    out = fused.generate(fused.start(2, seed=1), cond, temperature=1.0)
+    assert not calls and torch.equal(out, engine.generate(engine.start(2, seed=1), cond, temperature=1.0))
 
 
 def check_triton_kernel(device: str = "cpu") -> None:
