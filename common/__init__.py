@@ -3,3 +3,9 @@ WaveNet inference, synthetic corpora and the Lightning/omegaconf/W&B plumbing.
 
 Nothing in ``common`` imports a paper package.
 """
+
+import os
+
+# No network traffic unless asked for: onnxruntime (imported by torch.onnx, hence by Lightning) otherwise sends
+# telemetry, starting with a DNS lookup, from every process that imports it. W&B runs offline by default.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")

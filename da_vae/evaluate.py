@@ -12,6 +12,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from common.errors import InputError
+from common.lightning.config import eval_without_wandb
 from common.report import Claim, Example, Figure, Headline, Report, Section, Table, write_report
 from da_vae import experiments
 from da_vae.config import TASKS
@@ -203,10 +204,7 @@ def evaluate(cfg: DictConfig) -> Path:
     unknown = [t for t in cfg.eval.tasks if t not in TASKS]
     if unknown:
         raise InputError(f"eval.tasks: unknown task(s) {unknown}; use some of {list(TASKS)}")
-    if cfg.logger.wandb and not cfg.eval.wandb:
-        log.info("eval: W&B logging is off for the models eval trains, for speed (eval.wandb=true keeps it; "
-                 "`train` always logs)")
-        cfg.logger.wandb = False
+    eval_without_wandb(cfg)
     out = Path(cfg.eval.out)
     out.mkdir(parents=True, exist_ok=True)
     run = {"midi": experiments.audio_to_midi, "singing": experiments.singing_alignment,

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from common.lightning.config import eval_without_wandb
 from common.report import (
     Claim,
     Clip,
@@ -170,6 +171,7 @@ def table1(cfg: DictConfig, notes: data.SolNotes, models: dict, codes: dict) -> 
 
 
 def evaluate(cfg: DictConfig) -> Path:
+    eval_without_wandb(cfg)
     started = time.perf_counter()
     cfg = _eval_cfg(cfg)
     e = cfg.eval

@@ -20,6 +20,7 @@ from omegaconf import DictConfig
 
 from common.audio import load_audio
 from common.corpora import ensure_corpus
+from common.lightning.config import eval_without_wandb
 from common.mulaw import mu_law_decode, mu_law_encode
 from common.report import write_report
 from music_translation import data, inference, scores, training
@@ -72,6 +73,7 @@ def contour_scores(a: np.ndarray, out: np.ndarray, rate: int, max_shift: int) ->
 
 
 def evaluate(cfg: DictConfig) -> Path:
+    eval_without_wandb(cfg)
     started = time.time()
     root = data.ensure_synthetic(cfg)
     for domain in [*cfg.data.domains, *cfg.data.unseen_domains]:

@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
 # Debian packages the synthetic corpora need: espeak-ng (phonemes) and MBROLA with four voices (speech and
 # singing with exact phone timing); Chromium and its driver for the browser test of the HTML reports; xvfb
-# (virtual display) and libportaudio2 (sounddevice) for the realtime_ae synth window and its tests.
+# (virtual display) and libportaudio2 (sounddevice) for the realtime_ae synth window and its tests; strace for
+# the test that an offline run sends nothing over the network.
 # MBROLA lives in Debian's contrib/non-free components, which the default sources don't enable: we read the
 # machine's own Debian source (mirror + suite) and point apt at a private sources file with those components,
 # leaving /etc untouched.
 set -euo pipefail
 
-PACKAGES=(espeak-ng mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 sox chromium chromium-driver xvfb libportaudio2)
+PACKAGES=(espeak-ng mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 sox chromium chromium-driver xvfb libportaudio2 strace)
 STATE=/var/lib/musicrep-apt
 
 have_all() {
     command -v espeak-ng >/dev/null && command -v mbrola >/dev/null && command -v sox >/dev/null \
         && command -v chromium >/dev/null && command -v chromedriver >/dev/null \
-        && command -v Xvfb >/dev/null && ldconfig -p | grep -q libportaudio.so.2 \
+        && command -v Xvfb >/dev/null && ldconfig -p | grep -q libportaudio.so.2 && command -v strace >/dev/null \
         && [ -d /usr/share/mbrola/us1 ] && [ -d /usr/share/mbrola/us2 ] \
         && [ -d /usr/share/mbrola/us3 ] && [ -d /usr/share/mbrola/en1 ]
 }

@@ -12,6 +12,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from common.errors import InputError
+from common.lightning.config import eval_without_wandb
 from common.report import (
     Claim,
     Clip,
@@ -177,6 +178,7 @@ NOTES = """\
 
 
 def evaluate(cfg: DictConfig) -> Path:
+    eval_without_wandb(cfg)
     unknown = [s for s in cfg.eval.systems if s not in SYSTEMS]
     if unknown:
         raise InputError(f"eval.systems: unknown system(s) {unknown}; use some of {list(SYSTEMS)}")

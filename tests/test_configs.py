@@ -31,3 +31,19 @@ def test_every_built_paper_ships_default_and_paper_presets():
     for package in built:
         assert {(package, "default"), (package, "paper")} <= set(PRESETS)
     assert "da_vae" in built
+
+
+@pytest.mark.parametrize("package", sorted({package for package, _ in PRESETS}))
+def test_help_of_the_cli_and_of_every_verb_prints(package, capsys):
+    """`python -m <package> --help` and `<verb> --help` for every verb (argparse formats each help string)."""
+    import importlib
+
+    from common.lightning.cli import build_parser
+
+    verbs = importlib.import_module(f"{package}.__main__").VERBS
+    parser = build_parser(package, verbs)
+    for argv in (["--help"], *([verb.name, "--help"] for verb in verbs)):
+        with pytest.raises(SystemExit) as exit_info:
+            parser.parse_args(argv)
+        assert exit_info.value.code == 0, argv
+    assert "config" in capsys.readouterr().out

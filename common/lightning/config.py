@@ -10,6 +10,7 @@ is ``<package>/configs/<name>.yaml`` or a path to a YAML file; a preset may star
 from __future__ import annotations
 
 import importlib.resources
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -166,3 +167,12 @@ def load_config(schema: type, package: str, preset: str = "default",
         raise ConfigError(f"config key '{missing[0]}' has no value; set it with {missing[0]}=...")
     OmegaConf.set_struct(cfg, True)
     return cfg
+
+
+def eval_without_wandb(cfg: DictConfig) -> None:
+    """The models an ``eval`` verb trains log to W&B only when ``eval.wandb`` (where a paper has that key) is
+    true: off for speed, said once; ``train`` always logs."""
+    if cfg.logger.wandb and not OmegaConf.select(cfg, "eval.wandb", default=False):
+        logging.getLogger(__name__).info("eval: W&B logging is off for the models eval trains, for speed (`train` "
+                                         "logs to W&B; the CSV logger still records every run)")
+        cfg.logger.wandb = False

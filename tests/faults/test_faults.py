@@ -210,3 +210,17 @@ def test_killed_and_resumed_run_equals_an_uninterrupted_one_with_every_step_logg
     assert len(runs) == 1 and list((run_path(killed) / "wandb" / "superseded").glob("offline-run-*"))
     wandb_steps = [row["trainer/global_step"] for row in history(runs[0]) if "train/loss" in row]
     assert wandb_steps == logged
+
+
+def test_offline_training_sends_nothing_over_the_network(tmp_path):
+    """W&B offline: every socket a run connects (all its processes: W&B's service, libraries' threads) is local."""
+    trace = tmp_path / "connect.trace"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "WANDB_MODE": "offline"}
+    env.pop("ORT_DISABLE_TELEMETRY", None)  # common sets it itself
+    cmd = ["strace", "-f", "-e", "trace=connect", "-o", str(trace), sys.executable, "-m", PKG, "train",
+           f"run.root={tmp_path}", "trainer.max_steps=5", "logger.wandb=true"]
+    result = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    inet = [line for line in trace.read_text().splitlines() if "AF_INET" in line]
+    remote = [line for line in inet if '"127.' not in line and '"::1"' not in line]
+    assert not remote, remote[:3]
