@@ -36,6 +36,7 @@ from common.audio import load_audio
 from common.corpora import ensure_corpus
 from common.corpora.manifest import build_lock
 from common.errors import InputError
+from common.lightning.data import resumable_loader
 from da_vae import features
 
 log = logging.getLogger(__name__)
@@ -249,8 +250,8 @@ class PairedDataModule(pl.LightningDataModule):
 
     def train_dataloader(self):
         drop_last = len(self.train_set) > self.data.batch_size  # no ragged last batch (batch norm needs > 1)
-        return DataLoader(self.train_set, batch_size=self.data.batch_size, shuffle=True, drop_last=drop_last,
-                          num_workers=self.data.num_workers, persistent_workers=self.data.num_workers > 0)
+        return resumable_loader(self.train_set, batch_size=self.data.batch_size, shuffle=True, drop_last=drop_last,
+                                num_workers=self.data.num_workers, persistent_workers=self.data.num_workers > 0)
 
     def val_dataloader(self):
         return DataLoader(self.val_set, batch_size=self.data.batch_size, num_workers=self.data.num_workers)

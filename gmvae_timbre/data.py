@@ -28,6 +28,7 @@ from common.audio import load_audio
 from common.corpora import ensure_corpus
 from common.corpora.manifest import build_lock
 from common.errors import InputError
+from common.lightning.data import resumable_loader
 from common.spectral import mel_spectrogram
 
 log = logging.getLogger(__name__)
@@ -201,8 +202,8 @@ class SolDataModule(pl.LightningDataModule):
         self.notes, self.batch_size, self.num_workers = notes, data.batch_size, data.num_workers
 
     def train_dataloader(self) -> DataLoader:
-        return DataLoader(self.notes.tensors("train"), batch_size=self.batch_size, shuffle=True,
-                          num_workers=self.num_workers)
+        return resumable_loader(self.notes.tensors("train"), batch_size=self.batch_size, shuffle=True,
+                                num_workers=self.num_workers)
 
     def val_dataloader(self) -> DataLoader:
         return DataLoader(self.notes.tensors("val"), batch_size=self.batch_size, num_workers=self.num_workers)

@@ -77,19 +77,42 @@ def replay(logger, rows: list[dict]) -> None:
 
 
 class RandomState(Callback):
-    """Saves the torch, numpy and python random states in every checkpoint and restores them on resume (as
-    tensors and plain numbers, so checkpoints still load with ``weights_only=True``)."""
+    """Saves the torch, numpy and python random states in every checkpoint (as tensors and plain numbers, so
+    checkpoints still load with ``weights_only=True``) and restores them on resume where an uninterrupted run
+    would have been: mid-epoch, just before the next batch (after the data loader's iterator, which draws from
+    torch's generator, is remade); after an epoch's last batch, at the next epoch's start (before it is made)."""
+
+    def __init__(self):
+        self.pending: dict | None = None
+        self.epoch_end = False
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
+        self.epoch_end = bool(trainer.fit_loop.epoch_loop.batch_progress.is_last_batch)
 
     def state_dict(self) -> dict:
         kind, keys, pos, has_gauss, gauss = np.random.get_state()  # noqa: NPY002 (the global state is the point)
         version, internal, gauss_next = random.getstate()
-        return {"torch": torch.get_rng_state(),
+        return {"epoch_end": self.epoch_end, "torch": torch.get_rng_state(),
                 "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
                           "has_gauss": int(has_gauss), "gauss": float(gauss)},
                 "python": {"version": version, "internal": torch.tensor(internal, dtype=torch.int64),
                            "gauss_next": gauss_next}}
 
     def load_state_dict(self, state: dict) -> None:
+        self.pending = state
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        if self.pending is not None and self.pending.get("epoch_end"):
+            self.restore(self.pending)
+            self.pending = None
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx: int) -> None:
+        if self.pending is not None:
+            self.restore(self.pending)
+            self.pending = None
+
+    @staticmethod
+    def restore(state: dict) -> None:
         torch.set_rng_state(state["torch"])
         n = state["numpy"]
         np.random.set_state((n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"],  # noqa: NPY002

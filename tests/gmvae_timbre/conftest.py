@@ -32,7 +32,8 @@ class TinyProject:
                           f"data.cache={root}/cache", f"eval.out={root}/reports", *SMALL]
 
     def run(self, verb: str, *args: str) -> int:
-        return main("gmvae_timbre", GmvaeConfig, VERBS, [verb, *map(str, args), *self.overrides])
+        """The verb with the project overrides, then ``args`` (which win over them)."""
+        return main("gmvae_timbre", GmvaeConfig, VERBS, [verb, *self.overrides, *map(str, args)])
 
     def config(self, *overrides: str):
         return load_config(GmvaeConfig, "gmvae_timbre", "default", [*self.overrides, *overrides])
