@@ -128,7 +128,9 @@ class FinalStepCheckpoint(Callback):
 
     def __init__(self, path: Path):
         self.path = Path(path)
+        self.saved_step: int | None = None  # the same on every rank (each runs this callback)
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
         if trainer.max_steps > 0 and trainer.global_step >= trainer.max_steps:
             trainer.save_checkpoint(self.path)
+            self.saved_step = trainer.global_step

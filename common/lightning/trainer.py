@@ -291,9 +291,9 @@ def fit(cfg: DictConfig, package: str, module: pl.LightningModule, datamodule: p
             if isinstance(logger, WandbLogger):
                 (directory / "wandb_id").write_text(logger.version)
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
-    # A run that ends on max_epochs has no FinalStepCheckpoint: write last.ckpt here (on every rank, as
-    # save_checkpoint requires) unless it already holds the final step.
-    last = directory / "checkpoints" / "last.ckpt"
-    if not trainer.interrupted and (not last.is_file() or resume.checkpoint_step(last) != trainer.global_step):
-        trainer.save_checkpoint(last)
+    # A run that ends on max_epochs has no final-step checkpoint yet: write last.ckpt here, on every rank as
+    # save_checkpoint requires (decided from callback state every rank shares, never from files one node sees).
+    final = next(c for c in trainer.callbacks if isinstance(c, resume.FinalStepCheckpoint))
+    if not trainer.interrupted and final.saved_step != trainer.global_step:
+        trainer.save_checkpoint(directory / "checkpoints" / "last.ckpt")
     return trainer
