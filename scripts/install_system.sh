@@ -14,7 +14,7 @@ STATE=/var/lib/musicrep-apt
 have_all() {
     command -v espeak-ng >/dev/null && command -v mbrola >/dev/null && command -v sox >/dev/null \
         && command -v chromium >/dev/null && command -v chromedriver >/dev/null \
-        && command -v Xvfb >/dev/null && ldconfig -p | grep -q libportaudio.so.2 && command -v strace >/dev/null \
+        && command -v Xvfb >/dev/null && ldconfig -p | grep libportaudio.so.2 >/dev/null && command -v strace >/dev/null \
         && [ -d /usr/share/mbrola/us1 ] && [ -d /usr/share/mbrola/us2 ] \
         && [ -d /usr/share/mbrola/us3 ] && [ -d /usr/share/mbrola/en1 ]
 }
