@@ -296,4 +296,9 @@ def fit(cfg: DictConfig, package: str, module: pl.LightningModule, datamodule: p
     final = next(c for c in trainer.callbacks if isinstance(c, resume.FinalStepCheckpoint))
     if not trainer.interrupted and final.saved_step != trainer.global_step:
         trainer.save_checkpoint(directory / "checkpoints" / "last.ckpt")
+    # close the W&B run now, so its history is complete on disk when fit returns (not left to W&B's service
+    # to flush after the process has gone)
+    for logger in trainer.loggers:
+        if isinstance(logger, WandbLogger) and trainer.is_global_zero and logger._experiment is not None:
+            logger.experiment.finish()
     return trainer
