@@ -89,8 +89,8 @@ def prepare_domain(cfg: DictConfig, domain: str, root: Path | None = None) -> di
         summary[split] = {"files": len(index["files"]), "seconds": round(index["samples"] / cfg.data.sample_rate, 1),
                           "skipped_short": len(index["skipped_short"])}
         if index["skipped_short"]:
-            log.warning("%s/%s: skipped %d file(s) shorter than one %d-sample segment", domain, split,
-                        len(index["skipped_short"]), min_len)
+            log.warning("%s/%s: skipped %d file(s) shorter than one %d-sample segment (e.g. %s)", domain, split,
+                        len(index["skipped_short"]), min_len, ", ".join(index["skipped_short"][:5]))
     return summary
 
 

@@ -20,13 +20,14 @@ import numpy as np
 import pytorch_lightning as pl
 import torch
 from omegaconf import DictConfig
-from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
+from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from common.audio import load_audio
 from common.corpora import ensure_corpus
 from common.corpora.manifest import build_lock
 from common.errors import InputError
+from common.lightning.data import resumable_loader
 from realtime_ae import features
 from realtime_ae.config import CORPORA
 
@@ -173,8 +174,7 @@ class FrameDataModule(pl.LightningDataModule):
         self.train_set, self.val_set = FrameSet(self.corpus, "train"), FrameSet(self.corpus, "val")
 
     def _loader(self, dataset: FrameSet, shuffle: bool) -> DataLoader:
-        sampler = RandomSampler(dataset) if shuffle else SequentialSampler(dataset)
-        return DataLoader(dataset, sampler=BatchSampler(sampler, self.batch_size, drop_last=False), batch_size=None)
+        return resumable_loader(dataset, self.batch_size, shuffle=shuffle, batched=True)
 
     def train_dataloader(self):
         return self._loader(self.train_set, True)

@@ -30,6 +30,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from common.audio import load_audio
 from common.corpora import ensure_corpus
+from common.corpora.manifest import Skips
 from common.errors import InputError
 from speech2sing import features as fx
 
@@ -61,11 +62,19 @@ def recordings(root: Path) -> list[Recording]:
     if not base.is_dir():
         raise InputError(f"data.root={root}: no nus-smc-corpus_48/ folder there; point data.root at the folder "
                          "holding NUS-48E or set data.synthetic=true")
-    found = []
+    found, skips = [], Skips()
     for sing in sorted(base.glob("*/sing/*.wav")):
         rec = Recording(sing.parent.parent.name, sing.stem, sing.parent.parent)
-        if all(rec.path(k, e).is_file() for k in ("read", "sing") for e in ("wav", "txt")):
+        lacking = [f"{k}/{rec.song}.{e}" for k in ("read", "sing") for e in ("wav", "txt")
+                   if not rec.path(k, e).is_file()]
+        if lacking:
+            skips.add(f"unpaired: lacks {lacking[0]}", f"{rec.singer}/sing/{rec.song}.wav")
+        else:
             found.append(rec)
+    for read in sorted(base.glob("*/read/*.wav")):
+        if not (read.parent.parent / "sing" / read.name).is_file():
+            skips.add(f"unpaired: lacks sing/{read.name}", f"{read.parent.parent.name}/read/{read.name}")
+    skips.report(str(base))
     if not found:
         raise InputError(f"{base}: no <SINGER>/read and sing pairs of <nn>.wav + <nn>.txt found")
     return found

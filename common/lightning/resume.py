@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from pytorch_lightning.callbacks import Callback
+from pytorch_lightning.callbacks import Callback, ModelCheckpoint
 
 log = logging.getLogger(__name__)
 
@@ -79,20 +79,35 @@ def replay(logger, rows: list[dict]) -> None:
 class RandomState(Callback):
     """Saves the torch, numpy and python random states in every checkpoint (as tensors and plain numbers, so
     checkpoints still load with ``weights_only=True``) and restores them on resume where an uninterrupted run
-    would have been: mid-epoch, just before the next batch (after the data loader's iterator, which draws from
-    torch's generator, is remade); after an epoch's last batch, at the next epoch's start (before it is made)."""
+    would have been: mid-epoch, just before the next batch; after an epoch's last batch, at the next epoch's
+    start. Validation runs on a copy of the random state (the training's is put back after it), so where and
+    whether validation ran (an uninterrupted run validates at a step the resumed one may not repeat) never
+    changes the training's noise."""
 
     def __init__(self):
         self.pending: dict | None = None
         self.epoch_end = False
+        self.training: dict | None = None  # the state validation found (it makes its data iterator first)
+
+    def on_sanity_check_start(self, trainer, pl_module) -> None:
+        self.training = self.capture()
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
         self.epoch_end = bool(trainer.fit_loop.epoch_loop.batch_progress.is_last_batch)
+        self.training = self.capture()
+
+    def on_validation_end(self, trainer, pl_module) -> None:
+        if self.training is not None:
+            self.restore(self.training)
 
     def state_dict(self) -> dict:
+        return {"epoch_end": self.epoch_end, **self.capture()}
+
+    @staticmethod
+    def capture() -> dict:
         kind, keys, pos, has_gauss, gauss = np.random.get_state()  # noqa: NPY002 (the global state is the point)
         version, internal, gauss_next = random.getstate()
-        return {"epoch_end": self.epoch_end, "torch": torch.get_rng_state(),
+        return {"torch": torch.get_rng_state(),
                 "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
                           "has_gauss": int(has_gauss), "gauss": float(gauss)},
                 "python": {"version": version, "internal": torch.tensor(internal, dtype=torch.int64),
@@ -134,3 +149,12 @@ class FinalStepCheckpoint(Callback):
         if trainer.max_steps > 0 and trainer.global_step >= trainer.max_steps:
             trainer.save_checkpoint(self.path)
             self.saved_step = trainer.global_step
+
+
+class PeriodicCheckpoint(ModelCheckpoint):
+    """``last.ckpt`` every ``every_n_train_steps``; unlike Lightning's, none when training ends: one written after
+    the loop has closed the epoch marks a run stopped mid-epoch as past it, so the resumed run would count one
+    epoch too many. :class:`FinalStepCheckpoint` and ``fit`` write the final one."""
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        pass

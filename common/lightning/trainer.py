@@ -231,8 +231,8 @@ def build_callbacks(cfg: DictConfig, directory: Path) -> list[Callback]:
         NonFiniteLossGuard(),
         resume.RandomState(),
         resume.FinalStepCheckpoint(checkpoints / "last.ckpt"),
-        ModelCheckpoint(dirpath=checkpoints, save_last=True, save_top_k=0,
-                        every_n_train_steps=tcfg.checkpoint_every_n_steps, enable_version_counter=False),
+        resume.PeriodicCheckpoint(dirpath=checkpoints, save_last=True, save_top_k=0,
+                                  every_n_train_steps=tcfg.checkpoint_every_n_steps, enable_version_counter=False),
         LearningRateMonitor(logging_interval="step"),
     ]
     if batchnorm_sync(tcfg) == "average":

@@ -129,6 +129,37 @@ def test_a_file_deleted_from_a_built_corpus_is_named_and_the_corpus_rebuilt(tmp_
     assert victim.is_file() and sorted(root.rglob("*.wav")) == wavs
 
 
+def test_unpaired_files_of_a_real_dataset_are_counted_and_named(tmp_path, caplog):
+    """NUS-48E with a sung song lacking its reading and a reading lacking its song: both skipped with a warning
+    naming them; the complete pair is used."""
+    from speech2sing.data import recordings
+
+    singer = tmp_path / "nus-smc-corpus_48" / "ADIZ"
+    for kind, song in [("read", "01"), ("sing", "01"), ("sing", "02"), ("read", "03")]:
+        for ext in ("wav", "txt"):
+            (singer / kind).mkdir(parents=True, exist_ok=True)
+            (singer / kind / f"{song}.{ext}").write_text("")
+    with caplog.at_level(logging.WARNING):
+        found = recordings(tmp_path)
+    assert [(r.singer, r.song) for r in found] == [("ADIZ", "01")]
+    assert "lacks read/02.wav" in caplog.text and "ADIZ/sing/02.wav" in caplog.text
+    assert "lacks sing/03.wav" in caplog.text and "ADIZ/read/03.wav" in caplog.text
+
+
+def test_files_too_short_for_a_segment_are_counted_and_named(tmp_path, caplog):
+    from music_translation import data
+    from music_translation.config import MusicTranslationConfig
+
+    cfg = load_config(MusicTranslationConfig, "music_translation", "default",
+                      [f"data.root={tmp_path}/in", f"data.cache={tmp_path}/cache", "data.corpus=none",
+                       "data.sample_rate=8000", "model.pool=400", "data.segment_seconds=0.5"])
+    save_audio(tmp_path / "in/organ/long.wav", np.full(16000, 0.5, np.float32), 16000)
+    save_audio(tmp_path / "in/organ/short.wav", np.full(3000, 0.1, np.float32), 16000)
+    with caplog.at_level(logging.WARNING):
+        data.prepare_domain(cfg, "organ")
+    assert "skipped 1 file(s) shorter than" in caplog.text and "short.wav" in caplog.text
+
+
 # -- clear words at the command line ---------------------------------------------------------------------------
 
 def test_gpus_asked_for_without_a_gpu_is_one_line(tmp_path, capsys, monkeypatch):
@@ -210,6 +241,23 @@ def test_killed_and_resumed_run_equals_an_uninterrupted_one_with_every_step_logg
     assert len(runs) == 1 and list((run_path(killed) / "wandb" / "superseded").glob("offline-run-*"))
     wandb_steps = [row["trainer/global_step"] for row in history(runs[0]) if "train/loss" in row]
     assert wandb_steps == logged
+
+
+@pytest.mark.parametrize("stop, validate_every", [(6, 100), (8, 100), (8, 1)],
+                         ids=["mid-epoch", "after-last-batch", "after-last-batch-then-validation"])
+def test_resumed_at_any_point_of_an_epoch_continues_the_same_run(tmp_path, stop, validate_every):
+    """Stopped mid-epoch, or right after an epoch's last batch (with or without the validation that follows
+    it), then resumed: the same epoch count and the same final weights as a run never stopped. Training draws
+    torch noise in every step and in validation, so a random state restored at the wrong place shows."""
+    args = ("data.n=64", "trainer.deterministic=true", "model.input_noise=0.5", "trainer.val_check_interval=null",
+            f"trainer.check_val_every_n_epoch={validate_every}")  # 4 batches an epoch
+    assert train(tmp_path / "straight", *args, "trainer.max_steps=20") == 0
+    assert train(tmp_path / "split", *args, f"trainer.max_steps={stop}") == 0
+    assert train(tmp_path / "split", *args, "trainer.max_steps=20", "ckpt_path=last") == 0
+    straight, split = (load(run_path(tmp_path / name) / "checkpoints" / "last.ckpt") for name in ("straight", "split"))
+    assert straight["epoch"] == split["epoch"] == 4  # 20 steps of 4 batches: epochs 0-4, none empty
+    for key, value in straight["state_dict"].items():
+        assert torch.equal(split["state_dict"][key], value), key
 
 
 def test_offline_training_sends_nothing_over_the_network(tmp_path):

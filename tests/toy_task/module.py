@@ -29,6 +29,7 @@ class ToyModel:
     step_sleep: float = 0.0  # seconds per training step, to give a test time to kill the process
     nan_at_step: int = -1  # make the loss NaN from this global step on (-1: never)
     batchnorm: bool = False  # a BatchNorm1d before the linear layer (running statistics are buffers)
+    input_noise: float = 0.0  # std of Gaussian noise added to the inputs in training (draws torch's global RNG)
 
 
 @dataclass
@@ -68,6 +69,8 @@ class ToyRegression(pl.LightningModule):
 
     def training_step(self, batch, batch_idx):
         x, y = batch
+        if self.cfg.input_noise:
+            x = x + self.cfg.input_noise * torch.randn_like(x)
         loss = torch.nn.functional.mse_loss(self(x), y)
         if 0 <= self.cfg.nan_at_step <= self.global_step:
             loss = loss * float("nan")
@@ -78,6 +81,8 @@ class ToyRegression(pl.LightningModule):
 
     def validation_step(self, batch, batch_idx):
         x, y = batch
+        if self.cfg.input_noise:
+            x = x + self.cfg.input_noise * torch.randn_like(x)
         self.log("val/loss", torch.nn.functional.mse_loss(self(x), y), sync_dist=True)
 
     def configure_optimizers(self):
