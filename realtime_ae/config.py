@@ -59,8 +59,8 @@ class SynthConfig:
     """The real-time synthesizer (``play``, ``render``, ``resynth``)."""
 
     ckpt: str | None = None  # a trained last.ckpt; default: this run's model
-    decoder: str | None = None  # an exported decoder (.pt TorchScript or .onnx); overrides ckpt for the synth
-    backend: str = "torchscript"  # torchscript | onnx: which export the engine runs
+    decoder: str | None = None  # an exported decoder (.npz, .pt TorchScript or .onnx); overrides ckpt for the synth
+    backend: str = "numpy"  # numpy (fastest for one frame at a time) | torchscript | onnx: which export the engine runs
     phase: str = "noise"  # noise (stored white-noise phase, as the paper) | advance (coherent bin-centre phase)
     smoothing_ms: float = 40.0  # time constant of the latent/volume smoothing
     volume: float = 0.5
