@@ -1,6 +1,6 @@
 """Real-time synth benchmark: the paper-size 8-unit decoder (8 + 12 -> 16 ... 1024 -> 2049 bins), exported to
-numpy, TorchScript and ONNX, driving the synth engine on one CPU thread (torch, onnxruntime and BLAS all limited
-to one thread).
+numpy, TorchScript, ONNX and ONNX with int8 weights, driving the synth engine on one CPU thread (torch,
+onnxruntime and BLAS all limited to one thread).
 
 Prints, per backend, the time per 1024-sample block (decode + phase + inverse FFT + overlap-add) while a slider
 moves (a frame decoded every block) and once it has settled (the decoded frame reused), against the hop
@@ -108,7 +108,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         paths = export_decoder(paper_module(), tmp)
-        runtimes = {b: DecoderRuntime(paths[b]) for b in ("numpy", "torchscript", "onnx")}
+        runtimes = {b: DecoderRuntime(paths[b]) for b in ("numpy", "int8", "torchscript", "onnx")}
         latency_runtime = runtimes["numpy"]
         if args.ckpt:
             from realtime_ae.module import load_model
@@ -128,6 +128,12 @@ def main() -> None:
                   f"{hop_ms / np.median(moving):.0f}x / {hop_ms / np.median(moving_cpu):.0f}x | "
                   f"{np.median(settled):.2f} / {np.median(settled_cpu):.2f} | "
                   f"{hop_ms / np.median(settled):.0f}x / {hop_ms / np.median(settled_cpu):.0f}x |")
+        rng = np.random.default_rng(1)
+        z, c = rng.random((256, 8)).astype(np.float32), np.eye(12, dtype=np.float32)[np.arange(256) % 12]
+        exact = runtimes["numpy"].decode(z, c)
+        error = np.abs(runtimes["int8"].decode(z, c) - exact) / exact.max()
+        print(f"\nint8 decoder vs float, 256 random latents: max error {error.max():.1%}, mean {error.mean():.2%} of "
+              "the output peak")
         print(f"\nlatency on {'the trained model ' + args.ckpt if args.ckpt else 'random weights'}")
         print("\n| smoothing (ms) | change -> first audible sample (ms) | change -> 90% of the new timbre (ms) |"
               " worst case live (ms): + 1 block wait + 1 block device buffer + block time (numpy, wall) |")

@@ -16,6 +16,8 @@ import numpy as np
 from common.errors import InputError
 
 SUFFIXES = {".npz": "numpy", ".pt": "torchscript", ".onnx": "onnx"}
+# the file each ``synth.backend`` runs, as written by :func:`realtime_ae.export.export_decoder`
+FILES = {"numpy": "decoder.npz", "torchscript": "decoder.pt", "onnx": "decoder.onnx", "int8": "decoder-int8.onnx"}
 
 
 class DenseChain:
