@@ -45,7 +45,7 @@ class ModelConfig:
     augmentation: str = "chroma"  # none | diff | chroma
     skip: bool = True  # chroma skip connection into the bottleneck
     variational: bool = False  # beta-VAE: Gaussian latent, no bottleneck activation
-    init: str = "torch"  # torch (PyTorch's Linear default) | glorot (Keras's: the reference implementation's)
+    init: str = "glorot"  # glorot (Keras's Dense default, the reference's) | torch (PyTorch's Linear default)
     beta: float = 1.0  # KL weight of the beta-VAE (KL per frame divided by the 2049 bins, like the MSE)
 
 
