@@ -45,6 +45,7 @@ class ModelConfig:
     augmentation: str = "chroma"  # none | diff | chroma
     skip: bool = True  # chroma skip connection into the bottleneck
     variational: bool = False  # beta-VAE: Gaussian latent, no bottleneck activation
+    init: str = "glorot"  # glorot (Keras's Dense default, the reference's) | torch (PyTorch's Linear default)
     beta: float = 1.0  # KL weight of the beta-VAE (KL per frame divided by the 2049 bins, like the MSE)
 
 
@@ -59,8 +60,10 @@ class SynthConfig:
     """The real-time synthesizer (``play``, ``render``, ``resynth``)."""
 
     ckpt: str | None = None  # a trained last.ckpt; default: this run's model
-    decoder: str | None = None  # an exported decoder (.pt TorchScript or .onnx); overrides ckpt for the synth
-    backend: str = "torchscript"  # torchscript | onnx: which export the engine runs
+    decoder: str | None = None  # an exported decoder (.npz, .pt TorchScript or .onnx); overrides ckpt for the synth
+    # which export the engine runs: numpy (exact, the fastest float one for one frame at a time) | int8 (ONNX
+    # with int8 weights: 4x less to read per frame, a few % of the peak off) | torchscript | onnx
+    backend: str = "numpy"
     phase: str = "noise"  # noise (stored white-noise phase, as the paper) | advance (coherent bin-centre phase)
     smoothing_ms: float = 40.0  # time constant of the latent/volume smoothing
     volume: float = 0.5

@@ -15,6 +15,7 @@ import math
 import threading
 
 import numpy as np
+import scipy.fft
 import scipy.signal
 
 PHASES = ("noise", "advance")
@@ -29,12 +30,18 @@ class SynthEngine:
                  phase: str = "noise", smoothing_ms: float = 40.0, volume: float = 0.5, seed: int = 0):
         if phase not in PHASES:
             raise ValueError(f"phase {phase!r}: use one of {', '.join(PHASES)}")
+        if n_fft % hop_length:
+            raise ValueError(f"n_fft={n_fft} must be a multiple of hop_length={hop_length} for the overlap-add")
         self.decoder, self.sample_rate, self.n_fft, self.hop = decoder, sample_rate, n_fft, hop_length
         self.phase_mode = phase
         self.bins = n_fft // 2 + 1
         self.window = scipy.signal.get_window("hann", n_fft, fftbins=True).astype(np.float32)
         # the summed squared window of the overlap-add (1.5 for Hann at 75% overlap), as an inverse STFT divides by
         self.norm = float(np.sum(self.window**2) / hop_length)
+        # synthesis window with the overlap-add normalisation and the decoded frame's scale (a full-scale sine's
+        # peak, n_fft / 4) folded in
+        self.ramp = np.arange(hop_length, dtype=np.float32) / hop_length  # per-block volume ramp, 0 -> 1
+        self.synthesis = (self.window * (n_fft / 4) / self.norm).astype(np.float32)
         rng = np.random.default_rng(seed)
         noise = rng.standard_normal(hop_length * (NOISE_FRAMES + 3) + n_fft).astype(np.float32)
         frames = np.lib.stride_tricks.sliding_window_view(noise, n_fft)[::hop_length][:NOISE_FRAMES]
@@ -46,7 +53,8 @@ class SynthEngine:
         self.z = self.target_z.copy()
         self.chroma = np.eye(12, dtype=np.float32)[0]
         self.target_volume = self.volume = float(volume)
-        self.buffer = np.zeros(n_fft, np.float32)
+        self.buffer = np.zeros(n_fft, np.float32)  # ring buffer of the overlap-add; hop-aligned start at head
+        self.head = 0
         self.frame_index = 0
         self.phasor = self.noise_phasors[0].copy()
         self._decoded_for, self._magnitude = None, None
@@ -73,10 +81,10 @@ class SynthEngine:
         return self.phasor
 
     def _decode(self, chroma: np.ndarray) -> np.ndarray:
-        """The decoded frame scaled to a full-scale sine's peak; reused while latent and chroma stay put."""
+        """The decoded frame (bins,); reused while latent and chroma stay put."""
         key = (self.z.tobytes(), chroma.tobytes())
         if key != self._decoded_for:
-            self._magnitude = np.asarray(self.decoder(self.z, chroma), np.float32) * (self.n_fft / 4)
+            self._magnitude = np.asarray(self.decoder(self.z, chroma), np.float32)
             self._decoded_for = key
         return self._magnitude
 
@@ -88,12 +96,15 @@ class SynthEngine:
             self.z = self.target_z.copy() if np.abs(step).max() < 1e-4 else self.z + self.coeff * step
             chroma, start = self.chroma, self.volume
             self.volume = start + self.coeff * (self.target_volume - start)
-        frame = np.fft.irfft(self._decode(chroma) * self._phasor(), self.n_fft).astype(np.float32)
-        self.buffer += frame * self.window / self.norm
-        ramp = np.linspace(start, self.volume, self.hop, endpoint=False, dtype=np.float32)
-        out = self.buffer[: self.hop] * ramp
-        self.buffer[: -self.hop] = self.buffer[self.hop :].copy()
-        self.buffer[-self.hop :] = 0.0
+        frame = scipy.fft.irfft(self._decode(chroma) * self._phasor(), self.n_fft)
+        frame *= self.synthesis
+        # overlap-add into the ring buffer: its hop-sized slots are read out in order starting at ``head``
+        h, n = self.head, self.n_fft
+        self.buffer[h:] += frame[: n - h]
+        self.buffer[:h] += frame[n - h :]
+        out = self.buffer[h : h + self.hop] * (start + (self.volume - start) * self.ramp)
+        self.buffer[h : h + self.hop] = 0.0
+        self.head = (h + self.hop) % n
         self.frame_index += 1
         return out
 

@@ -16,6 +16,7 @@ from realtime_ae.features import first_difference
 
 SLOPE = 0.1  # LReLU alpha
 N_CHROMA = 12
+INITS = ("torch", "glorot")  # PyTorch's Linear default, or Keras's (Glorot-uniform kernels, zero biases)
 
 
 def dense_stack(widths: list[int]) -> nn.Sequential:
@@ -55,20 +56,33 @@ class Decoder(nn.Module):
         return torch.relu(self.out(self.hidden(z)))
 
 
+def glorot_init(model: nn.Module) -> None:
+    """Keras's Dense default, which the reference implementation trained with: kernels ~ U(+-sqrt(6 / (fan_in +
+    fan_out))), biases 0 (PyTorch's default draws kernels and biases ~ U(+-1 / sqrt(fan_in)))."""
+    for m in model.modules():
+        if isinstance(m, nn.Linear):
+            nn.init.xavier_uniform_(m.weight)
+            nn.init.zeros_(m.bias)
+
+
 class SpectralAutoencoder(nn.Module):
     """The whole model. ``forward(frames (N, bins), chroma (N, 12)) -> (reconstruction (N, bins), z, mu,
     logvar)``; for the deterministic AE ``mu`` is ``z`` and ``logvar`` is ``None``."""
 
     def __init__(self, bins: int = 2049, hidden: list[int] = (1024, 512, 256, 128, 64, 32, 16), bottleneck: int = 8,
                  activation: str = "sigmoid", augmentation: str = "chroma", skip: bool = True,
-                 variational: bool = False):
+                 variational: bool = False, init: str = "torch"):
         super().__init__()
+        if init not in INITS:
+            raise ValueError(f"init {init!r}: use one of {', '.join(INITS)}")
         hidden = list(hidden)
         self.augmentation, self.variational = augmentation, variational
         self.encoder = dense_stack([input_size(bins, augmentation), *hidden])
         self.to_latent = nn.Linear(hidden[-1], bottleneck * (2 if variational else 1))
         self.activation = nn.Identity() if variational else bottleneck_activation(activation)
         self.decoder = Decoder(bins, hidden, bottleneck, skip)
+        if init == "glorot":
+            glorot_init(self)
 
     def inputs(self, frames: Tensor, chroma: Tensor) -> Tensor:
         """The encoder input: the frames with their augmentation appended."""

@@ -23,7 +23,7 @@ class FrameAutoencoder(pl.LightningModule):
         self.save_hyperparameters()
         m = model
         self.net = SpectralAutoencoder(bins, m["hidden"], m["bottleneck"], m["activation"], m["augmentation"],
-                                       m["skip"], m["variational"])
+                                       m["skip"], m["variational"], m.get("init", "torch"))
         self.example = None  # (magnitudes (T, bins) with peaks applied, phase (T, bins)) of one val clip
 
     def losses(self, frames: Tensor, chroma: Tensor) -> dict[str, Tensor]:

@@ -13,6 +13,7 @@ from common.errors import InputError
 from common.lightning import fit, run_dir
 from realtime_ae import data
 from realtime_ae.config import ACTIVATIONS, AUGMENTATIONS
+from realtime_ae.models import INITS
 from realtime_ae.module import FrameAutoencoder, example_from
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,8 @@ def check_model(cfg: DictConfig) -> None:
         raise InputError(f"model.activation={m.activation!r}: use one of {', '.join(ACTIVATIONS)}")
     if m.augmentation not in AUGMENTATIONS:
         raise InputError(f"model.augmentation={m.augmentation!r}: use one of {', '.join(AUGMENTATIONS)}")
+    if m.init not in INITS:
+        raise InputError(f"model.init={m.init!r}: use one of {', '.join(INITS)}")
     if m.bottleneck < 1 or not m.hidden or min(m.hidden) < 1:
         raise InputError(f"model.bottleneck={m.bottleneck} and model.hidden={list(m.hidden)} must be positive")
 

@@ -26,15 +26,15 @@ def checkpoint(cfg: DictConfig) -> Path:
 def synth_runtime(cfg: DictConfig):
     """The decoder the synth runs: ``synth.decoder`` if given, else the checkpoint exported next to itself
     (``<run>/export/``, re-exported when the checkpoint is newer) in the ``synth.backend`` format."""
-    from realtime_ae.runtime import DecoderRuntime
+    from realtime_ae.runtime import FILES, DecoderRuntime
 
-    if cfg.synth.backend not in ("torchscript", "onnx"):
-        raise InputError(f"synth.backend={cfg.synth.backend!r}: use torchscript or onnx")
+    if cfg.synth.backend not in FILES:
+        raise InputError(f"synth.backend={cfg.synth.backend!r}: use one of {', '.join(FILES)}")
     if cfg.synth.decoder:
         return DecoderRuntime(cfg.synth.decoder)
     ckpt = checkpoint(cfg)
     out = ckpt.parent.parent / "export"
-    path = out / ("decoder.onnx" if cfg.synth.backend == "onnx" else "decoder.pt")
+    path = out / FILES[cfg.synth.backend]
     if not path.is_file() or not ckpt.is_file() or path.stat().st_mtime < ckpt.stat().st_mtime:
         _export(cfg, ckpt, out)
     return DecoderRuntime(path)

@@ -39,3 +39,23 @@ def test_eval_writes_every_table(tiny):
     for name in ("figure2_one_octave.png", "figure3_violin.png", "figure4_one_octave_mesh.png",
                  "figure5_violin_mesh.png", "synth_window.png"):
         assert (out / name).is_file(), name
+
+
+def test_orderings_are_decided_on_per_seed_differences():
+    import numpy as np
+
+    from realtime_ae.evaluate import lower, seed_interval
+    from realtime_ae.experiments import Spec
+
+    mean, lo, hi = seed_interval([1.0, 2.0, 3.0])
+    assert mean == 2.0 and hi - mean == pytest.approx(4.3027 / np.sqrt(3), rel=1e-4)  # Student t, 2 dof
+    a, b = Spec("one_octave", 2, "sigmoid", "chroma", False), Spec("one_octave", 2, "lrelu", "chroma", False)
+    rng = np.random.default_rng(0)
+    # a is lower on thousands of frames in every seed, but by amounts that vary widely between seeds: the
+    # seeds, not the frames, are the independent units, so this is not decided
+    mse = {(a, k): rng.random(5000) * 1e-4 + d for k, d in enumerate((0.0, 0.0, 0.0))}
+    mse.update({(b, k): mse[a, k] + d for k, d in enumerate((1e-6, 2e-4, 1e-5))})
+    decided, text = lower(mse, a, b, [0, 1, 2])
+    assert not decided and "lower in 3/3 seeds" in text
+    mse.update({(b, k): mse[a, k] + d for k, d in enumerate((1.0e-4, 1.1e-4, 0.9e-4))})  # consistent
+    assert lower(mse, a, b, [0, 1, 2])[0] and not lower(mse, b, a, [0, 1, 2])[0]

@@ -96,3 +96,16 @@ def test_beta_vae_variant_trains_and_decodes_from_its_mean(tiny):
     module = load_model(ckpt)
     frames, chroma = torch.rand(4, 2049), torch.eye(12)[:4]
     assert torch.equal(module.reconstruct(frames, chroma), module.reconstruct(frames, chroma))  # deterministic
+
+
+def test_glorot_init_is_kerass_dense_default():
+    torch.manual_seed(0)
+    model = SpectralAutoencoder(2049, HIDDEN, 2, init="glorot")
+    first, out = model.encoder[0], model.decoder.out
+    for layer in (first, out):
+        bound = (6 / (layer.in_features + layer.out_features)) ** 0.5
+        assert float(layer.bias.abs().max()) == 0.0 and bound * 0.95 < float(layer.weight.abs().max()) <= bound
+    default = SpectralAutoencoder(2049, HIDDEN, 2)  # PyTorch's: +-1/sqrt(fan_in), biases too
+    assert float(default.decoder.out.weight.abs().max()) > 0.12 > float(out.weight.abs().max())
+    with pytest.raises(ValueError, match="init"):
+        SpectralAutoencoder(2049, HIDDEN, 2, init="he")

@@ -32,20 +32,24 @@ def test_exported_decoders_match_pytorch(trained, exported):
     with torch.no_grad():
         expected = module.net.decoder(z, chroma).numpy()
     assert expected.max() > 0
-    for backend in ("torchscript", "onnx"):
+    for backend in ("numpy", "torchscript", "onnx"):
         runtime = DecoderRuntime(exported[backend])
         assert runtime.backend == backend and runtime.meta["bottleneck"] == 2
         np.testing.assert_allclose(runtime.decode(z.numpy(), chroma.numpy()), expected, rtol=1e-4, atol=1e-6)
         np.testing.assert_allclose(runtime.decode(z[0].numpy(), chroma[0].numpy()), expected[0], rtol=1e-4,
                                    atol=1e-6)
+    # int8 weights and per-call activation quantisation: close to, not equal to, the float decoder
+    error = np.abs(DecoderRuntime(exported["int8"]).decode(z.numpy(), chroma.numpy()) - expected)
+    assert error.max() < 0.1 * expected.max() and error.mean() < 0.01 * expected.max()
 
 
 def test_runtime_loads_without_the_training_code(exported):
     code = ("import sys; sys.modules['realtime_ae.module'] = None; sys.modules['pytorch_lightning'] = None\n"
             "from realtime_ae.runtime import DecoderRuntime\n"
             f"r = DecoderRuntime({exported['onnx']!r}); s = DecoderRuntime({exported['torchscript']!r})\n"
-            "import numpy as np; print(float(abs(r.decode(np.full(2, .5), np.eye(12)[3]) - "
-            "s.decode(np.full(2, .5), np.eye(12)[3])).max()))")
+            f"n = DecoderRuntime({exported['numpy']!r}); z, c = [.5, .5], [0] * 3 + [1] + [0] * 8\n"
+            "print(max(float(abs(r.decode(z, c) - s.decode(z, c)).max()),\n"
+            "          float(abs(n.decode(z, c) - s.decode(z, c)).max())))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
                          env={**os.environ, "PYTHONPATH": str(REPO)})
     assert out.returncode == 0, out.stderr[-1500:]
