@@ -24,6 +24,8 @@ from torch import Tensor
 from gmvae_timbre.models import CNNClassifier, TimbrePitchVAE, kl_gaussians
 from gmvae_timbre.render import mel_to_audio
 
+VAL_SEED = 12345
+
 
 class _Module(pl.LightningModule):
     """Shared: Adam, logging, and the features/classes every checkpoint carries."""
@@ -42,9 +44,13 @@ class _Module(pl.LightningModule):
         return values["loss"]
 
     def validation_step(self, batch, batch_idx):
+        """Validation draws its noise from its own seeded generator state (``VAL_SEED + batch_idx``), so how
+        often it runs never changes the training's random draws, and its losses are the same on every run."""
         if batch_idx == 0:
             self._first_val = batch
-        self._log_all("val", self.losses(*batch))
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(VAL_SEED + batch_idx)
+            self._log_all("val", self.losses(*batch))
 
 
 class TimbrePitchModule(_Module):

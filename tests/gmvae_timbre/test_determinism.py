@@ -1,0 +1,42 @@
+"""Two processes with the same seed train the same model: different string-hash seeds, validation every few
+epochs with rendered audio examples in one and almost never in the other, and still the same training losses
+and the same weights (validation, its data loader and the example rendering draw from their own generators)."""
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from gmvae_timbre import data
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def train_in_subprocess(tiny, name: str, hash_seed: str, *overrides: str) -> Path:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": hash_seed, "WANDB_MODE": "offline"}
+    args = [sys.executable, "-m", "gmvae_timbre", "train", *tiny.overrides, f"run.name={name}",
+            "model.kind=gmvae", "data.label_fraction=50", "trainer.max_steps=16", "logger.wandb=false", *overrides]
+    result = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return tiny.root / "runs" / "gmvae_timbre" / name / "gmvae-N50-seed0"
+
+
+def training_losses(run: Path) -> list[tuple[str, str]]:
+    with open(next(run.glob("csv/version_*/metrics.csv"))) as handle:
+        return [(row["step"], row["train/loss"]) for row in csv.DictReader(handle) if row.get("train/loss")]
+
+
+def test_two_processes_with_the_same_seed_give_identical_losses_and_weights(tiny):
+    data.prepare(tiny.config())  # the corpus and feature cache exist before the two processes start
+    often = train_in_subprocess(tiny, "det-a", "1", "trainer.check_val_every_n_epoch=2", "trainer.log_every_n_steps=1",
+                                "logger.examples_every_n_epochs=1")
+    rarely = train_in_subprocess(tiny, "det-b", "2", "trainer.check_val_every_n_epoch=100",
+                                 "trainer.log_every_n_steps=1", "logger.examples_every_n_epochs=0")
+    assert list((often / "examples").rglob("*.wav"))  # the first run did render examples
+    losses = training_losses(often)
+    assert len(losses) == 16 and losses == training_losses(rarely)
+    a, b = (torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"] for run in (often, rarely))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
