@@ -31,8 +31,15 @@ class _Module(pl.LightningModule):
     """Shared: Adam, logging, and the features/classes every checkpoint carries."""
 
     def configure_optimizers(self):
+        """Adam at ``optim.lr``; the class means of the priors at ``optim.prior_lr`` when it is set."""
         o = self.hparams.optim
-        return torch.optim.Adam(self.parameters(), lr=o["lr"], betas=tuple(o["betas"]))
+        prior_lr = o.get("prior_lr")
+        means = [p for name, p in self.named_parameters() if name.endswith("prior.means")]
+        if prior_lr is None or not means:
+            return torch.optim.Adam(self.parameters(), lr=o["lr"], betas=tuple(o["betas"]))
+        rest = [p for name, p in self.named_parameters() if not name.endswith("prior.means")]
+        return torch.optim.Adam([{"params": rest}, {"params": means, "lr": prior_lr}], lr=o["lr"],
+                                betas=tuple(o["betas"]))
 
     def _log_all(self, split: str, values: dict[str, Tensor]) -> None:
         for name, value in values.items():
