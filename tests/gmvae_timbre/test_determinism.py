@@ -15,12 +15,16 @@ from gmvae_timbre import data
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def train_in_subprocess(tiny, name: str, hash_seed: str, *overrides: str) -> Path:
+def start_training(tiny, name: str, hash_seed: str, *overrides: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": hash_seed, "WANDB_MODE": "offline"}
     args = [sys.executable, "-m", "gmvae_timbre", "train", *tiny.overrides, f"run.name={name}",
             "model.kind=gmvae", "data.label_fraction=50", "trainer.max_steps=16", "logger.wandb=false", *overrides]
-    result = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-2000:]
+    return subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def finished_run(tiny, name: str, process: subprocess.Popen) -> Path:
+    _, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err[-2000:]
     return tiny.root / "runs" / "gmvae_timbre" / name / "gmvae-N50-seed0"
 
 
@@ -31,10 +35,11 @@ def training_losses(run: Path) -> list[tuple[str, str]]:
 
 def test_two_processes_with_the_same_seed_give_identical_losses_and_weights(tiny):
     data.prepare(tiny.config())  # the corpus and feature cache exist before the two processes start
-    often = train_in_subprocess(tiny, "det-a", "1", "trainer.check_val_every_n_epoch=2", "trainer.log_every_n_steps=1",
-                                "logger.examples_every_n_epochs=1")
-    rarely = train_in_subprocess(tiny, "det-b", "2", "trainer.check_val_every_n_epoch=100",
-                                 "trainer.log_every_n_steps=1", "logger.examples_every_n_epochs=0")
+    often = start_training(tiny, "det-a", "1", "trainer.check_val_every_n_epoch=2", "trainer.log_every_n_steps=1",
+                           "logger.examples_every_n_epochs=1")
+    rarely = start_training(tiny, "det-b", "2", "trainer.check_val_every_n_epoch=100", "trainer.log_every_n_steps=1",
+                            "logger.examples_every_n_epochs=0")  # both at once, in parallel
+    often, rarely = finished_run(tiny, "det-a", often), finished_run(tiny, "det-b", rarely)
     assert list((often / "examples").rglob("*.wav"))  # the first run did render examples
     losses = training_losses(often)
     assert len(losses) == 16 and losses == training_losses(rarely)
