@@ -56,6 +56,9 @@ class ModelConfig:
 @dataclass
 class OptimConfig:
     lr: float = 1e-4
+    # learning rate of the pitch and timbre class means (null: lr). Adam moves a weight by at most about lr a
+    # step, so in a short run the Xavier-initialised means (within +-0.5) cannot spread out at lr
+    prior_lr: float | None = None
     betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
 
 
@@ -66,6 +69,7 @@ class EvalConfig:
     out: str = "reports/gmvae_timbre"
     label_fractions: list[int] = field(default_factory=lambda: list(LABEL_FRACTIONS))
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])  # training seeds of every model
+    workers: int = 2  # models trained in parallel processes (one torch thread each)
     cnn_max_steps: int = 300  # training steps of the CNN baselines
     synthesis_draws: int = 30  # Figure 3: samples per validation target
     synthesis_weights: list[float] = field(default_factory=lambda: [0.0, 0.5, 1.0])  # w

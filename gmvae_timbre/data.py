@@ -195,18 +195,22 @@ def unscale(x, log_min: float, log_max: float):
 
 
 class SolDataModule(pl.LightningDataModule):
-    """Batches ``(x, pitch, instrument, labelled)`` of the training and validation notes."""
+    """Batches ``(x, pitch, instrument, labelled)`` of the training and validation notes; the training order of
+    each epoch is drawn from ``seed`` (the run's seed) and the epoch number."""
 
-    def __init__(self, notes: SolNotes, data: DictConfig):
+    def __init__(self, notes: SolNotes, data: DictConfig, seed: int = 0):
         super().__init__()
-        self.notes, self.batch_size, self.num_workers = notes, data.batch_size, data.num_workers
+        self.notes, self.batch_size, self.num_workers, self.seed = notes, data.batch_size, data.num_workers, seed
 
     def train_dataloader(self) -> DataLoader:
         return resumable_loader(self.notes.tensors("train"), batch_size=self.batch_size, shuffle=True,
-                                num_workers=self.num_workers)
+                                seed=self.seed, num_workers=self.num_workers)
 
     def val_dataloader(self) -> DataLoader:
-        return DataLoader(self.notes.tensors("val"), batch_size=self.batch_size, num_workers=self.num_workers)
+        # its own generator: a DataLoader draws a base seed each time it is iterated, which would otherwise come
+        # from the global random state and shift the training's noise whenever validation runs
+        return DataLoader(self.notes.tensors("val"), batch_size=self.batch_size, num_workers=self.num_workers,
+                          generator=torch.Generator().manual_seed(0))
 
 
 def describe(notes: SolNotes) -> dict:

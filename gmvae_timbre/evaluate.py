@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -48,22 +51,46 @@ def _eval_cfg(cfg: DictConfig) -> DictConfig:
     return out
 
 
-def train_all(cfg: DictConfig, notes_by_n: dict[int, data.SolNotes]) -> dict:
-    """Every model the evaluation needs -> {("vae"|"gmvae", N, seed) | ("cnn-instrument", N, seed) |
-    ("cnn-pitch", seed): module in eval mode}."""
-    e, models = cfg.eval, {}
-    for seed in e.seeds:
-        for n in e.label_fractions:
-            for kind in KINDS:
-                path = training.train_model(cfg, kind, n, seed, notes_by_n[n])
-                models[(kind, n, seed)] = training.load_model(path)
-        for n in sorted(set(e.label_fractions) | {100}):
-            if n > 0:
-                path = training.train_classifier(cfg, "instrument", n, seed, e.cnn_max_steps, notes_by_n[n])
-                models[("cnn-instrument", n, seed)] = training.load_classifier(path)
-        path = training.train_classifier(cfg, "pitch", 100, seed, e.cnn_max_steps, notes_by_n[100])
-        models[("cnn-pitch", seed)] = training.load_classifier(path)
-    return models
+def _jobs(cfg: DictConfig) -> list[tuple]:
+    """Every model the evaluation needs, the slowest first: ``("vae"|"gmvae", N, seed)``,
+    ``("cnn-instrument", N, seed)`` (N > 0 and 100, for the CNN scores of synthesis and transfer) and
+    ``("cnn-pitch", seed)``."""
+    e = cfg.eval
+    models = [(kind, n, seed) for seed in e.seeds for n in e.label_fractions for kind in KINDS]
+    cnns = [("cnn-instrument", n, seed) for seed in e.seeds for n in sorted(set(e.label_fractions) | {100}) if n > 0]
+    return models + cnns + [("cnn-pitch", seed) for seed in e.seeds]
+
+
+def _train_job(container: dict, job: tuple) -> str:
+    """Train (or reuse) one model of :func:`_jobs` from a plain config; returns its last.ckpt."""
+    cfg = OmegaConf.create(container)
+    torch.set_num_threads(max(1, cfg.threads))
+    if job[0] in KINDS:
+        return str(training.train_model(cfg, job[0], job[1], job[2], data.load_notes(cfg, job[1])))
+    if job[0] == "cnn-instrument":
+        return str(training.train_classifier(cfg, "instrument", job[1], job[2], cfg.eval.cnn_max_steps,
+                                             data.load_notes(cfg, job[1])))
+    return str(training.train_classifier(cfg, "pitch", 100, job[1], cfg.eval.cnn_max_steps,
+                                         data.load_notes(cfg, 100)))
+
+
+def train_all(cfg: DictConfig, pool: ProcessPoolExecutor | None) -> dict:
+    """Every model of :func:`_jobs`, in ``pool``'s processes when there is one (a model's weights do not
+    depend on the process it trains in) -> {job: module in eval mode}."""
+    data.prepare(cfg)  # the feature cache exists before the workers start
+    jobs, container = _jobs(cfg), OmegaConf.to_container(cfg, resolve=True)
+    paths = (pool.map if pool else map)(_train_job, [container] * len(jobs), jobs)
+    return {job: (training.load_model(path) if job[0] in KINDS else training.load_classifier(path))
+            for job, path in zip(jobs, paths)}
+
+
+def timbre_embeddings(codes: dict, models: dict, seed: int, pool: ProcessPoolExecutor | None):
+    """Figure 2's t-SNE of every model of training seed ``seed``, started in ``pool`` -> (keys (kind, N), an
+    iterator of their (codes 2-D, means 2-D | None), computed while the caller goes on)."""
+    keys = sorted(k for k in codes if k[2] == seed)
+    means = [models[k].model.timbre_prior.means.detach().numpy() if k[0] == "gmvae" else None for k in keys]
+    return [k[:2] for k in keys], (pool.map if pool else map)(experiments.timbre_tsne,
+                                                               [codes[k]["z_t"] for k in keys], means)
 
 
 def table1(cfg: DictConfig, notes: data.SolNotes, models: dict, codes: dict) -> tuple[Section, dict, list[Claim]]:
@@ -95,9 +122,9 @@ def table1(cfg: DictConfig, notes: data.SolNotes, models: dict, codes: dict) -> 
             rows.append(row)
     columns = ["N %", "task"] + [c for s in systems for c in (f"{s} ours", f"{s} paper")]
 
-    def diff(target, a, b, n):
-        return experiments.paired_f_score_diff(val_truth[target], preds[(target, a, n)], preds[(target, b, n)],
-                                               e.bootstrap)
+    def diff(target, a, b, n, n_b=None):
+        return experiments.paired_f_score_diff(val_truth[target], preds[(target, a, n)],
+                                               preds[(target, b, n if n_b is None else n_b)], e.bootstrap)
 
     verdicts, claims = [], []
 
@@ -121,9 +148,7 @@ def table1(cfg: DictConfig, notes: data.SolNotes, models: dict, codes: dict) -> 
     low, high = min(fractions), max(fractions)
     trend = {}
     for kind in KINDS:
-        a = [experiments.linear_probe(codes[(kind, high, s)]["z_t"], notes.instrument, train) for s in seeds]
-        b = [experiments.linear_probe(codes[(kind, low, s)]["z_t"], notes.instrument, train) for s in seeds]
-        trend[kind] = experiments.paired_f_score_diff(val_truth["instrument"], a, b, e.bootstrap)
+        trend[kind] = diff("instrument", f"{kind} z_t", f"{kind} z_t", high, low)
         verdicts.append([f"{kind}: z_t instrument F1(N={high}) - F1(N={low})", f"{high} vs {low}",
                          f"{trend[kind][0]:+.3f}", f"[{trend[kind][1]:+.3f}, {trend[kind][2]:+.3f}]",
                          trend[kind][1] > 0])
@@ -177,15 +202,16 @@ def evaluate(cfg: DictConfig) -> Path:
     e = cfg.eval
     out = Path(e.out)
     out.mkdir(parents=True, exist_ok=True)
-    notes_by_n = {n: data.load_notes(cfg, n) for n in sorted(set(e.label_fractions) | {100})}
-    notes = notes_by_n[100]
-    models = train_all(cfg, notes_by_n)
-    codes = {key: experiments.latents(m, notes.x) for key, m in models.items() if key[0] in KINDS}
-    table, table_scores, claims = table1(cfg, notes, models, codes)
-
-    seed = e.seeds[0]
-    figures.timbre_space(out / "figure2_tsne.png", {k: v for k, v in codes.items() if k[2] == seed},
-                         {k: m for k, m in models.items() if k[0] == "gmvae" and k[2] == seed}, notes)
+    notes = data.load_notes(cfg, 100)
+    workers = e.workers if e.workers > 1 else 0
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) if workers else nullcontext() as pool:
+        models = train_all(cfg, pool)
+        codes = {key: experiments.latents(m, notes.x) for key, m in models.items() if key[0] in KINDS}
+        seed = e.seeds[0]
+        keys, embedded = timbre_embeddings(codes, models, seed, pool)
+        table, table_scores, claims = table1(cfg, notes, models, codes)  # here, while the workers embed
+        embeddings = dict(zip(keys, embedded))
+    figures.timbre_space(out / "figure2_tsne.png", embeddings, notes)
     fig2 = Section(title="Figure 2: t-SNE of the timbre space", text=(
         f"Posterior means z_t of all {len(notes.paths)} notes (seed {seed}), coloured by instrument; crosses: the "
         "M_GMVAE mixture means embedded with them. Top row M_VAE, bottom row M_GMVAE, N left to right."),
@@ -299,11 +325,17 @@ def differences(cfg: DictConfig) -> str:
         "12 instruments, fewer pitches per instrument than SOL, 3 dynamics); the paper used 1,885 SOL recordings "
         "with M = 82 pitches." if cfg.data.synthetic else "- Data: the SOL folder at data.root.",
         f"- Networks: {cfg.model.channels} conv channels and {cfg.model.hidden} FC units (paper: 512 / 512); "
-        f"{cfg.trainer.max_steps} training steps at Adam lr {cfg.optim.lr:g} (paper: 1e-4, steps not given).",
+        f"{cfg.trainer.max_steps} training steps at Adam lr {cfg.optim.lr:g} (paper: 1e-4, steps not given)"
+        + (f", the class means of the priors at lr {cfg.optim.prior_lr:g} (Adam moves a weight by about lr a "
+           "step, so at lr the means would stay near their Xavier initialisation in so short a run)."
+           if cfg.optim.prior_lr is not None else "."),
         f"- Instrument cross-entropy weight {cfg.model.label_weight:g} (the paper gives no weight); q(y_t|X) "
         f"estimated with {cfg.model.qy_samples} sample(s) of z_t; reconstruction term: summed squared error.",
-        f"- Intervals: bootstrap over validation notes, seeds {list(cfg.eval.seeds)} averaged"
-        + (" (one training seed: no between-seed spread)." if len(cfg.eval.seeds) == 1 else "."),
+        f"- Intervals: 95% percentile bootstrap over the validation notes (items), F-scores averaged over training "
+        f"seeds {list(cfg.eval.seeds)}"
+        + (": one training seed, so the intervals do not include the spread between training runs (the paper "
+           "preset and eval.seeds=[0,1,2] train three)." if len(cfg.eval.seeds) == 1 else
+           "; paired differences resample the same notes for both systems."),
         "- F-scores are macro-averaged F1 over the classes present in the validation notes (the paper does not "
         "say which average it used). Audio is rendered from the mel output by pseudo-inverse mel inversion and "
         "Griffin-Lim, not a neural vocoder.",

@@ -8,20 +8,18 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from gmvae_timbre import experiments
 from gmvae_timbre.data import SolNotes
 
 
-def timbre_space(path: Path, codes: dict, gmvae_models: dict, notes: SolNotes) -> None:
-    """2 x len(N) grid: rows M_VAE / M_GMVAE, columns N; ``codes[(kind, N, seed)]["z_t"]``."""
-    fractions = sorted({n for _, n, _ in codes})
+def timbre_space(path: Path, embeddings: dict, notes: SolNotes) -> None:
+    """2 x len(N) grid: rows M_VAE / M_GMVAE, columns N; ``embeddings[(kind, N)] = (codes 2-D, means 2-D | None)``
+    from :func:`experiments.timbre_tsne`."""
+    fractions = sorted({n for _, n in embeddings})
     fig, axes = plt.subplots(2, len(fractions), figsize=(3.2 * len(fractions), 6.4), squeeze=False)
     colours = plt.get_cmap("tab20")(np.linspace(0, 1, len(notes.instruments)))
     for row, kind in enumerate(("vae", "gmvae")):
         for col, n in enumerate(fractions):
-            key = next(k for k in codes if k[0] == kind and k[1] == n)
-            means = (gmvae_models[key].model.timbre_prior.means.detach().numpy() if kind == "gmvae" else None)
-            points, centres = experiments.timbre_tsne(codes[key]["z_t"], means)
+            points, centres = embeddings[(kind, n)]
             ax = axes[row, col]
             for k, name in enumerate(notes.instruments):
                 members = notes.instrument == k

@@ -24,13 +24,22 @@ from torch import Tensor
 from gmvae_timbre.models import CNNClassifier, TimbrePitchVAE, kl_gaussians
 from gmvae_timbre.render import mel_to_audio
 
+VAL_SEED = 12345
+
 
 class _Module(pl.LightningModule):
     """Shared: Adam, logging, and the features/classes every checkpoint carries."""
 
     def configure_optimizers(self):
+        """Adam at ``optim.lr``; the class means of the priors at ``optim.prior_lr`` when it is set."""
         o = self.hparams.optim
-        return torch.optim.Adam(self.parameters(), lr=o["lr"], betas=tuple(o["betas"]))
+        prior_lr = o.get("prior_lr")
+        means = [p for name, p in self.named_parameters() if name.endswith("prior.means")]
+        if prior_lr is None or not means:
+            return torch.optim.Adam(self.parameters(), lr=o["lr"], betas=tuple(o["betas"]))
+        rest = [p for name, p in self.named_parameters() if not name.endswith("prior.means")]
+        return torch.optim.Adam([{"params": rest}, {"params": means, "lr": prior_lr}], lr=o["lr"],
+                                betas=tuple(o["betas"]))
 
     def _log_all(self, split: str, values: dict[str, Tensor]) -> None:
         for name, value in values.items():
@@ -42,9 +51,13 @@ class _Module(pl.LightningModule):
         return values["loss"]
 
     def validation_step(self, batch, batch_idx):
+        """Validation draws its noise from its own seeded generator state (``VAL_SEED + batch_idx``), so how
+        often it runs never changes the training's random draws, and its losses are the same on every run."""
         if batch_idx == 0:
             self._first_val = batch
-        self._log_all("val", self.losses(*batch))
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(VAL_SEED + batch_idx)
+            self._log_all("val", self.losses(*batch))
 
 
 class TimbrePitchModule(_Module):

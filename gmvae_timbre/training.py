@@ -57,7 +57,7 @@ def _fit(cfg: DictConfig, variant: str, module: pl.LightningModule, notes: data.
         log.info("reusing %s", path)
         return path
     log.info("training %s -> %s", variant, path.parent.parent)
-    fit(sub_run(cfg, variant), PACKAGE, module, data.SolDataModule(notes, cfg.data))
+    fit(sub_run(cfg, variant), PACKAGE, module, data.SolDataModule(notes, cfg.data, cfg.run.seed))
     return path
 
 
