@@ -128,6 +128,7 @@ def evaluate(cfg: DictConfig) -> Path:
         feats = np.array([scores.log_mel_stats(decoded[j][lineup_start[j] + s], rate) for j in range(k)])
         confusion[source, scores.lineup_pick(classifier.probabilities(feats))] += 1
     results["lineup_confusion"] = confusion.tolist()
+    lineup_figure(confusion, names[:k], out / "figure2_lineup.png")
     figure3 = embedding_figure(cfg, module, rate, out)
     results["figure3"] = figure3
     examples = [(names[source], mu_law_decode(torch.from_numpy(seg.astype(np.int64))).numpy(),
@@ -139,6 +140,28 @@ def evaluate(cfg: DictConfig) -> Path:
     (out / "results.raw.json").write_text(json.dumps(results))
     report = build_report(cfg, results, names[:k], examples, rate, time.time() - started)
     return write_report(report, out)
+
+
+def lineup_figure(confusion: np.ndarray, domains: list[str], path: Path) -> None:
+    """The paper's Figure 2 for the automatic lineup: row = true source, column = picked clip, as a heatmap of
+    row fractions with the counts written in the cells."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fractions = confusion / np.maximum(1, confusion.sum(1, keepdims=True))
+    fig, ax = plt.subplots(figsize=(1.2 * len(domains) + 2, 1.1 * len(domains) + 1.2))
+    ax.imshow(fractions, vmin=0, vmax=1, cmap="viridis")
+    for (i, j), count in np.ndenumerate(confusion):
+        ax.text(j, i, f"{count}", ha="center", va="center", color="w" if fractions[i, j] < 0.5 else "k")
+    ax.set_xticks(range(len(domains)), domains, rotation=30)
+    ax.set_yticks(range(len(domains)), domains)
+    ax.set_xlabel("picked as the source")
+    ax.set_ylabel("true source")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
 
 
 def embedding_figure(cfg: DictConfig, module, rate: int, out: Path) -> dict:
@@ -161,27 +184,25 @@ def embedding_figure(cfg: DictConfig, module, rate: int, out: Path) -> dict:
         return inference.encode(module, codes).mean(-1).numpy()
 
     pairs = [p.split(":") for p in cfg.eval.nsynth_pairs if all(i in notes for i in p.split(":"))]
-    fig, axes = plt.subplots(len(pairs), 3, figsize=(10, 3.3 * len(pairs)), squeeze=False)
+    fig, axes = plt.subplots(len(pairs), 4, figsize=(13, 3.3 * len(pairs)), squeeze=False)
     summary = {}
     for row, (a, b) in enumerate(pairs):
         # pitch grids of two instruments may be offset: pair each of a's pitches with b's nearest within 1
         pitches = [(p, min(notes[b], key=lambda q, p=p: abs(q - p))) for p in sorted(notes[a])]
         pitches = [(p, q) for p, q in pitches if abs(p - q) <= 1]
         ea, eb = embed(a, [p for p, _ in pitches]), embed(b, [q for _, q in pitches])
+        # centred: minus the mean embedding of all these notes, so a component shared by every note (which
+        # makes raw cosines of a small latent all near 1) does not hide how the rest varies with pitch
+        centre = np.concatenate([ea, eb]).mean(0)
         mats = {f"{a} self": scores.cosine_matrix(ea, ea), f"{b} self": scores.cosine_matrix(eb, eb),
-                f"{b} (y) vs {a}": scores.cosine_matrix(eb, ea)}
+                f"{b} (y) vs {a}": scores.cosine_matrix(eb, ea),
+                f"{b} (y) vs {a}, centred": scores.cosine_matrix(eb - centre, ea - centre)}
         for ax, (title, m) in zip(axes[row], mats.items()):
             ax.imshow(m, origin="lower", vmin=-1, vmax=1, cmap="viridis")
             ax.set_title(title, fontsize=8)
             ax.set_xlabel("pitch index")
-        cross = mats[f"{b} (y) vs {a}"]
-        off = cross[~np.eye(len(pitches), dtype=bool)]
-        summary[f"{a}:{b}"] = {"pitches": pitches, "diagonal_mean": float(np.diag(cross).mean()),
-                               "off_diagonal_mean": float(off.mean()) if off.size else None,
-                               "diagonal": np.diag(cross).tolist(),
-                               # per pitch: same-pitch similarity minus the mean over the other pitches
-                               "margins": (np.diag(cross) - (cross.sum(1) - np.diag(cross)) /
-                                           max(1, len(pitches) - 1)).tolist()}
+        summary[f"{a}:{b}"] = {"pitches": pitches, **scores.pitch_similarity(mats[f"{b} (y) vs {a}"]),
+                               "centred": scores.pitch_similarity(mats[f"{b} (y) vs {a}, centred"])}
     fig.tight_layout()
     fig.savefig(out / "figure3_embeddings.png", dpi=90)
     plt.close(fig)

@@ -80,3 +80,13 @@ def cosine_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a = a / (np.linalg.norm(a, axis=1, keepdims=True) + 1e-12)
     b = b / (np.linalg.norm(b, axis=1, keepdims=True) + 1e-12)
     return a @ b.T
+
+
+def pitch_similarity(cross: np.ndarray) -> dict:
+    """Summary of a cross-instrument cosine matrix (pitch i of one instrument vs pitch j of the other):
+    diagonal mean, off-diagonal mean, and per pitch the same-pitch similarity minus the mean over the others."""
+    n = len(cross)
+    off = cross[~np.eye(n, dtype=bool)]
+    return {"diagonal_mean": float(np.diag(cross).mean()), "off_diagonal_mean": float(off.mean()) if off.size else None,
+            "diagonal": np.diag(cross).tolist(),
+            "margins": (np.diag(cross) - (cross.sum(1) - np.diag(cross)) / max(1, n - 1)).tolist()}
