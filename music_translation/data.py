@@ -18,6 +18,7 @@ import pytorch_lightning as pl
 import torch
 from omegaconf import DictConfig
 from torch.utils.data import DataLoader, Dataset, IterableDataset, get_worker_info
+from torchdata.stateful_dataloader import StatefulDataLoader
 from tqdm import tqdm
 
 from common.audio import AudioError, load_audio
@@ -149,22 +150,37 @@ def domain_of_batch(index: int, rank: int, world: int, n_domains: int) -> int:
 
 
 class RandomSegmentBatches(IterableDataset):
-    """Endless-stream epochs of ``batches`` one-domain batches: {"codes": (B, T) long, "domain": int}."""
+    """Epochs of ``batches`` one-domain batches, {"codes": (B, T) long, "domain": int}: batch ``i`` of an epoch
+    trains domain :func:`domain_of_batch` with segments drawn from (seed, rank, epoch, i). The epoch and the
+    next batch are its state (saved in the checkpoint by a stateful loader), so a resumed run draws what an
+    uninterrupted one would."""
 
     def __init__(self, domains: list[DomainAudio], batch_size: int, length: int, batches: int, seed: int,
                  rank: int = 0, world: int = 1):
         self.domains, self.batch_size, self.length, self.batches = domains, batch_size, length, batches
-        self.seed, self.rank, self.world, self.epoch = seed, rank, world, 0
+        self.seed, self.rank, self.world = seed, rank, world
+        self.epoch, self.next = -1, batches  # the first iterator starts epoch 0
 
     def __iter__(self):
         info = get_worker_info()
         worker, workers = (info.id, info.num_workers) if info else (0, 1)
-        self.epoch += 1
-        for i in range(worker, self.batches, workers):
+        if self.next >= self.batches:
+            self.epoch, self.next = self.epoch + 1, 0
+        for i in range(self.next, self.batches):
+            if i % workers != worker:
+                continue
+            self.next = i + 1
             d = domain_of_batch(i, self.rank, self.world, len(self.domains))
             rng = np.random.default_rng([self.seed, self.rank, self.epoch, i])
             codes = self.domains[d].random_segments(rng, self.batch_size, self.length)
             yield {"codes": torch.from_numpy(codes.astype(np.int64)), "domain": d}
+        self.next = self.batches
+
+    def state_dict(self) -> dict:
+        return {"epoch": self.epoch, "next": self.next}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.epoch, self.next = state["epoch"], state["next"]
 
 
 class FixedSegmentBatches(Dataset):
@@ -208,7 +224,7 @@ class TranslationData(pl.LightningDataModule):
                                            d.val_segments, d.batch_size, length, self.cfg.run.seed)
 
     def train_dataloader(self):
-        return DataLoader(self.train_set, batch_size=None, num_workers=self.cfg.data.num_workers)
+        return StatefulDataLoader(self.train_set, batch_size=None, num_workers=self.cfg.data.num_workers)
 
     def val_dataloader(self):
         return DataLoader(self.val_set, batch_size=None)

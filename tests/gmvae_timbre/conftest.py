@@ -1,47 +1,23 @@
 """Shared gmvae_timbre test setup: the tiny synthetic SOL corpus (one pitch per octave) and small models in a
-temp dir (once per session), and torch on one thread (the previous setting is restored)."""
+temp dir (once per session); torch on one thread (tests.project)."""
 
 from pathlib import Path
 
 import pytest
-import torch
 
-from common.lightning import load_config, main
-from gmvae_timbre.__main__ import VERBS
 from gmvae_timbre.config import GmvaeConfig
+from tests.project import TinyProject, one_torch_thread  # noqa: F401 (fixtures)
 
 # small networks and few steps: the tests check behaviour, not the paper's numbers
 SMALL = ["model.channels=16", "model.hidden=64", "data.batch_size=64", "threads=1", "trainer.max_steps=60",
          "trainer.check_val_every_n_epoch=100"]
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
-class TinyProject:
-    """``python -m gmvae_timbre`` on the tiny corpus, everything written under ``root``."""
-
-    def __init__(self, root: Path):
-        self.root = root
-        self.overrides = [f"run.root={root}/runs", f"data.root={root}/synthetic", "data.corpus_size=tiny",
-                          f"data.cache={root}/cache", f"eval.out={root}/reports", *SMALL]
-
-    def run(self, verb: str, *args: str) -> int:
-        """The verb with the project overrides, then ``args`` (which win over them)."""
-        return main("gmvae_timbre", GmvaeConfig, VERBS, [verb, *self.overrides, *map(str, args)])
-
-    def config(self, *overrides: str):
-        return load_config(GmvaeConfig, "gmvae_timbre", "default", [*self.overrides, *overrides])
-
-
 @pytest.fixture(scope="session")
 def tiny(tmp_path_factory) -> TinyProject:
-    return TinyProject(tmp_path_factory.mktemp("gmvae_timbre"))
+    root = tmp_path_factory.mktemp("gmvae_timbre")
+    paths = [f"data.root={root}/synthetic", f"data.cache={root}/cache", "data.corpus_size=tiny"]
+    return TinyProject("gmvae_timbre", GmvaeConfig, root, [*paths, *SMALL])
 
 
 @pytest.fixture(scope="session")

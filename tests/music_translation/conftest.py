@@ -4,11 +4,9 @@ temp dir (once per session), torch on one thread."""
 from pathlib import Path
 
 import pytest
-import torch
 
-from common.lightning import load_config, main
-from music_translation.__main__ import VERBS
 from music_translation.config import MusicTranslationConfig
+from tests.project import TinyProject, one_torch_thread  # noqa: F401 (fixtures)
 
 # 4 kHz, 100-sample frames, two-layer networks: the tests check behaviour, not the paper's numbers
 TINY = ["data.sample_rate=4000", "model.pool=100", "data.segment_seconds=0.1", "data.batch_size=4",
@@ -20,30 +18,8 @@ TINY = ["data.sample_rate=4000", "model.pool=100", "data.segment_seconds=0.1", "
         "threads=1"]
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
-class TinyProject:
+class TranslationProject(TinyProject):
     """``python -m music_translation`` on the tiny tone corpus, everything written under ``root``."""
-
-    def __init__(self, root: Path):
-        self.root = root
-        self.overrides = [f"run.root={root}/runs", f"data.root={root}/tones", f"data.cache={root}/cache",
-                          f"eval.out={root}/reports", f"eval.nsynth_root={root}/synthetic", *TINY]
-
-    def args(self, *extra: str) -> list[str]:
-        return [*self.overrides, *map(str, extra)]
-
-    def run(self, verb: str, *args: str) -> int:
-        return main("music_translation", MusicTranslationConfig, VERBS, [verb, *self.args(*args)])
-
-    def config(self, *overrides: str):
-        return load_config(MusicTranslationConfig, "music_translation", "default", self.args(*overrides))
 
     @property
     def checkpoint(self) -> Path:
@@ -51,14 +27,16 @@ class TinyProject:
 
 
 @pytest.fixture(scope="session")
-def tiny(tmp_path_factory) -> TinyProject:
-    project = TinyProject(tmp_path_factory.mktemp("music_translation"))
+def tiny(tmp_path_factory) -> TranslationProject:
+    root = tmp_path_factory.mktemp("music_translation")
+    paths = [f"data.root={root}/tones", f"data.cache={root}/cache", f"eval.nsynth_root={root}/synthetic"]
+    project = TranslationProject("music_translation", MusicTranslationConfig, root, [*paths, *TINY])
     assert project.run("prepare") == 0
     return project
 
 
 @pytest.fixture(scope="session")
-def trained(tiny) -> TinyProject:
+def trained(tiny) -> TranslationProject:
     """The tiny model trained 40 steps on the three default domains."""
     assert tiny.run("train", "trainer.max_steps=40") == 0
     assert tiny.checkpoint.is_file()

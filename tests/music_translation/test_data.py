@@ -45,3 +45,29 @@ def test_missing_or_empty_domain_is_one_clear_error(tmp_path):
     (tmp_path / "in/empty").mkdir(parents=True)
     with pytest.raises(InputError, match="no audio files"):
         data.prepare_domain(cfg, "empty")
+
+
+class NoiseDomain:
+    """Stands in for a prepared domain: segments are the generator's draws."""
+
+    def random_segments(self, rng, n: int, length: int) -> np.ndarray:
+        return rng.integers(0, 256, (n, length)).astype(np.uint8)
+
+
+def test_a_resumed_loader_draws_the_batches_an_uninterrupted_one_draws_across_epochs():
+    from torchdata.stateful_dataloader import StatefulDataLoader
+
+    def loader():
+        return StatefulDataLoader(data.RandomSegmentBatches([NoiseDomain()] * 3, 2, 5, 4, seed=7), batch_size=None)
+
+    def batches(source, epochs: int = 1) -> list:
+        return [(b["domain"], b["codes"].tolist()) for _ in range(epochs) for b in source]
+
+    straight = batches(loader(), 3)
+    assert [d for d, _ in straight[:4]] == [0, 1, 2, 0] and straight[:4] != straight[4:8]
+    first = loader()
+    taken = batches(first)  # epoch 0, then one batch of epoch 1
+    taken += batches([next(iter(first))])
+    second = loader()
+    second.load_state_dict(first.state_dict())
+    assert taken + batches(second, 2) == straight  # the rest of epoch 1, then epoch 2

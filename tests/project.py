@@ -1,0 +1,40 @@
+"""What every paper package's tests share: a tiny project (``python -m <package>`` through the real CLI, every
+path under a temp dir, small settings), and torch on one thread (on a shared 2-core machine several times
+faster than two threads competing with other processes; the previous setting is restored)."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import pytest
+import torch
+
+from common.lightning import load_config, main
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+class TinyProject:
+    """``python -m <package>`` with ``overrides`` (paths under ``root`` and small settings); the arguments a
+    test passes come last, so they win."""
+
+    def __init__(self, package: str, config_class: type, root: Path, overrides: list[str]):
+        self.package, self.config_class, self.root = package, config_class, root
+        self.overrides = [f"run.root={root}/runs", f"eval.out={root}/reports", *overrides]
+        self.verbs = importlib.import_module(f"{package}.__main__").VERBS
+
+    def args(self, *extra: str) -> list[str]:
+        return [*self.overrides, *map(str, extra)]
+
+    def run(self, verb: str, *args: str) -> int:
+        return main(self.package, self.config_class, self.verbs, [verb, *self.args(*args)])
+
+    def config(self, *overrides: str):
+        return load_config(self.config_class, self.package, "default", self.args(*overrides))
