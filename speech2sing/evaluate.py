@@ -46,26 +46,53 @@ def per_item(result: dict, system: str, metric: str) -> np.ndarray:
     return np.mean([[s[metric] for s in scores] for scores in seeds], axis=0)
 
 
+def per_seed(result: dict, system: str, metric: str) -> np.ndarray:
+    """One value per training seed: the metric averaged over the test items."""
+    return np.array([np.mean([s[metric] for s in scores]) for scores in result["scores"][system].values()])
+
+
+def seed_interval(values: np.ndarray) -> tuple[float, float]:
+    """95% Student-t interval of the mean of per-seed values (n >= 2)."""
+    from scipy import stats
+
+    half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
+    return float(values.mean() - half), float(values.mean() + half)
+
+
 def table1(result: dict, systems: list[str]) -> Table:
+    n_items, n_seeds = len(result["items"]), max(len(v) for v in result["scores"].values())
     rows = []
     for name in [experiments.INPUT_ROW, *systems]:
         cells = [SYSTEM_NAMES.get(name, "Input: stretched speech (no conversion)")]
         for metric, paper in (("lsd", 0), ("rca", 1)):
             mean, lo, hi = mean_ci(per_item(result, name, metric))
-            cells += [mean, f"[{lo:.2f}, {hi:.2f}]" if metric == "lsd" else f"[{lo:.3f}, {hi:.3f}]",
-                      PAPER[name][paper] if name in PAPER else None]
-        for metric in ("phone_error", "speaker_cosine"):
-            cells.append(float(np.mean(per_item(result, name, metric))))
+            digits = 2 if metric == "lsd" else 3
+            cells += [mean, f"[{lo:.{digits}f}, {hi:.{digits}f}]"]
+            if n_seeds > 1:
+                seeds = per_seed(result, name, metric)
+                cells.append(f"[{seed_interval(seeds)[0]:.{digits}f}, {seed_interval(seeds)[1]:.{digits}f}]"
+                             if len(seeds) > 1 else None)
+            cells.append(PAPER[name][paper] if name in PAPER else None)
+        cells.append(float(np.mean(per_item(result, name, "phone_error"))))
+        head = "head_phone_error" in result["scores"][name][next(iter(result["scores"][name]))][0]
+        cells.append(float(np.mean(per_item(result, name, "head_phone_error"))) if head else None)
+        cells.append(float(np.mean(per_item(result, name, "speaker_cosine"))))
         rows.append(cells)
-    n_items, n_seeds = len(result["items"]), max(len(v) for v in result["scores"].values())
-    return Table(columns=["system", "LSD ours", "95% CI", "LSD paper", "RCA ours", "95% CI", "RCA paper",
-                          "phone error (proxy)", "speaker cosine (proxy)"], rows=rows, digits=3,
-                 caption=f"Means over {n_items} held-out test samples (95% bootstrap intervals over items; each "
-                         f"item's value is the mean over {n_seeds} training seed(s)). LSD over 100 Hz-3.5 kHz of the "
-                         "network output vs the sung spectrogram, as the reference code computes it (the paper "
-                         "labels it dB). RCA: pYIN on the Griffin-Lim output vs the "
-                         "input contour. Proxies: frame phone error of a phone recogniser trained on the training "
-                         "singing; cosine of mean MFCC 1-24 between output and the speaker's speech.")
+    def ci(metric):
+        return [f"{metric} 95% CI, items", *[f"{metric} 95% CI, seeds"] * (n_seeds > 1)]
+    return Table(columns=["system", "LSD ours", *ci("LSD"), "LSD paper", "RCA ours", *ci("RCA"), "RCA paper",
+                          "phone error (recogniser proxy)",
+                          "phone error (P-MTL head)", "speaker cosine (proxy)"], rows=rows, digits=3,
+                 caption=f"Means over {n_items} held-out test samples: 95% bootstrap intervals over items (each "
+                         f"item's value is the mean over {n_seeds} training seed(s))"
+                         + (f" and 95% t-intervals over the {n_seeds} seeds' means. " if n_seeds > 1 else ". ")
+                         + "LSD over 100 Hz-3.5 kHz of the network output vs the sung spectrogram, as the reference "
+                         "code computes it (the paper labels it dB). RCA: pYIN on the Griffin-Lim output vs the "
+                         "input contour. Phone error: frame error against the sung phone labels, of a phone "
+                         "recogniser trained on the training singing and run on each output (it errs on "
+                         f"{np.mean(result['target_phone_error']):.3f} of the frames of the true singing), and "
+                         "of P-MTL's own phoneme head. Speaker cosine: mean MFCC 1-24 of output vs the speaker's "
+                         "speech.")
 
 
 def _diff(result, a, b, metric):
@@ -102,6 +129,9 @@ def claims(result: dict, systems: list[str]) -> list[Claim]:
     rivals = [s for s in ("b1", "b2", "allnorm", "p_mse") if s in have]
     add("P-MTL has the best LSD among the systems without PhSync", ["p_mtl", *rivals],
         lambda: _all_lower(result, "p_mtl", rivals, "lsd"))
+
+    add("P-MTL is more intelligible than P-MSE (lower phone error of the recogniser on its output; the paper's "
+        "listening test, Q1)", ["p_mtl", "p_mse"], lambda: _all_lower(result, "p_mtl", ["p_mse"], "phone_error"))
 
     def comparable():
         means = {s: float(np.mean(per_item(result, s, "rca"))) for s in MELODY_SYSTEMS if s in have}
