@@ -189,21 +189,28 @@ def examples(result: dict, cfg: DictConfig, items) -> list[Example]:
 
 NOTES = """\
 - Data: the synthetic NUS-48E stand-in (`common.corpora.nus48e`: four MBROLA voices reading and singing the
-  same generated lyrics; the sung melody is known exactly and is the contour input, where the paper uses a
-  patch-CNN melody extractor). On real NUS-48E (`data.synthetic=false`) the contour is pYIN on the singing.
-  Held out: every recording of song `data.test_song` (two recordings, as the paper).
+  same generated lyrics, songs of 8 lines where NUS-48E's run 2-3 minutes; the sung melody is known exactly
+  and is the contour input, where the paper uses a patch-CNN melody extractor). On real NUS-48E
+  (`data.synthetic=false`) the contour is pYIN on the singing. Held out: every recording of song
+  `data.test_song` (two recordings, as the paper); its singers also sing training songs, as in the paper.
+- Samples, as the paper: every run of 3+ consecutive words inside a silence-delimited sung chunk, words counted
+  as syllables (the labels carry phones only). Test items: a seeded random draw of `eval.n_items` (100) of the
+  held-out samples with 1 s of speech or more, the same items for every system. They overlap (runs share
+  words; 8 lines per recording), so the intervals over items are narrower than for 100 independent samples.
 - Size: CPU budget. Network width `model.channels` (paper 512), `trainer.max_steps` steps of batch
   `data.batch_size` on random `data.crop_frames`-frame crops (paper: 14 x 1000 iterations of batch 16 on whole
-  samples); a sample is one sung line (`data.max_chunks`). Learning rate decays by 0.92 every
-  `optim.decay_every` steps (the paper gives no period).
-- Words are counted as syllable nuclei for the 3+-word rule (the labels carry phones only). The speech pitch
-  shift is applied to the spectrogram (frequency axis resampled by 2^(s/12)). The decoder GRU sits at T/4,
-  mirroring the encoder's, not at full resolution.
+  samples). Learning rate decays by 0.92 every `optim.decay_every` steps (the paper gives no period).
+- Seeds: `eval.seeds` (default one seed: intervals over items only; with 2+ seeds the table adds t-intervals
+  over the seeds' means and each item's value is its mean over seeds).
+- The speech pitch shift is applied to the spectrogram (frequency axis resampled by 2^(s/12)). The decoder GRU
+  sits at T/4, mirroring the encoder's, not at full resolution. Unvoiced frames have an all-zero pitch-image
+  column (the reference code sets its last row).
+- The pitch image has 15.6 Hz bins (1024-point FFT at 16 kHz, the paper's): below about 250 Hz a bin is wider
+  than a semitone, so a male melody reaches the network only to within one or two semitones, which caps RCA.
 - The Singing Autoencoder has no skip connections (with them an autoencoder would copy its input).
-- Test items: every held-out sample with 1 s of speech or more (fewer than the paper's 100), the same items for
-  every system; intervals are over items, not seeds. LSD is on the network output before Griffin-Lim.
-- The listening test is replaced by the two proxies (phone error, speaker cosine); they are not the paper's
-  preference scores.
+- LSD is on the network output before Griffin-Lim; RCA on pYIN of the 40-iteration Griffin-Lim audio.
+- The listening test is replaced by proxies (phone error of a recogniser trained on the training singing and of
+  P-MTL's own phoneme head; speaker cosine); they are not the paper's preference scores.
 """
 
 
