@@ -34,8 +34,8 @@ class DataConfig:
     sample_rate: int = 16000
     n_fft: int = 1024  # 64 ms window at 16 kHz
     hop_length: int = 256  # 16 ms (the paper); the reference code uses 128 (8 ms)
-    min_words: int = 3  # a training sample spans 3+ words between silences (counted as syllable nuclei)
-    max_chunks: int = 4  # at most this many consecutive silence-delimited chunks per sample
+    min_words: int = 3  # a sample: 3+ consecutive words inside one silence-delimited chunk (words = syllables)
+    max_words: int = 0  # at most this many words per sample (0: every combination, the paper)
     silence_db: float = 40.0  # silent frames: energy this far below the loudest frame
     silence_run: int = 3  # remove runs of at least this many silent frames
     pitch_shift: float = 1.0  # augmentation: speech pitch shift ~ U(-p, p) semitones (0 = off)
@@ -83,6 +83,7 @@ class EvalConfig:
     min_speech_s: float = 1.0
     examples: int = 2  # audio examples written to the report
     recogniser_steps: int = 300  # the singing phone recogniser of the intelligibility proxy
+    workers: int = 2  # systems trained and scored at a time (forked processes of one torch thread each)
     seed: int = 0
 
 

@@ -6,8 +6,9 @@ Layout (real NUS-48E and the ``common.corpora`` stand-in alike)::
     <root>/nus-smc-corpus_48/<SINGER>/sing/<nn>.wav, <nn>.txt    singing + labels
     <root>/nus-smc-corpus_48/<SINGER>/sing/<nn>.f0               optional "time_s f0_hz" melody (stand-in only)
 
-A sample is a run of 1..``max_chunks`` consecutive sung chunks (phones between silences) with at least
-``min_words`` syllable nuclei (the labels do not mark word boundaries), paired with the speech between the
+A sample is a run of ``min_words`` or more consecutive words inside one sung chunk (the phones between two
+silences; the paper's "combinations of consecutive words"), words counted as syllables (one per vowel: the
+labels do not mark word boundaries), paired with the speech between the
 read phones matched to its first and last sung phone. Its features: X, the speech with silent runs removed
 and phase-vocoder stretched to the sung length (``uniform``) or each matched phone stretched to its sung
 duration (``phsync``), as log(1 + |S|); Y, the singing's log(1 + |S|); the sung F0 per frame (the ``.f0``
@@ -21,6 +22,7 @@ import functools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytorch_lightning as pl
@@ -108,9 +110,17 @@ class Span:
     syllables: int
 
 
-def sample_spans(read: Labels, sing: Labels, min_words: int, max_chunks: int) -> list[Span]:
-    """Spans of 1..``max_chunks`` consecutive sung chunks with >= ``min_words`` nuclei whose first and last
-    phones have a matched read phone (read and sung phone sequences aligned with difflib)."""
+def syllable_starts(phones: list[str]) -> list[int]:
+    """Index of the first phone of each syllable of a run of phones: one syllable per vowel (nucleus); the
+    consonants between two vowels are split, the larger half (the onset) going to the second."""
+    vowels = [k for k, p in enumerate(phones) if p in fx.VOWELS]
+    return [0] + [a + 1 + (b - a - 1) // 2 for a, b in zip(vowels, vowels[1:])] if vowels else []
+
+
+def sample_spans(read: Labels, sing: Labels, min_words: int, max_words: int = 0) -> list[Span]:
+    """Every run of ``min_words``..``max_words`` (0: any number) consecutive words inside one sung chunk
+    (the phones between two silences), words counted as syllables, whose first and last phones have a
+    matched read phone (read and sung phone sequences aligned with difflib)."""
     read_ph = [i for i, lab in enumerate(read) if not is_silence(lab[2])]
     sing_ph = [i for i, lab in enumerate(sing) if not is_silence(lab[2])]
     matcher = difflib.SequenceMatcher(None, [read[i][2] for i in read_ph], [sing[i][2] for i in sing_ph],
@@ -124,19 +134,22 @@ def sample_spans(read: Labels, sing: Labels, min_words: int, max_chunks: int) ->
             current.append(i)
     chunks += [current] * bool(current)
     spans = []
-    for first in range(len(chunks)):
-        for last in range(first, min(len(chunks), first + max_chunks)):
-            phones = [i for chunk in chunks[first:last + 1] for i in chunk]
-            syllables = sum(sing[i][2] in fx.VOWELS for i in phones)
-            if syllables < min_words or phones[0] not in match or phones[-1] not in match:
-                continue
-            pairs = [(read[match[i]][0], sing[i][0]) for i in phones if i in match]
-            pairs.append((read[match[phones[-1]]][1], sing[phones[-1]][1]))
-            anchors = [pairs[0]]
-            for pair in pairs[1:]:  # keep both sequences strictly ascending
-                if pair[0] > anchors[-1][0] and pair[1] > anchors[-1][1]:
-                    anchors.append(pair)
-            spans.append(Span((pairs[0][0], pairs[-1][0]), (pairs[0][1], pairs[-1][1]), tuple(anchors), syllables))
+    for chunk in chunks:
+        bounds = syllable_starts([sing[i][2] for i in chunk]) + [len(chunk)]
+        n = len(bounds) - 1
+        for first in range(n):
+            for last in range(first + min_words - 1, min(n, first + max_words) if max_words else n):
+                phones = chunk[bounds[first]: bounds[last + 1]]
+                if phones[0] not in match or phones[-1] not in match:
+                    continue
+                pairs = [(read[match[i]][0], sing[i][0]) for i in phones if i in match]
+                pairs.append((read[match[phones[-1]]][1], sing[phones[-1]][1]))
+                anchors = [pairs[0]]
+                for pair in pairs[1:]:  # keep both sequences strictly ascending
+                    if pair[0] > anchors[-1][0] and pair[1] > anchors[-1][1]:
+                        anchors.append(pair)
+                spans.append(Span((pairs[0][0], pairs[-1][0]), (pairs[0][1], pairs[-1][1]), tuple(anchors),
+                                  last - first + 1))
     return spans
 
 
@@ -158,29 +171,33 @@ def speech_features(speech: np.ndarray, n_frames: int, d: DictConfig, align: str
                     anchors: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     """X = log(1 + |stretched STFT|) ``(F, n_frames)`` of ``speech``, and the seconds of speech used."""
     if align == "phsync":
-        D = fx.complex_stft(speech, d.n_fft, d.hop_length)
+        magnitude = np.abs(fx.complex_stft(speech, d.n_fft, d.hop_length))
         positions = fx.anchored_positions(anchors, n_frames, d.hop_length / d.sample_rate)
-        return fx.log_magnitude(fx.phase_vocoder(D, positions, d.hop_length)), len(speech) / d.sample_rate
+        return np.log1p(fx.stretched_magnitude(magnitude, positions)), len(speech) / d.sample_rate
     voiced = fx.remove_silence(speech, d.hop_length, d.silence_db, d.silence_run)
-    D = fx.complex_stft(voiced, d.n_fft, d.hop_length)
-    stretched = fx.phase_vocoder(D, fx.uniform_positions(D.shape[1], n_frames), d.hop_length)
-    return fx.log_magnitude(stretched), len(voiced) / d.sample_rate
+    magnitude = np.abs(fx.complex_stft(voiced, d.n_fft, d.hop_length))
+    stretched = fx.stretched_magnitude(magnitude, fx.uniform_positions(magnitude.shape[1], n_frames))
+    return np.log1p(stretched), len(voiced) / d.sample_rate
 
 
-def sung_f0(rec: Recording, singing: np.ndarray, start_s: float, n_frames: int, d: DictConfig) -> np.ndarray:
-    frame_s = d.hop_length / d.sample_rate
+def melody_track(rec: Recording, singing: np.ndarray, d: DictConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(times s, F0 Hz) of a whole sung recording: its ``.f0`` file, else pYIN on the singing (once)."""
     f0_file = rec.path("sing", "f0")
     if f0_file.is_file():
         track = np.loadtxt(f0_file, comments="#", ndmin=2)
-        return fx.contour_at_frames(track[:, 0], track[:, 1], n_frames, frame_s, start_s)
-    return fx.pyin_contour(singing, d.sample_rate, d.hop_length)[:n_frames]
+        return track[:, 0], track[:, 1]
+    f0 = fx.pyin_contour(singing, d.sample_rate, d.hop_length)
+    return np.arange(len(f0)) * d.hop_length / d.sample_rate, f0
 
 
 def recording_samples(rec: Recording, d: DictConfig, align: str) -> list[Sample]:
     sr, hop = d.sample_rate, d.hop_length
     read_audio, sing_audio = load_audio(rec.path("read", "wav"), sr), load_audio(rec.path("sing", "wav"), sr)
     sing_labels = read_labels(rec.path("sing", "txt"))
-    spans = sample_spans(read_labels(rec.path("read", "txt")), sing_labels, d.min_words, d.max_chunks)
+    track = melody_track(rec, sing_audio, d)
+    label_starts, label_ends = (np.array([lab[i] for lab in sing_labels]) for i in (0, 1))
+    label_classes = np.array([fx.phone_class(lab[2]) for lab in sing_labels])
+    spans = sample_spans(read_labels(rec.path("read", "txt")), sing_labels, d.min_words, d.max_words)
     samples = []
     for span in spans:
         singing = sing_audio[int(span.sing[0] * sr): int(span.sing[1] * sr)]
@@ -189,17 +206,18 @@ def recording_samples(rec: Recording, d: DictConfig, align: str) -> list[Sample]
         anchors = np.array(span.anchors) - [span.read[0], span.sing[0]]
         X, speech_s = speech_features(speech, Y.shape[1], d, align, anchors)
         times = span.sing[0] + np.arange(Y.shape[1]) * hop / sr
-        phones = np.full(Y.shape[1], fx.SILENCE)
-        for start, end, label in sing_labels:
-            phones[(times >= start) & (times < end)] = fx.phone_class(label)
-        samples.append(Sample(f"{rec.singer}/{rec.song}@{span.sing[0]:.2f}", rec.singer, X, Y,
-                              sung_f0(rec, singing, span.sing[0], Y.shape[1], d), phones, speech, speech_s))
+        label = np.clip(np.searchsorted(label_starts, times, side="right") - 1, 0, len(label_starts) - 1)
+        phones = np.where((times >= label_starts[label]) & (times < label_ends[label]), label_classes[label],
+                          fx.SILENCE)
+        f0 = fx.contour_at_frames(*track, Y.shape[1], hop / sr, span.sing[0])
+        name = f"{rec.singer}/{rec.song}@{span.sing[0]:.2f}-{span.sing[1]:.2f}"
+        samples.append(Sample(name, rec.singer, X, Y, f0, phones, speech, speech_s))
     return samples
 
 
 @functools.lru_cache(maxsize=4)
 def _cached_samples(root: str, key: tuple, align: str) -> dict[str, list[Sample]]:
-    d = DictConfig(dict(key))
+    d = SimpleNamespace(**dict(key))  # plain attributes: omegaconf look-ups cost per sample
     splits: dict[str, list[Sample]] = {"train": [], "test": []}
     for rec in recordings(Path(root)):
         splits["test" if rec.song == d.test_song else "train"] += recording_samples(rec, d, align)
@@ -211,7 +229,7 @@ def _cached_samples(root: str, key: tuple, align: str) -> dict[str, list[Sample]
 
 def samples(cfg: DictConfig, align: str = "uniform") -> dict[str, list[Sample]]:
     """``{"train": [...], "test": [...]}``: the paper's split, every recording of ``data.test_song`` held out."""
-    keys = ("test_song", "sample_rate", "n_fft", "hop_length", "min_words", "max_chunks", "silence_db",
+    keys = ("test_song", "sample_rate", "n_fft", "hop_length", "min_words", "max_words", "silence_db",
             "silence_run")
     return _cached_samples(str(corpus_root(cfg)), tuple((k, cfg.data[k]) for k in keys), align)
 

@@ -46,26 +46,53 @@ def per_item(result: dict, system: str, metric: str) -> np.ndarray:
     return np.mean([[s[metric] for s in scores] for scores in seeds], axis=0)
 
 
+def per_seed(result: dict, system: str, metric: str) -> np.ndarray:
+    """One value per training seed: the metric averaged over the test items."""
+    return np.array([np.mean([s[metric] for s in scores]) for scores in result["scores"][system].values()])
+
+
+def seed_interval(values: np.ndarray) -> tuple[float, float]:
+    """95% Student-t interval of the mean of per-seed values (n >= 2)."""
+    from scipy import stats
+
+    half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
+    return float(values.mean() - half), float(values.mean() + half)
+
+
 def table1(result: dict, systems: list[str]) -> Table:
+    n_items, n_seeds = len(result["items"]), max(len(v) for v in result["scores"].values())
     rows = []
     for name in [experiments.INPUT_ROW, *systems]:
         cells = [SYSTEM_NAMES.get(name, "Input: stretched speech (no conversion)")]
         for metric, paper in (("lsd", 0), ("rca", 1)):
             mean, lo, hi = mean_ci(per_item(result, name, metric))
-            cells += [mean, f"[{lo:.2f}, {hi:.2f}]" if metric == "lsd" else f"[{lo:.3f}, {hi:.3f}]",
-                      PAPER[name][paper] if name in PAPER else None]
-        for metric in ("phone_error", "speaker_cosine"):
-            cells.append(float(np.mean(per_item(result, name, metric))))
+            digits = 2 if metric == "lsd" else 3
+            cells += [mean, f"[{lo:.{digits}f}, {hi:.{digits}f}]"]
+            if n_seeds > 1:
+                seeds = per_seed(result, name, metric)
+                cells.append(f"[{seed_interval(seeds)[0]:.{digits}f}, {seed_interval(seeds)[1]:.{digits}f}]"
+                             if len(seeds) > 1 else None)
+            cells.append(PAPER[name][paper] if name in PAPER else None)
+        cells.append(float(np.mean(per_item(result, name, "phone_error"))))
+        head = "head_phone_error" in result["scores"][name][next(iter(result["scores"][name]))][0]
+        cells.append(float(np.mean(per_item(result, name, "head_phone_error"))) if head else None)
+        cells.append(float(np.mean(per_item(result, name, "speaker_cosine"))))
         rows.append(cells)
-    n_items, n_seeds = len(result["items"]), max(len(v) for v in result["scores"].values())
-    return Table(columns=["system", "LSD ours", "95% CI", "LSD paper", "RCA ours", "95% CI", "RCA paper",
-                          "phone error (proxy)", "speaker cosine (proxy)"], rows=rows, digits=3,
-                 caption=f"Means over {n_items} held-out test samples (95% bootstrap intervals over items; each "
-                         f"item's value is the mean over {n_seeds} training seed(s)). LSD over 100 Hz-3.5 kHz of the "
-                         "network output vs the sung spectrogram, as the reference code computes it (the paper "
-                         "labels it dB). RCA: pYIN on the Griffin-Lim output vs the "
-                         "input contour. Proxies: frame phone error of a phone recogniser trained on the training "
-                         "singing; cosine of mean MFCC 1-24 between output and the speaker's speech.")
+    def ci(metric):
+        return [f"{metric} 95% CI, items", *[f"{metric} 95% CI, seeds"] * (n_seeds > 1)]
+    return Table(columns=["system", "LSD ours", *ci("LSD"), "LSD paper", "RCA ours", *ci("RCA"), "RCA paper",
+                          "phone error (recogniser proxy)",
+                          "phone error (P-MTL head)", "speaker cosine (proxy)"], rows=rows, digits=3,
+                 caption=f"Means over {n_items} held-out test samples: 95% bootstrap intervals over items (each "
+                         f"item's value is the mean over {n_seeds} training seed(s))"
+                         + (f" and 95% t-intervals over the {n_seeds} seeds' means. " if n_seeds > 1 else ". ")
+                         + "LSD over 100 Hz-3.5 kHz of the network output vs the sung spectrogram, as the reference "
+                         "code computes it (the paper labels it dB). RCA: pYIN on the Griffin-Lim output vs the "
+                         "input contour. Phone error: frame error against the sung phone labels, of a phone "
+                         "recogniser trained on the training singing and run on each output (it errs on "
+                         f"{np.mean(result['target_phone_error']):.3f} of the frames of the true singing), and "
+                         "of P-MTL's own phoneme head. Speaker cosine: mean MFCC 1-24 of output vs the speaker's "
+                         "speech.")
 
 
 def _diff(result, a, b, metric):
@@ -102,6 +129,9 @@ def claims(result: dict, systems: list[str]) -> list[Claim]:
     rivals = [s for s in ("b1", "b2", "allnorm", "p_mse") if s in have]
     add("P-MTL has the best LSD among the systems without PhSync", ["p_mtl", *rivals],
         lambda: _all_lower(result, "p_mtl", rivals, "lsd"))
+
+    add("P-MTL is more intelligible than P-MSE (lower phone error of the recogniser on its output; the paper's "
+        "listening test, Q1)", ["p_mtl", "p_mse"], lambda: _all_lower(result, "p_mtl", ["p_mse"], "phone_error"))
 
     def comparable():
         means = {s: float(np.mean(per_item(result, s, "rca"))) for s in MELODY_SYSTEMS if s in have}
@@ -159,21 +189,28 @@ def examples(result: dict, cfg: DictConfig, items) -> list[Example]:
 
 NOTES = """\
 - Data: the synthetic NUS-48E stand-in (`common.corpora.nus48e`: four MBROLA voices reading and singing the
-  same generated lyrics; the sung melody is known exactly and is the contour input, where the paper uses a
-  patch-CNN melody extractor). On real NUS-48E (`data.synthetic=false`) the contour is pYIN on the singing.
-  Held out: every recording of song `data.test_song` (two recordings, as the paper).
+  same generated lyrics, songs of 8 lines where NUS-48E's run 2-3 minutes; the sung melody is known exactly
+  and is the contour input, where the paper uses a patch-CNN melody extractor). On real NUS-48E
+  (`data.synthetic=false`) the contour is pYIN on the singing. Held out: every recording of song
+  `data.test_song` (two recordings, as the paper); its singers also sing training songs, as in the paper.
+- Samples, as the paper: every run of 3+ consecutive words inside a silence-delimited sung chunk, words counted
+  as syllables (the labels carry phones only). Test items: a seeded random draw of `eval.n_items` (100) of the
+  held-out samples with 1 s of speech or more, the same items for every system. They overlap (runs share
+  words; 8 lines per recording), so the intervals over items are narrower than for 100 independent samples.
 - Size: CPU budget. Network width `model.channels` (paper 512), `trainer.max_steps` steps of batch
   `data.batch_size` on random `data.crop_frames`-frame crops (paper: 14 x 1000 iterations of batch 16 on whole
-  samples); a sample is one sung line (`data.max_chunks`). Learning rate decays by 0.92 every
-  `optim.decay_every` steps (the paper gives no period).
-- Words are counted as syllable nuclei for the 3+-word rule (the labels carry phones only). The speech pitch
-  shift is applied to the spectrogram (frequency axis resampled by 2^(s/12)). The decoder GRU sits at T/4,
-  mirroring the encoder's, not at full resolution.
+  samples). Learning rate decays by 0.92 every `optim.decay_every` steps (the paper gives no period).
+- Seeds: `eval.seeds` (default one seed: intervals over items only; with 2+ seeds the table adds t-intervals
+  over the seeds' means and each item's value is its mean over seeds).
+- The speech pitch shift is applied to the spectrogram (frequency axis resampled by 2^(s/12)). The decoder GRU
+  sits at T/4, mirroring the encoder's, not at full resolution. Unvoiced frames have an all-zero pitch-image
+  column (the reference code sets its last row).
+- The pitch image has 15.6 Hz bins (1024-point FFT at 16 kHz, the paper's): below about 250 Hz a bin is wider
+  than a semitone, so a male melody reaches the network only to within one or two semitones, which caps RCA.
 - The Singing Autoencoder has no skip connections (with them an autoencoder would copy its input).
-- Test items: every held-out sample with 1 s of speech or more (fewer than the paper's 100), the same items for
-  every system; intervals are over items, not seeds. LSD is on the network output before Griffin-Lim.
-- The listening test is replaced by the two proxies (phone error, speaker cosine); they are not the paper's
-  preference scores.
+- LSD is on the network output before Griffin-Lim; RCA on pYIN of the 40-iteration Griffin-Lim audio.
+- The listening test is replaced by proxies (phone error of a recogniser trained on the training singing and of
+  P-MTL's own phoneme head; speaker cosine); they are not the paper's preference scores.
 """
 
 

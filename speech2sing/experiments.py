@@ -7,6 +7,7 @@ speaker-similarity cosine)."""
 from __future__ import annotations
 
 import logging
+import multiprocessing
 
 import numpy as np
 import torch
@@ -15,7 +16,7 @@ from omegaconf import DictConfig
 from common.metrics import log_spectral_distance, raw_chroma_accuracy
 from speech2sing import data, training
 from speech2sing import features as fx
-from speech2sing.inference import predict
+from speech2sing.inference import network_outputs
 from speech2sing.models import PhoneRecognizer
 from speech2sing.module import Speech2SingModule, load_module
 
@@ -41,13 +42,14 @@ def test_items(cfg: DictConfig, align: str) -> list[data.Sample]:
 
 
 @torch.no_grad()
-def output_of(module: Speech2SingModule | None, sample: data.Sample) -> np.ndarray:
-    """The predicted singing log-magnitude (F, T) of ``sample``; ``None`` module -> the stretched speech X."""
+def output_of(module: Speech2SingModule | None, sample: data.Sample) -> tuple[np.ndarray, np.ndarray | None]:
+    """The predicted singing log-magnitude (F, T) of ``sample`` (``None`` module: the stretched speech X) and
+    the phoneme head's class per frame (T,) (``None`` without a head)."""
     if module is None:
-        return sample.X
+        return sample.X, None
     if module.hparams.system["source"] == "singing":
-        return module(torch.from_numpy(sample.Y)[None])[0][0].clamp_min(0).numpy()
-    return predict(module, sample.X, sample.f0)
+        return module(torch.from_numpy(sample.Y)[None])[0][0].clamp_min(0).numpy(), None
+    return network_outputs(module, sample.X, sample.f0)
 
 
 def mfcc_mean(audio: np.ndarray, sample_rate: int) -> np.ndarray:
@@ -56,9 +58,16 @@ def mfcc_mean(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     return librosa.feature.mfcc(y=np.asarray(audio, dtype=np.float32), sr=sample_rate, n_mfcc=25)[1:].mean(1)
 
 
-def score(log_mag: np.ndarray, sample: data.Sample, cfg: DictConfig, recogniser: PhoneRecognizer
-          ) -> tuple[dict, np.ndarray]:
-    """Metrics of one output and its Griffin-Lim audio."""
+@torch.no_grad()
+def recognised_phones(recogniser: PhoneRecognizer, log_mag: np.ndarray) -> np.ndarray:
+    """The recogniser's phone class per frame (T,) of a log-magnitude (F, T)."""
+    return recogniser(torch.from_numpy(np.ascontiguousarray(log_mag))[None])[0].argmax(0).numpy()
+
+
+def score(log_mag: np.ndarray, sample: data.Sample, cfg: DictConfig, recogniser: PhoneRecognizer,
+          speech_mfcc: np.ndarray, head_phones: np.ndarray | None = None) -> tuple[dict, np.ndarray]:
+    """Metrics of one output and its Griffin-Lim audio; ``speech_mfcc`` is :func:`mfcc_mean` of the item's
+    speech, ``head_phones`` the P-MTL phoneme head's classes (scored as ``head_phone_error``)."""
     d, c = cfg.data, cfg.convert
     hop, sr = d.hop_length, d.sample_rate
     audio = fx.synthesize(log_mag, hop, c.exponent, c.griffinlim_iters)
@@ -66,12 +75,13 @@ def score(log_mag: np.ndarray, sample: data.Sample, cfg: DictConfig, recogniser:
     f0 = fx.pyin_contour(audio, sr, hop, c.fmin, c.fmax)[: len(sample.f0)]
     times = np.arange(len(sample.f0)) * hop / sr
     rca = raw_chroma_accuracy(times, sample.f0, times[: len(f0)], f0)
-    with torch.no_grad():
-        phones = recogniser(torch.from_numpy(log_mag)[None])[0].argmax(0).numpy()
-    a, b = mfcc_mean(audio, sr), mfcc_mean(sample.speech, sr)
-    cosine = float(a @ b / max(1e-9, np.linalg.norm(a) * np.linalg.norm(b)))
-    return {"lsd": lsd, "rca": rca, "phone_error": float(np.mean(phones != sample.phones)),
-            "speaker_cosine": cosine}, audio
+    a = mfcc_mean(audio, sr)
+    cosine = float(a @ speech_mfcc / max(1e-9, np.linalg.norm(a) * np.linalg.norm(speech_mfcc)))
+    metrics = {"lsd": lsd, "rca": rca, "speaker_cosine": cosine,
+               "phone_error": float(np.mean(recognised_phones(recogniser, log_mag) != sample.phones))}
+    if head_phones is not None:
+        metrics["head_phone_error"] = float(np.mean(head_phones != sample.phones))
+    return metrics, audio
 
 
 def train_recogniser(cfg: DictConfig) -> PhoneRecognizer:
@@ -99,32 +109,59 @@ def train_recogniser(cfg: DictConfig) -> PhoneRecognizer:
     return model.eval()
 
 
+_SHARED: dict = {}  # what every row needs, set before the worker processes fork (they inherit it)
+
+
+def score_row(row: tuple[str, int | None]) -> tuple[str, int | None, list[dict], list[dict]]:
+    """Train (or reuse) system ``row = (name, seed)`` and score it on the test items (``name == INPUT_ROW``:
+    the stretched speech) -> (name, seed, metrics per item, the first items' log-magnitudes and audio)."""
+    cfg, recogniser, speech_mfcc = _SHARED["cfg"], _SHARED["recogniser"], _SHARED["speech_mfcc"]
+    name, seed = row
+    module = None
+    if name != INPUT_ROW:
+        sub = training.with_system(cfg, name, seed)
+        path = training.last_checkpoint(sub)
+        if not path.is_file() or cfg.ckpt_path == "last":
+            path = training.train(sub)
+        module = load_module(path)
+    align = "uniform" if module is None else module.hparams.system["align"]
+    scores, outputs = [], []
+    for i, sample in enumerate(test_items(cfg, align)):
+        log_mag, head_phones = output_of(module, sample)
+        metrics, audio = score(log_mag, sample, cfg, recogniser, speech_mfcc[sample.name], head_phones)
+        scores.append(metrics)
+        if seed in (None, cfg.eval.seeds[0]) and i < max(cfg.eval.examples, 1):
+            outputs.append({"log_mag": log_mag, "audio": audio})
+    log.info("%s seed %s: LSD %.2f, RCA %.3f over %d items", name, seed,
+             np.mean([s["lsd"] for s in scores]), np.mean([s["rca"] for s in scores]), len(scores))
+    return name, seed, scores, outputs
+
+
+def _one_thread_worker() -> None:
+    torch.set_num_threads(1)
+
+
 def run_systems(cfg: DictConfig) -> dict:
     """``{"items": [names], "scores": {system: {seed: [metrics per item]}}, "outputs": {...}}``: every system of
     ``eval.systems`` trained (or resumed) once per seed of ``eval.seeds`` and scored on the test items, plus
-    the stretched speech itself (row ``input``). ``outputs`` keeps the first seed's log-magnitudes and audio."""
+    the stretched speech itself (row ``input``), ``eval.workers`` rows at a time (forked processes, one torch
+    thread each). ``outputs`` keeps the first seed's log-magnitudes and audio."""
     recogniser = train_recogniser(cfg)
     uniform = test_items(cfg, "uniform")
-    result = {"items": [s.name for s in uniform], "scores": {}, "outputs": {}}
-    rows = [(INPUT_ROW, None)] + [(name, seed) for name in cfg.eval.systems for seed in cfg.eval.seeds]
-    for name, seed in rows:
-        module = None
-        if name != INPUT_ROW:
-            sub = training.with_system(cfg, name, seed)
-            path = training.last_checkpoint(sub)
-            if not path.is_file() or cfg.ckpt_path == "last":
-                path = training.train(sub)
-            module = load_module(path)
-        align = "uniform" if module is None else module.hparams.system["align"]
-        items = test_items(cfg, align)
-        scores = []
-        for i, sample in enumerate(items):
-            log_mag = output_of(module, sample)
-            metrics, audio = score(log_mag, sample, cfg, recogniser)
-            scores.append(metrics)
-            if seed in (None, cfg.eval.seeds[0]) and i < max(cfg.eval.examples, 1):
-                result["outputs"].setdefault(name, []).append({"log_mag": log_mag, "audio": audio})
+    if "phsync" in cfg.eval.systems:
+        test_items(cfg, "phsync")  # the features are computed once, here, and inherited by the workers
+    _SHARED.update(cfg=cfg, recogniser=recogniser,
+                   speech_mfcc={s.name: mfcc_mean(s.speech, cfg.data.sample_rate) for s in uniform})
+    result = {"items": [s.name for s in uniform], "scores": {}, "outputs": {},
+              "target_phone_error": [float(np.mean(recognised_phones(recogniser, s.Y) != s.phones)) for s in uniform]}
+    rows = [(name, seed) for name in cfg.eval.systems for seed in cfg.eval.seeds] + [(INPUT_ROW, None)]
+    if cfg.eval.workers > 1:
+        with multiprocessing.get_context("fork").Pool(cfg.eval.workers, _one_thread_worker) as pool:
+            done = pool.map(score_row, rows, chunksize=1)
+    else:
+        done = [score_row(row) for row in rows]
+    for name, seed, scores, outputs in sorted(done, key=lambda r: r[0] != INPUT_ROW):
         result["scores"].setdefault(name, {})[seed or 0] = scores
-        log.info("%s seed %s: LSD %.2f, RCA %.3f over %d items", name, seed,
-                 np.mean([s["lsd"] for s in scores]), np.mean([s["rca"] for s in scores]), len(scores))
+        if outputs:
+            result["outputs"][name] = outputs
     return result

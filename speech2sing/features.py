@@ -70,22 +70,34 @@ def complex_stft(audio: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
     return stft(torch.as_tensor(np.asarray(audio, dtype=np.float32)), n_fft=n_fft, hop_length=hop).numpy()
 
 
+def _frame_pairs(T: int, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Left neighbour frame and fraction of each fractional frame position, clipped to [0, T - 1]."""
+    positions = np.clip(np.asarray(positions, dtype=np.float64), 0, T - 1)
+    left = np.floor(positions).astype(int)
+    return left, (positions - left).astype(np.float32)
+
+
+def stretched_magnitude(magnitude: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """The phase vocoder's magnitude: ``magnitude (F, T)`` linearly interpolated between neighbouring frames
+    at fractional frame ``positions`` -> ``(F, len(positions))`` (the phases do not change it)."""
+    left, frac = _frame_pairs(magnitude.shape[1], positions)
+    padded = np.concatenate([magnitude, np.zeros((magnitude.shape[0], 1), magnitude.dtype)], axis=1)
+    return (1 - frac) * padded[:, left] + frac * padded[:, left + 1]
+
+
 def phase_vocoder(D: np.ndarray, positions: np.ndarray, hop: int) -> np.ndarray:
     """Resample the STFT ``D (F, T)`` at fractional frame ``positions`` (ascending, within [0, T-1]):
     magnitudes interpolated between neighbouring frames, phases advanced by each step's instantaneous
     frequency (Laroche-Dolson style, as librosa's phase vocoder) -> ``(F, len(positions))``."""
     F, T = D.shape
     n_fft = 2 * (F - 1)
-    positions = np.clip(np.asarray(positions, dtype=np.float64), 0, T - 1)
-    padded = np.concatenate([D, np.zeros((F, 1), D.dtype)], axis=1)
-    left = np.floor(positions).astype(int)
-    frac = positions - left
-    a, b = padded[:, left], padded[:, left + 1]
-    magnitude = (1 - frac) * np.abs(a) + frac * np.abs(b)
+    left, _ = _frame_pairs(T, positions)
+    magnitude = stretched_magnitude(np.abs(D), positions)
+    angle = np.angle(np.concatenate([D, np.zeros((F, 1), D.dtype)], axis=1))
     advance = 2 * np.pi * hop * np.arange(F)[:, None] / n_fft
-    dphase = np.angle(b) - np.angle(a) - advance
+    dphase = angle[:, left + 1] - angle[:, left] - advance
     dphase = dphase - 2 * np.pi * np.round(dphase / (2 * np.pi)) + advance
-    phase = np.angle(D[:, left[:1]]) + np.concatenate([np.zeros((F, 1)), np.cumsum(dphase[:, :-1], axis=1)], 1)
+    phase = angle[:, left[:1]] + np.concatenate([np.zeros((F, 1)), np.cumsum(dphase[:, :-1], axis=1)], 1)
     return (magnitude * np.exp(1j * phase)).astype(np.complex64)
 
 

@@ -49,12 +49,18 @@ def prepare_speech(module: Speech2SingModule, speech: np.ndarray, n_frames: int,
 
 
 @torch.no_grad()
-def predict(module: Speech2SingModule, X: np.ndarray, f0: np.ndarray) -> np.ndarray:
-    """Predicted singing log-magnitude ``(F, T)`` from X ``(F, T)`` and the per-frame F0 (Hz)."""
+def network_outputs(module: Speech2SingModule, X: np.ndarray, f0: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Predicted singing log-magnitude ``(F, T)`` from X ``(F, T)`` and the per-frame F0 (Hz), and the phoneme
+    head's class per frame ``(T,)`` (``None`` without the head)."""
     f = module.hparams.features
     C = fx.pitch_image(f0, X.shape[0], f["sample_rate"])
-    y_hat, _ = module(torch.from_numpy(X)[None], torch.from_numpy(C)[None])
-    return y_hat[0].clamp_min(0).numpy()
+    y_hat, logits = module(torch.from_numpy(X)[None], torch.from_numpy(C)[None])
+    return y_hat[0].clamp_min(0).numpy(), None if logits is None else logits[0].argmax(0).numpy()
+
+
+def predict(module: Speech2SingModule, X: np.ndarray, f0: np.ndarray) -> np.ndarray:
+    """Predicted singing log-magnitude ``(F, T)`` from X ``(F, T)`` and the per-frame F0 (Hz)."""
+    return network_outputs(module, X, f0)[0]
 
 
 def convert(module: Speech2SingModule, speech: np.ndarray, f0: np.ndarray, transpose: float = 0.0,

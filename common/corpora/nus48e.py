@@ -10,7 +10,7 @@ Phone labels are ``start end phone`` lines (seconds; ARPAbet lower case, ``sil``
 to the sample because MBROLA durations are set by us. Singers are the four MBROLA voices (US1F, US2M,
 US3M, EN1M); songs ``01``.. are random English lyrics with a generated melody (one note per syllable),
 each song shared by several singers in their own register. ``size`` = songs per singer; the song pool
-has ``min(20, 2 * size)`` songs of 4 lines.
+has ``min(20, 2 * size)`` songs of 8 lines.
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ from common.corpora import songs, speech
 from common.corpora.manifest import Skips
 from common.errors import InputError
 
-VERSION = 1
+VERSION = 2  # 2: songs of 8 lines (were 4), enough held-out material for 100 test samples
 SIZES = {"tiny": 1, "default": 4}
 SIZE_MEANS = "songs per singer (each read and sung)"
 SAMPLE_RATE = 44100
-LINES_PER_SONG = 4
+LINES_PER_SONG = 8
 F0_HOP = 0.01
 VOICE_RANGES = {"F": (57, 74), "M": (45, 62)}
 EDGE_SILENCE_MS = 500

@@ -174,6 +174,8 @@ def test_nus48e_layout_labels_span_the_audio_and_read_and_sung_share_phones(buil
                 rms = {p: [] for p in ("sil", "vowel")}
                 for start, end, phone in labels[1:-1]:
                     kind = "sil" if phone == "sil" else "vowel" if phone in speech.VOWELS else None
+                    if kind == "sil":  # after the first 100 ms: MBROLA's diphone decays into the silence
+                        start += 0.1
                     if kind and end - start > 0.05:
                         rms[kind].append(np.sqrt(np.mean(audio[int(start * sr): int(end * sr)] ** 2)))
                 assert np.median(rms["vowel"]) > 10 * max(rms["sil"] or [1e-6])

@@ -2,20 +2,25 @@
 that flips sign from item to item does not, and the melody claim needs RCA above the unconverted speech."""
 
 import numpy as np
+import pytest
 
 from speech2sing import evaluate
 from speech2sing.config import SYSTEMS
 from speech2sing.experiments import INPUT_ROW, lsd_bins
 
 
-def result_with(lsd: dict, rca: dict, n: int = 12, noise: float = 0.0) -> dict:
+def result_with(lsd: dict, rca: dict, n: int = 12, noise: float = 0.0, seeds: int = 1) -> dict:
     rng = np.random.default_rng(0)
     scores = {}
     for name in [INPUT_ROW, *SYSTEMS]:
-        jitter = noise * rng.choice([-1.0, 1.0], n)
-        scores[name] = {0: [{"lsd": lsd[name] + jitter[i], "rca": rca[name], "phone_error": 0.5,
-                             "speaker_cosine": 0.9} for i in range(n)]}
-    return {"items": [f"item{i}" for i in range(n)], "scores": scores}
+        scores[name] = {}
+        for seed in range(seeds):
+            jitter = noise * rng.choice([-1.0, 1.0], n)
+            head = {"head_phone_error": 0.3} if name == "p_mtl" else {}
+            scores[name][seed] = [{"lsd": lsd[name] + jitter[i] + 0.1 * seed, "rca": rca[name],
+                                   "phone_error": 0.4 if name == "p_mtl" else 0.5, "speaker_cosine": 0.9, **head}
+                                  for i in range(n)]
+    return {"items": [f"item{i}" for i in range(n)], "scores": scores, "target_phone_error": [0.2] * n}
 
 
 PAPER_LIKE_LSD = {INPUT_ROW: 20.0, "b1": 14.19, "b2": 11.71, "allnorm": 11.72, "p_mse": 11.22, "p_mtl": 10.97,
@@ -26,7 +31,7 @@ PAPER_LIKE_RCA = {INPUT_ROW: 0.05, "b1": 0.221, "b2": 0.769, "allnorm": 0.771, "
 
 def test_the_papers_own_numbers_satisfy_every_ordering():
     checks = evaluate.claims(result_with(PAPER_LIKE_LSD, PAPER_LIKE_RCA), list(SYSTEMS))
-    assert len(checks) == 6 and all(c.holds for c in checks), [(c.claim, c.evidence) for c in checks]
+    assert len(checks) == 7 and all(c.holds for c in checks), [(c.claim, c.evidence) for c in checks]
 
 
 def test_a_gap_smaller_than_the_item_to_item_noise_is_not_an_ordering():
@@ -46,3 +51,17 @@ def test_a_gap_smaller_than_the_item_to_item_noise_is_not_an_ordering():
 def test_lsd_band_is_100_hz_to_3_5_khz():
     band = lsd_bins(16000, 1024)
     assert (band.start, band.stop) == (7, 225)
+
+
+def test_table1_reports_the_heads_phone_error_and_seed_intervals():
+    table = evaluate.table1(result_with(PAPER_LIKE_LSD, PAPER_LIKE_RCA, seeds=3), list(SYSTEMS))
+    rows = {row[0]: dict(zip(table.columns, row)) for row in table.rows}
+    assert "LSD 95% CI, seeds" in table.columns and "RCA 95% CI, seeds" in table.columns
+    assert rows["Proposed MTL (P-MTL)"]["phone error (P-MTL head)"] == pytest.approx(0.3)
+    assert rows["Proposed MSE (P-MSE)"]["phone error (P-MTL head)"] is None
+    # LSD of seed k is offset by 0.1 k: mean + 0.1, t-interval 0.1 +- 4.30 * 0.1 / sqrt(3)
+    lo, hi = (float(v) for v in rows["Proposed MSE (P-MSE)"]["LSD 95% CI, seeds"].strip("[]").split(", "))
+    assert abs(lo - (11.32 - 0.248)) < 0.01 and abs(hi - (11.32 + 0.248)) < 0.01
+    assert "0.200 of the frames" in table.caption
+    one_seed = evaluate.table1(result_with(PAPER_LIKE_LSD, PAPER_LIKE_RCA), list(SYSTEMS))
+    assert "LSD 95% CI, seeds" not in one_seed.columns

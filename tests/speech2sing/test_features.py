@@ -97,15 +97,24 @@ def test_phone_classes_are_the_41_of_the_paper():
         fx.phone_class("xx")
 
 
-def test_spans_pair_sung_chunks_of_three_or_more_words_with_the_matching_speech():
+def test_syllables_split_the_consonants_between_two_vowels():
+    # m ay | d ow | g ih ; s t r | ay k: the larger half of a cluster is the next syllable's onset
+    assert data.syllable_starts(["m", "ay", "d", "ow", "g", "ih"]) == [0, 2, 4]
+    assert data.syllable_starts(["ay", "s", "t", "r", "ay", "k"]) == [0, 2]
+    assert data.syllable_starts(["s", "t"]) == []
+
+
+def test_spans_are_every_run_of_three_or_more_words_inside_one_sung_chunk():
     read = [(0.0, 0.5, "sil"), (0.5, 0.6, "m"), (0.6, 0.7, "ay"), (0.7, 0.8, "d"), (0.8, 0.9, "ow"),
-            (0.9, 1.0, "g"), (1.0, 1.1, "ih"), (1.1, 1.3, "sil"), (1.3, 1.4, "hh"), (1.4, 1.5, "ay"),
-            (1.5, 2.0, "sil")]
+            (0.9, 1.0, "g"), (1.0, 1.1, "ih"), (1.1, 1.2, "t"), (1.2, 1.3, "uw"), (1.3, 1.5, "sil"),
+            (1.5, 1.6, "hh"), (1.6, 1.7, "ay"), (1.7, 2.0, "sil")]
     sing = [(0.0, 1.0, "sil"), (1.0, 1.2, "m"), (1.2, 2.0, "ay"), (2.0, 2.2, "d"), (2.2, 3.0, "ow"),
-            (3.0, 3.1, "g"), (3.1, 4.0, "ih"), (4.0, 5.0, "sil"), (5.0, 5.1, "hh"), (5.1, 6.0, "ay"),
-            (6.0, 7.0, "sil")]
-    spans = data.sample_spans(read, sing, min_words=3, max_chunks=2)
-    # chunk 1 has 3 nuclei; chunk 2 alone has 1 (too few); chunks 1+2 have 4
-    assert [(s.read, s.sing, s.syllables) for s in spans] == [((0.5, 1.1), (1.0, 4.0), 3), ((0.5, 1.5), (1.0, 6.0), 4)]
+            (3.0, 3.1, "g"), (3.1, 4.0, "ih"), (4.0, 4.1, "t"), (4.1, 4.5, "uw"), (4.5, 5.0, "sil"),
+            (5.0, 5.1, "hh"), (5.1, 6.0, "ay"), (6.0, 7.0, "sil")]
+    spans = data.sample_spans(read, sing, min_words=3)
+    # chunk 1 has 4 syllables (m ay | d ow | g ih | t uw): runs 1-3, 1-4, 2-4; chunk 2 has 1 (too few)
+    assert [(s.read, s.sing, s.syllables) for s in spans] == [
+        ((0.5, 1.1), (1.0, 4.0), 3), ((0.5, 1.3), (1.0, 4.5), 4), ((0.7, 1.3), (2.0, 4.5), 3)]
     assert spans[0].anchors[:2] == ((0.5, 1.0), (0.6, 1.2))
-    assert data.sample_spans(read, sing, min_words=3, max_chunks=1)[0].sing == (1.0, 4.0)
+    assert [s.syllables for s in data.sample_spans(read, sing, min_words=3, max_words=3)] == [3, 3]
+    assert len(data.sample_spans(read, sing, min_words=1)) == 10 + 1  # 4 * 5 / 2 runs, and "hh ay"

@@ -9,6 +9,7 @@ import pretty_midi
 import pytest
 
 from common.audio import load_audio, save_audio
+from common.corpora import speech as mbrola
 from common.metrics import raw_chroma_accuracy
 from speech2sing import data
 from speech2sing import features as fx
@@ -20,17 +21,24 @@ SR, HOP = 16000, 256
 
 @pytest.fixture(scope="module")
 def held_out_line(tiny, tmp_path_factory):
-    """Speech of the first line of a held-out recording (song 01) as a wav, and its sung melody as MIDI."""
+    """Speech of the first line of a held-out recording (song 01) as a wav, and its sung melody as MIDI: the
+    recording of a singer in a register the model was trained on (the tiny corpus trains on two male voices;
+    a female melody lies above every pitch bin the model saw)."""
     out = tmp_path_factory.mktemp("line")
     root = data.corpus_root(tiny.config())
-    rec = next(r for r in data.recordings(root) if r.song == "01")
+    manifest = json.loads((root / "manifest.json").read_text())
+    register = {i["singer"]: mbrola.VOICES[i["voice"].removeprefix("mbrola-")] for i in manifest["items"]}
+    trained = {register[i["singer"]] for i in manifest["items"] if i["song"] != "01"}
+    rec = next(r for r in data.recordings(root) if r.song == "01" and register[r.singer] in trained)
     read = data.read_labels(rec.path("read", "txt"))
     words = [lab for lab in read if not data.is_silence(lab[2])]
     end = next(lab[0] for lab in read if lab[0] > words[0][0] and data.is_silence(lab[2]))
     speech = load_audio(rec.path("read", "wav"), SR)[int(words[0][0] * SR): int(end * SR)]
-    manifest = json.loads((root / "manifest.json").read_text())
     item = next(i for i in manifest["items"] if i["singer"] == rec.singer and i["song"] == "01")
-    first_line = [n for n in item["melody"] if n[0] < 8.0]  # the first phrase
+    sung = data.read_labels(rec.path("sing", "txt"))
+    first = next(lab[0] for lab in sung if not data.is_silence(lab[2]))
+    line_end = next(lab[0] for lab in sung if lab[0] > first and data.is_silence(lab[2]))
+    first_line = [n for n in item["melody"] if n[0] < line_end]  # the first phrase
     midi = pretty_midi.PrettyMIDI()
     voice = pretty_midi.Instrument(0)
     voice.notes += [pretty_midi.Note(90, int(p), s, e) for s, e, p in first_line]
@@ -57,9 +65,9 @@ def test_convert_follows_a_midi_melody_better_than_the_speech(tiny, checkpoint, 
     module = load_module(checkpoint)
     stretched = fx.synthesize(prepare_speech(module, load_audio(speech_wav, SR), len(contour)), HOP)
     ours, speech = rca_against_midi(sung, midi), rca_against_midi(stretched, midi)
-    # tiny budget (2 training recordings, 500 steps): about 0.16 against 0.04; a model ignoring the melody
-    # stays at the speech's level
-    assert ours > 3 * speech and ours > speech + 0.08, (ours, speech)
+    # 500 steps on the two training recordings (male voices; the held-out line is a male singer's, in the range
+    # the model saw): about 0.39 against 0.05 (earlier, a female line above every pitch bin it saw: 0.16)
+    assert ours > 0.25 and ours > speech + 0.2, (ours, speech)
 
 
 def test_convert_a_folder_with_a_csv_melody_and_transpose(tiny, checkpoint, held_out_line, tmp_path):
