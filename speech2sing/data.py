@@ -34,6 +34,7 @@ from common.audio import load_audio
 from common.corpora import ensure_corpus
 from common.corpora.manifest import Skips
 from common.errors import InputError
+from common.lightning.data import resumable_loader
 from speech2sing import features as fx
 
 log = logging.getLogger(__name__)
@@ -236,26 +237,28 @@ def samples(cfg: DictConfig, align: str = "uniform") -> dict[str, list[Sample]]:
 
 class PairDataset(Dataset):
     """Samples as (input (F, T), pitch image (F, T), target (F, T), phones (T,)); ``source="singing"`` feeds
-    Y as input (the Singing Autoencoder). Training draws random aligned crops and the speech pitch shift."""
+    Y as input (the Singing Autoencoder). Training items are indexed by ``(index, entropy)``
+    (``resumable_loader(..., draws=True)``) and draw their random aligned crop and speech pitch shift from
+    ``entropy``, so a resumed run, and every worker process, draws what an uninterrupted run would."""
 
-    def __init__(self, items: list[Sample], d: DictConfig, source: str = "speech", train: bool = False,
-                 seed: int = 0):
+    def __init__(self, items: list[Sample], d: DictConfig, source: str = "speech", train: bool = False):
         self.items, self.d, self.source, self.train = items, d, source, train
-        self.rng = np.random.default_rng(seed)
 
     def __len__(self) -> int:
         return len(self.items)
 
-    def __getitem__(self, index: int):
+    def __getitem__(self, key: int | tuple[int, tuple]):
+        index, entropy = key if isinstance(key, tuple) else (key, None)
         s = self.items[index]
         X = s.Y if self.source == "singing" else s.X
         a, b = 0, s.Y.shape[1]
+        rng = np.random.default_rng(entropy) if self.train else None
         if self.train and self.d.crop_frames and b > self.d.crop_frames:
-            a = int(self.rng.integers(0, b - self.d.crop_frames + 1))
+            a = int(rng.integers(0, b - self.d.crop_frames + 1))
             b = a + self.d.crop_frames
         X = X[:, a:b]
         if self.train and self.source == "speech" and self.d.pitch_shift > 0:
-            X = fx.pitch_shift_spectrogram(X, float(self.rng.uniform(-self.d.pitch_shift, self.d.pitch_shift)))
+            X = fx.pitch_shift_spectrogram(X, float(rng.uniform(-self.d.pitch_shift, self.d.pitch_shift)))
         C = fx.pitch_image(s.f0[a:b], s.Y.shape[0], self.d.sample_rate)
         return tuple(torch.from_numpy(np.ascontiguousarray(v)) for v in (X, C, s.Y[:, a:b], s.phones[a:b]))
 
@@ -278,9 +281,9 @@ class PairDataModule(pl.LightningDataModule):
         self.splits = samples(self.cfg, self.align)
 
     def train_dataloader(self):
-        data = PairDataset(self.splits["train"], self.cfg.data, self.source, train=True, seed=self.cfg.run.seed)
-        return DataLoader(data, batch_size=self.cfg.data.batch_size, shuffle=True, collate_fn=collate,
-                          num_workers=self.cfg.data.num_workers, drop_last=False)
+        data = PairDataset(self.splits["train"], self.cfg.data, self.source, train=True)
+        return resumable_loader(data, self.cfg.data.batch_size, shuffle=True, draws=True, seed=self.cfg.run.seed,
+                                collate_fn=collate, num_workers=self.cfg.data.num_workers)
 
     def val_dataloader(self):
         data = PairDataset(self.splits["test"], self.cfg.data, self.source)

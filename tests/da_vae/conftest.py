@@ -1,15 +1,12 @@
 """Shared da_vae test setup: tiny synthetic MAPS / MIR-1K corpora and small models trained through the real
-CLI in a temp dir (once per session), and torch on one thread (on a shared 2-core machine that is several
-times faster than two threads competing with other processes; the previous setting is restored)."""
+CLI in a temp dir (once per session); torch on one thread (tests.project)."""
 
 from pathlib import Path
 
 import pytest
-import torch
 
-from common.lightning import load_config, main
-from da_vae.__main__ import VERBS
 from da_vae.config import DaVaeConfig
+from tests.project import TinyProject, one_torch_thread  # noqa: F401 (fixtures)
 
 # small networks and few steps: the tests check behaviour, not the paper's numbers
 SMALL = ["model.latent_dim=32", "model.channels=[32,64,128]", "model.hidden=128", "data.batch_size=16",
@@ -17,32 +14,11 @@ SMALL = ["model.latent_dim=32", "model.channels=[32,64,128]", "model.hidden=128"
          "logger.wandb=false"]
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
-class TinyProject:
-    """``python -m da_vae`` on the tiny corpora, everything written under ``root``."""
-
-    def __init__(self, root: Path):
-        self.root = root
-        self.overrides = [f"run.root={root}/runs", f"data.root={root}/synthetic", "data.corpus_size=6",
-                          f"data.cache={root}/cache", f"eval.out={root}/reports", *SMALL]
-
-    def run(self, verb: str, *args: str) -> int:
-        return main("da_vae", DaVaeConfig, VERBS, [verb, *map(str, args), *self.overrides])
-
-    def config(self, *overrides: str):
-        return load_config(DaVaeConfig, "da_vae", "default", [*self.overrides, *overrides])
-
-
 @pytest.fixture(scope="session")
 def tiny(tmp_path_factory) -> TinyProject:
-    return TinyProject(tmp_path_factory.mktemp("da_vae"))
+    root = tmp_path_factory.mktemp("da_vae")
+    paths = [f"data.root={root}/synthetic", f"data.cache={root}/cache", "data.corpus_size=6"]
+    return TinyProject("da_vae", DaVaeConfig, root, [*paths, *SMALL])
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 def toy(root: Path, *overrides: str, wait: bool = True, timeout: float = 300):
     cmd = [sys.executable, "-m", "tests.toy_task", "train", f"run.root={root}", *overrides]
-    env = {**os.environ, "PYTHONPATH": str(REPO), "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
+    # its own W&B service: one this pytest process started (and exported in WANDB_SERVICE) would outlive a
+    # killed launch and still hold its run id when the resumed launch asks for it
+    env = {**{k: v for k, v in os.environ.items() if k != "WANDB_SERVICE"}, "PYTHONPATH": str(REPO),
+           "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
     if not wait:
         return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                 start_new_session=True)
