@@ -14,9 +14,9 @@ class ResumableShuffle(Sampler[int]):
     ``seed + epoch`` (not from a generator that would have to be carried across epochs), with the epoch and
     position as its state. ``draws``: yields ``(index, entropy)`` instead, ``entropy = (seed, epoch, position)``
     for ``np.random.default_rng``, so a dataset's own random choices (crops, augmentation) are the same in a
-    resumed run and in every worker process. An epoch whose last index
-    was taken is over even if its iterator was never exhausted (a sized loader stops at its length): the next
-    ``iter`` starts the next epoch, never an empty one."""
+    resumed run and in every worker process. An epoch whose last index was taken is over even if its iterator
+    was never exhausted (a sized loader stops at its length): the next ``iter`` starts the next epoch, never an
+    empty one."""
 
     def __init__(self, n: int, seed: int = 0, shuffle: bool = True, draws: bool = False):
         self.n, self.seed, self.shuffle, self.draws = n, seed, shuffle, draws
