@@ -21,12 +21,28 @@ NOISE = (
 )
 
 
+class ThirdPartyBelow(logging.Filter):
+    """Drops third-party records below ``level``; on the root handlers, because a library imported later (the
+    verbs import Lightning lazily) sets its own logger's level back to INFO."""
+
+    def __init__(self, level: int):
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= self.level or record.name.split(".")[0] not in THIRD_PARTY
+
+
 def configure_logging(level: str) -> None:
     """Set third-party loggers to ``level`` (warning | info | debug) and, below debug, ignore library noise."""
     if level not in LEVELS:
         raise ConfigError(f"log_level={level!r} is not a level: use one of {', '.join(LEVELS)}")
     for name in THIRD_PARTY:
         logging.getLogger(name).setLevel(LEVELS[level])
+    for handler in logging.getLogger().handlers:
+        for old in [f for f in handler.filters if isinstance(f, ThirdPartyBelow)]:
+            handler.removeFilter(old)
+        handler.addFilter(ThirdPartyBelow(LEVELS[level]))
     if level != "debug":
         for message in NOISE:
             warnings.filterwarnings("ignore", message=message)

@@ -186,6 +186,17 @@ def test_training_is_quiet_by_default_and_verbose_with_v(tmp_path):
     assert "GPU available" in verbose.stdout + verbose.stderr and "Total params" in verbose.stdout + verbose.stderr
 
 
+def test_lightning_imported_after_the_cli_configured_logging_stays_quiet():
+    """The paper packages' verbs import Lightning lazily, after the CLI has set its loggers to WARNING; Lightning
+    sets its own logger back to INFO on import, so the quiet default must hold on the output side too."""
+    code = ("import logging; logging.basicConfig(level='INFO', format='%(levelname)s %(name)s: %(message)s');"
+            "from common.lightning.verbosity import configure_logging; configure_logging('warning');"
+            "import pytorch_lightning; logging.getLogger('pytorch_lightning.utilities.rank_zero').info('NOISE');"
+            "logging.getLogger('da_vae').info('OURS')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert "OURS" in out.stderr and "NOISE" not in out.stderr, out.stderr[-2000:]
+
+
 def test_help_and_config_import_neither_torch_nor_lightning():
     probe = ("import runpy, sys; sys.argv = ['da_vae'] + sys.argv[1:]\n"
              "try:\n    runpy.run_module('da_vae', run_name='__main__')\n"
