@@ -4,7 +4,8 @@ A paper whose package (or its ``evaluate`` module) does not exist yet is listed 
 Each paper's eval verb writes its report through ``common.report`` to ``reports/<package>/`` (README.md,
 index.html, results.json, figures, audio examples); this command then rebuilds the site index
 ``reports/index.html`` and ``reports/README.md``. Another preset's reports and site go to ``reports/<preset>/``
-(``eval.out`` is set to match), so a ``paper`` run never overwrites the default's. A failed eval is reported and makes the exit code 1.
+(``eval.out`` is set to match), so a ``paper`` run never overwrites the default's. A failed eval is reported
+and makes the exit code 1.
 
     python -m common.eval_all [--config default|paper] [key=value ...]
 

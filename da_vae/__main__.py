@@ -16,14 +16,16 @@ def _prepare_args(parser: argparse.ArgumentParser) -> None:
 def _align_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--audio", required=True, help="the recording (wav/flac/ogg/mp3)")
     parser.add_argument("--midi", required=True, help="the MIDI file to align to it")
-    parser.add_argument("--out-dir", help="where to write the outputs (default: next to the audio)")
+    parser.add_argument("--out-dir", default=".", help="where to write the outputs (default: the current directory)")
 
 
 def _separate_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("mixture", help="the mixture (wav/flac/ogg/mp3; stereo is mixed down to mono)")
-    parser.add_argument("--out-dir", help="where to write the outputs (default: next to the mixture)")
+    parser.add_argument("--out-dir", default=".", help="where to write the outputs (default: the current directory)")
 
 
+CKPT = ("the trained stage-2 model, a last.ckpt under runs/da_vae/; default: this run's {task} model "
+        "(runs/da_vae/<run.name>/{task}-L<model.latent_dim>-<variant>/checkpoints/last.ckpt)")
 VERBS = [
     Verb("prepare", "build the corpora (synthetic default) and cache the features of each task",
          "da_vae.verbs:prepare", _prepare_args),
@@ -32,9 +34,11 @@ VERBS = [
     Verb("eval", "train what is missing and write the paper's Tables 2-3 and Figure 4 to eval.out",
          "da_vae.verbs:evaluate"),
     Verb("align", "align a MIDI file to a recording with a trained task-midi model (ckpt=...)",
-         "da_vae.verbs:align", _align_args),
+         "da_vae.verbs:align", _align_args, keys=(("ckpt=PATH", CKPT.format(task="midi")),)),
     Verb("separate", "separate voice and accompaniment with a trained separation DAE (ckpt=...)",
-         "da_vae.verbs:separate", _separate_args),
+         "da_vae.verbs:separate", _separate_args,
+         keys=(("ckpt=PATH", CKPT.format(task="separation")),
+               ("eval.separation_hop_frames=N", "hop in frames between the overlapping segments that are averaged"))),
 ]
 
 if __name__ == "__main__":

@@ -145,8 +145,9 @@ NOTES = """\
   settings are not given in the paper.
 - Features: log(1 + mel power) of the z-scored waveform (1024-point STFT, 64 ms Hann window, 20 ms hop at
   16 kHz); binary piano roll; Spec compares these two directly. Chroma: `librosa.feature.chroma_stft` vs
-  pretty_midi `get_chroma` normalised per frame by its maximum. MCEP: c1..c24 of
-  `pyworld.code_spectral_envelope` on the DIO/StoneMask/CheapTrick envelope. DTW: `common.dtw`, Euclidean
+  pretty_midi `get_chroma` normalised per frame by its maximum. MCEP: c1..c24 of SPTK's
+  mel-cepstral analysis (`pysptk.sp2mc`, all-pass constant 0.41 for 16 kHz) of the WORLD DIO/StoneMask/CheapTrick
+  envelope. DTW: `common.dtw`, Euclidean
   cost in Task 1, squared Euclidean in Task 2 (as the paper says); Task 2 latents are z-scored over time.
 - Separation: input and estimate are magnitude spectrograms |STFT| of the z-scored mixture (the voice scaled
   alike), l1 on the voice magnitudes. {dae_output} The voice magnitude is averaged over overlapping segments,

@@ -5,12 +5,14 @@
 - ``magnitude``: |STFT| (513 bins), the separation input and output;
 - ``piano_roll``: 128 MIDI pitches, 1 where a note (or its sustain-pedal extension) sounds in the frame;
 - baselines: ``audio_chroma`` (``librosa.feature.chroma_stft``), ``midi_chroma`` (pretty_midi ``get_chroma``)
-  and ``mcep`` (24 mel-cepstral coefficients of WORLD's CheapTrick envelope).
+  and ``mcep`` (24 mel-cepstral coefficients, SPTK ``sp2mc``, of WORLD's CheapTrick envelope).
 """
 
 from __future__ import annotations
 
+import functools
 import io
+import warnings
 from pathlib import Path
 
 import librosa
@@ -103,15 +105,37 @@ def audio_chroma(y: np.ndarray, sample_rate: int, n_fft: int, hop: int) -> np.nd
                                        hop_length=hop).T.astype(np.float32)
 
 
-def mcep(y: np.ndarray, sample_rate: int, hop_ms: float, order: int = 24) -> np.ndarray:
-    """Mel-cepstrum of order ``order`` (c1..c_order, energy c0 dropped) of the WORLD spectral envelope
-    (DIO + StoneMask f0, CheapTrick envelope, ``pyworld.code_spectral_envelope``) -> ``(frames, order)``."""
+@functools.lru_cache(maxsize=8)
+def _freqt_matrix(length: int, order: int, alpha: float) -> np.ndarray:
+    """``(length, order + 1)``: SPTK's frequency warping of a cepstrum (``freqt``), a linear map, as a matrix."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # pysptk warns about pkg_resources on import
+        import pysptk
+
+    return np.stack([pysptk.freqt(row, order, alpha) for row in np.eye(length)])
+
+
+def sp2mc(power: np.ndarray, order: int, alpha: float) -> np.ndarray:
+    """Mel-cepstrum ``(frames, order + 1)`` of power spectra ``(frames, bins)``, equal to SPTK's ``sp2mc``
+    (``pysptk.sp2mc``) frame by frame, as one matrix product instead of a Python call per frame."""
+    cepstrum = np.fft.irfft(np.log(power), axis=-1)
+    cepstrum[:, 0] /= 2.0
+    return cepstrum @ _freqt_matrix(cepstrum.shape[1], order, float(alpha))
+
+
+def mcep(y: np.ndarray, sample_rate: int, hop_ms: float, order: int = 24, energy: bool = False) -> np.ndarray:
+    """Mel-cepstrum of the WORLD spectral envelope (DIO + StoneMask f0, CheapTrick power envelope) by SPTK's
+    ``sp2mc`` with the all-pass constant of ``sample_rate`` (``pysptk.util.mcepalpha``: 0.41 at 16 kHz)
+    -> ``(frames, order)`` c1..c_order, or ``(frames, order + 1)`` from c0 (log energy) with ``energy``."""
     import pyworld  # imported here: it warns about pkg_resources on import
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        from pysptk.util import mcepalpha
 
     x = np.ascontiguousarray(y, dtype=np.float64)
     f0, times = pyworld.dio(x, sample_rate, frame_period=hop_ms)
     f0 = pyworld.stonemask(x, f0, times, sample_rate)
     envelope = pyworld.cheaptrick(x, f0, times, sample_rate)
-    coded = pyworld.code_spectral_envelope(envelope, sample_rate, order + 1)[:, 1:]
+    cepstrum = sp2mc(envelope, order, mcepalpha(sample_rate))[:, 0 if energy else 1:]
     n = frame_count(len(x), hop_length(sample_rate, hop_ms))
-    return np.pad(coded, [(0, max(0, n - len(coded))), (0, 0)], mode="edge")[:n].astype(np.float32)
+    return np.pad(cepstrum, [(0, max(0, n - len(cepstrum))), (0, 0)], mode="edge")[:n].astype(np.float32)

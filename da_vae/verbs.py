@@ -56,7 +56,8 @@ def _long_enough(module, audio, path) -> None:
 
 
 def align(cfg: DictConfig, args: argparse.Namespace) -> None:
-    """Align a MIDI file to a recording; writes ``<audio stem>.path.csv`` and ``<audio stem>.aligned.mid``."""
+    """Align a MIDI file to a recording; writes ``<audio stem>.path.csv`` and ``<audio stem>.aligned.mid`` into
+    ``--out-dir`` (the current directory by default, never the dataset's folder) and prints their paths."""
     module = inference.load_target(_checkpoint(cfg, "midi"), "midi")
     f = module.hparams.features
     audio = load_audio(args.audio, f["sample_rate"])
@@ -64,7 +65,7 @@ def align(cfg: DictConfig, args: argparse.Namespace) -> None:
     midi = features.load_midi(args.midi)
     path = inference.midi_to_audio_path(module, midi, audio)
     hop_seconds = features.hop_length(f["sample_rate"], f["hop_ms"]) / f["sample_rate"]
-    out = Path(args.out_dir) if args.out_dir else Path(args.audio).parent
+    out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     stem = Path(args.audio).stem
     path_file, midi_file = out / f"{stem}.path.csv", out / f"{stem}.aligned.mid"
@@ -78,7 +79,7 @@ def align(cfg: DictConfig, args: argparse.Namespace) -> None:
 
 def separate(cfg: DictConfig, args: argparse.Namespace) -> None:
     """Write ``<stem>_voice.wav`` and ``<stem>_accompaniment.wav`` (mono, the input's rate; they sum to the
-    mono mixture)."""
+    mono mixture) into ``--out-dir`` (the current directory by default) and print their paths."""
     module = inference.load_target(_checkpoint(cfg, "separation"), "separation")
     rate = module.hparams.features["sample_rate"]
     native = audio_info(args.mixture).sample_rate
@@ -87,7 +88,7 @@ def separate(cfg: DictConfig, args: argparse.Namespace) -> None:
     voice = inference.separate_voice(module, resample(mixture, native, rate), cfg.eval.separation_hop_frames)
     voice = resample(voice, rate, native)
     voice = np.pad(voice, (0, max(0, len(mixture) - len(voice))))[: len(mixture)].astype(np.float32)
-    out = Path(args.out_dir) if args.out_dir else Path(args.mixture).parent
+    out = Path(args.out_dir)
     stem = Path(args.mixture).stem
     written = [save_audio(out / f"{stem}_voice.wav", voice, native),
                save_audio(out / f"{stem}_accompaniment.wav", mixture - voice, native)]

@@ -35,6 +35,7 @@ class Verb:
     help: str
     run: Callable[[DictConfig, argparse.Namespace], int | None] | str
     add_arguments: Callable[[argparse.ArgumentParser], None] | None = None
+    keys: tuple[tuple[str, str], ...] = ()  # (key=VALUE, what it does): config keys this verb reads, in its --help
 
     def function(self) -> Callable[[DictConfig, argparse.Namespace], int | None]:
         if callable(self.run):
@@ -76,16 +77,26 @@ def is_override(token: str) -> bool:
         part.isidentifier() for part in key.split("."))
 
 
+def _verb_epilog(verb: Verb) -> str | None:
+    if not verb.keys:
+        return None
+    lines = [f"  {key}\n" + textwrap.indent(textwrap.fill(text, 72, break_on_hyphens=False), "      ")
+             for key, text in verb.keys]
+    return "config keys this verb reads (key=value after the verb):\n" + "\n".join(lines)
+
+
 def build_parser(package: str, verbs: Sequence[Verb], description: str = "") -> argparse.ArgumentParser:
+    """``description`` may be a docstring line: its reST literals (````x````) print as plain text."""
     parser = argparse.ArgumentParser(
-        prog=f"python -m {package}", description=description,
+        prog=f"python -m {package}", description=description.replace("``", ""),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=textwrap.dedent(f"""\
-            Config overrides go after the verb as key=value (e.g. trainer.devices=2 data.root=/data/MAPS);
+            Config overrides go after the verb as key=value (e.g. trainer.devices=2 run.name=exp1);
             `python -m {package} config [key=value ...]` prints the resolved config with every key."""))
     sub = parser.add_subparsers(dest="verb", metavar="<verb>", required=True)
     for verb in [*verbs, Verb("config", "print the resolved config (all keys and their values)", _print_config)]:
-        p = sub.add_parser(verb.name, help=verb.help, description=verb.help)
+        p = sub.add_parser(verb.name, help=verb.help, description=verb.help, epilog=_verb_epilog(verb),
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
         p.add_argument("--config", default="default", metavar="PRESET",
                        help="preset name under configs/ (default, paper, ...) or a path to a .yaml file")
         p.add_argument("-v", "--verbose", action="count", default=0,

@@ -25,13 +25,16 @@ def onsets(midi):
     return np.array(sorted(n.start for inst in midi.instruments for n in inst.notes))
 
 
-def test_align_recovers_a_nonlinear_stretch_better_than_spec_and_retimes_the_midi(tiny, midi_checkpoint, tmp_path):
+def test_align_recovers_a_nonlinear_stretch_better_than_spec_and_retimes_the_midi(tiny, midi_checkpoint, tmp_path,
+                                                                                   monkeypatch):
     piece = next(i for i in data.task_items(tiny.config(), "midi") if i.split == "val")  # unseen in training
     audio = load_audio(piece.audio, SR)
     stretched = nonlinear_time_stretch(audio, [0.75, 1.3, 0.8, 1.25, 0.9], hop_length=HOP)
-    wav = save_audio(tmp_path / "performance.wav", stretched.output, SR)
-    assert tiny.run("align", "--audio", wav, "--midi", piece.midi, "--out-dir", tmp_path / "out",
-                    f"ckpt={midi_checkpoint}") == 0
+    wav = save_audio(tmp_path / "recordings" / "performance.wav", stretched.output, SR)
+    (tmp_path / "out").mkdir()
+    monkeypatch.chdir(tmp_path / "out")  # without --out-dir: the current directory, not the recording's folder
+    assert tiny.run("align", "--audio", wav, "--midi", piece.midi, f"ckpt={midi_checkpoint}") == 0
+    assert sorted(p.name for p in (tmp_path / "recordings").iterdir()) == ["performance.wav"]
     path = read_path(tmp_path / "out/performance.path.csv")
     midi = features.load_midi(piece.midi)
     n_midi = features.midi_frames(midi, HOP / SR)
@@ -53,12 +56,17 @@ def test_align_recovers_a_nonlinear_stretch_better_than_spec_and_retimes_the_mid
     assert np.median(np.abs(retimed - expected)) < 0.25 * np.median(np.abs(onsets(midi) - expected))
 
 
-def test_separate_writes_voice_and_accompaniment_that_sum_to_the_mixture(tiny, separation_checkpoint, tmp_path):
+def test_separate_writes_voice_and_accompaniment_that_sum_to_the_mixture(tiny, separation_checkpoint, tmp_path,
+                                                                         monkeypatch, capsys):
     clip = next(i for i in data.task_items(tiny.config(), "separation") if i.split == "train")
     voice, accompaniment = data.load_karaoke(clip.audio, SR)
     mixture = resample(voice + accompaniment, SR, 22050)  # a rate the model was not trained at
-    wav = save_audio(tmp_path / "song.wav", mixture, 22050)
-    assert tiny.run("separate", wav, "--out-dir", tmp_path / "sep", f"ckpt={separation_checkpoint}") == 0
+    wav = save_audio(tmp_path / "dataset" / "song.wav", mixture, 22050)
+    (tmp_path / "sep").mkdir()
+    monkeypatch.chdir(tmp_path / "sep")  # without --out-dir: the current directory, never the dataset's folder
+    assert tiny.run("separate", wav, f"ckpt={separation_checkpoint}") == 0
+    assert sorted(p.name for p in (tmp_path / "dataset").iterdir()) == ["song.wav"]
+    assert "wrote song_voice.wav\nwrote song_accompaniment.wav" in capsys.readouterr().out
     outputs = {part: load_audio(tmp_path / f"sep/song_{part}.wav", 22050) for part in ("voice", "accompaniment")}
     assert all(len(x) == len(mixture) for x in outputs.values())
     np.testing.assert_allclose(outputs["voice"] + outputs["accompaniment"], mixture, atol=1e-5)

@@ -15,7 +15,8 @@ def _verbs(seen):
         parser.add_argument("audio")
         parser.add_argument("--midi", required=True)
 
-    return [Verb("align", "align audio to MIDI", align, add_arguments)]
+    return [Verb("align", "align audio to MIDI", align, add_arguments,
+                 keys=(("ckpt=PATH", "the trained model to align with; default: this run's"),))]
 
 
 def test_help_lists_verbs(capsys):
@@ -24,6 +25,16 @@ def test_help_lists_verbs(capsys):
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
     assert "align" in out and "config" in out and "key=value" in out
+
+
+def test_help_shows_a_verbs_config_keys_and_plain_text_descriptions(capsys):
+    with pytest.raises(SystemExit):
+        main(PKG, ToyConfig, _verbs({}), ["--help"], description="``python -m toy align`` aligns")
+    assert "python -m toy align aligns" in capsys.readouterr().out  # no reST markup in a terminal
+    with pytest.raises(SystemExit):
+        main(PKG, ToyConfig, _verbs({}), ["align", "--help"])
+    out = capsys.readouterr().out
+    assert "config keys this verb reads" in out and "ckpt=PATH\n      the trained model to align with" in out
 
 
 def test_verb_gets_its_arguments_and_overrides():
