@@ -2,8 +2,11 @@
 ``decoder.onnx`` (onnxruntime) next to ``decoder.json``. Imports numpy, torch or onnxruntime only.
 
 The numpy runtime is the synthesizer's default: for one frame at a time (batch 1) the decoder is a chain of
-matrix-vector products whose cost is reading the weights, and numpy's BLAS call per layer has a few
-microseconds of overhead where a torch or onnxruntime call has tens to hundreds (``bench/realtime.py``)."""
+matrix-vector products whose cost is reading the weights (11 MB for the paper's 8-unit decoder), and numpy's BLAS
+call per layer has a few microseconds of overhead where a torch or onnxruntime call has tens to hundreds
+(``bench/realtime.py``). For two to four frames (the engine decoding several blocks ahead) a numba kernel reads each
+weight row once for two frames; BLAS's matrix-matrix product is several times slower than two matrix-vector
+products at these sizes."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import json
 import warnings
 from pathlib import Path
 
+import numba
 import numpy as np
 
 from common.errors import InputError
@@ -18,11 +22,58 @@ from common.errors import InputError
 SUFFIXES = {".npz": "numpy", ".pt": "torchscript", ".onnx": "onnx"}
 # the file each ``synth.backend`` runs, as written by :func:`realtime_ae.export.export_decoder`
 FILES = {"numpy": "decoder.npz", "torchscript": "decoder.pt", "onnx": "decoder.onnx", "int8": "decoder-int8.onnx"}
+SMALL_BATCH = 4  # up to this many frames per call go through the pairwise kernel, more through BLAS
+FASTMATH = {"reassoc", "contract"}  # vectorised sums (a different summation order than BLAS: ~1e-7 relative)
+
+
+@numba.njit(fastmath=FASTMATH, boundscheck=False, inline="always")
+def _dot2(w, x0, x1):
+    a0, a1 = np.float32(0.0), np.float32(0.0)
+    for i in range(w.shape[0]):
+        a0 += w[i] * x0[i]
+        a1 += w[i] * x1[i]
+    return a0, a1
+
+
+@numba.njit(fastmath=FASTMATH, boundscheck=False, inline="always")
+def _dot1(w, x0):
+    a0 = np.float32(0.0)
+    for i in range(w.shape[0]):
+        a0 += w[i] * x0[i]
+    return a0
+
+
+@numba.njit(fastmath=FASTMATH, boundscheck=False, cache=True)
+def small_batch_chain(x, rows, biases, sizes, slopes, a, b):
+    """The dense chain for a few frames ``x`` (n, sizes[0]) float32: ``rows`` all layers' (out, in) kernels
+    flattened, ``biases`` flattened, ``sizes`` (layers + 1,) widths, ``slopes`` (layers,), ``a``/``b`` (>= n,
+    max width) scratch. Each weight row is read once per pair of frames. Returns a view (n, sizes[-1]) of a or b."""
+    n = x.shape[0]
+    a[:n, : sizes[0]] = x
+    src, dst = a, b
+    w_at, b_at = 0, 0
+    for layer in range(sizes.shape[0] - 1):
+        n_in, n_out, slope = sizes[layer], sizes[layer + 1], slopes[layer]
+        kernel = rows[w_at : w_at + n_in * n_out].reshape((n_out, n_in))
+        for j in range(n_out):
+            row, bias = kernel[j], biases[b_at + j]
+            for k in range(0, n - 1, 2):
+                v0, v1 = _dot2(row, src[k, :n_in], src[k + 1, :n_in])
+                v0, v1 = v0 + bias, v1 + bias
+                dst[k, j] = v0 if v0 > 0 else v0 * slope
+                dst[k + 1, j] = v1 if v1 > 0 else v1 * slope
+            if n % 2:
+                v0 = _dot1(row, src[n - 1, :n_in]) + bias
+                dst[n - 1, j] = v0 if v0 > 0 else v0 * slope
+        w_at, b_at = w_at + n_in * n_out, b_at + n_out
+        src, dst = dst, src
+    return src[:n, : sizes[-1]]
 
 
 class DenseChain:
     """The exported dense decoder in numpy: ``x -> max(x @ w + b, slope * (x @ w + b))`` per layer, with
-    preallocated outputs for single frames. The input is ``[z, chroma]`` with the chroma skip, else ``z``."""
+    preallocated outputs. One frame: a BLAS matrix-vector product per layer; 2-4 frames: :func:`small_batch_chain`;
+    more: BLAS matrix products. The input is ``[z, chroma]`` with the chroma skip, else ``z``."""
 
     def __init__(self, arrays, skip: bool):
         layers = len(arrays["slopes"])
@@ -32,10 +83,21 @@ class DenseChain:
         self.skip = skip
         self._outputs = [np.empty(w.shape[1], np.float32) for w in self.weights]
         self._scratch = [np.empty(w.shape[1], np.float32) for w in self.weights]
+        # the same layers for the small-batch kernel: (out, in) rows, one flat array
+        self._rows = np.concatenate([np.ascontiguousarray(w.T).ravel() for w in self.weights])
+        self._flat_biases = np.concatenate(self.biases)
+        self._sizes = np.array([self.weights[0].shape[0]] + [w.shape[1] for w in self.weights], np.int64)
+        self._slopes = np.array(self.slopes, np.float32)
+        self._pair = [np.empty((SMALL_BATCH, self._sizes.max()), np.float32) for _ in range(2)]
+        self(np.zeros((2, self._sizes[0] - 12 * skip), np.float32), np.zeros((2, 12), np.float32))  # compile now
 
     def __call__(self, z: np.ndarray, chroma: np.ndarray) -> np.ndarray:
-        """(z (L,), chroma (12,)) -> (bins,) a fresh array, or (N, L), (N, 12) -> (N, bins)."""
+        """(z (L,), chroma (12,)) -> (bins,), or (N, L), (N, 12) -> (N, bins); a fresh array."""
         x = np.concatenate([z, chroma], axis=-1) if self.skip else z
+        if x.ndim == 2 and len(x) == 1:
+            return self(z[0], chroma[0])[None]
+        if x.ndim == 2 and len(x) <= SMALL_BATCH:
+            return small_batch_chain(x, self._rows, self._flat_biases, self._sizes, self._slopes, *self._pair).copy()
         single = x.ndim == 1
         for w, b, slope, out, scratch in zip(self.weights, self.biases, self.slopes, self._outputs, self._scratch):
             if single:
