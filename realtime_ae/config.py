@@ -68,7 +68,7 @@ class SynthConfig:
     smoothing_ms: float = 40.0  # time constant of the latent/volume smoothing
     # blocks whose frames are decoded in one call (one read of the weights): a slider move waits up to this - 1
     # blocks (23.2 ms each) longer; note changes do not (bench/realtime.py)
-    frames_per_decode: int = 1
+    frames_per_decode: int = 2
     volume: float = 0.5
     latent_scale: float = 1.0  # resynth: multiply the encoded latents by this before decoding
     seed: int = 0  # noise phase seed
