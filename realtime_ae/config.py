@@ -66,9 +66,10 @@ class SynthConfig:
     backend: str = "numpy"
     phase: str = "noise"  # noise (stored white-noise phase, as the paper) | advance (coherent bin-centre phase)
     smoothing_ms: float = 40.0  # time constant of the latent/volume smoothing
-    # blocks whose frames are decoded in one call (one read of the weights): a slider move waits up to this - 1
-    # blocks (23.2 ms each) longer; note changes do not (bench/realtime.py)
-    frames_per_decode: int = 2
+    # blocks whose frames are decoded in one call (one read of the weights per call): a slider move waits up to
+    # this - 1 blocks (23.2 ms each) longer; note changes do not. 2 saved 0-15% per block on the shared test machine
+    # (bench/realtime.py), not worth the latency by default
+    frames_per_decode: int = 1
     volume: float = 0.5
     latent_scale: float = 1.0  # resynth: multiply the encoded latents by this before decoding
     seed: int = 0  # noise phase seed
