@@ -67,9 +67,9 @@ class SynthConfig:
     phase: str = "noise"  # noise (stored white-noise phase, as the paper) | advance (coherent bin-centre phase)
     smoothing_ms: float = 40.0  # time constant of the latent/volume smoothing
     # blocks whose frames are decoded in one call (one read of the weights per call): a slider move waits up to
-    # this - 1 blocks (23.2 ms each) longer; note changes do not. 2 saved 0-15% per block on the shared test machine
-    # (bench/realtime.py), not worth the latency by default
-    frames_per_decode: int = 1
+    # this - 1 blocks (23.2 ms each) longer; note changes do not. With blocks paced as the audio callback runs, 2
+    # costs 1.35-1.5x less CPU per moving block than 1 (bench/realtime.py)
+    frames_per_decode: int = 2
     volume: float = 0.5
     latent_scale: float = 1.0  # resynth: multiply the encoded latents by this before decoding
     seed: int = 0  # noise phase seed
