@@ -66,6 +66,10 @@ class SynthConfig:
     backend: str = "numpy"
     phase: str = "noise"  # noise (stored white-noise phase, as the paper) | advance (coherent bin-centre phase)
     smoothing_ms: float = 40.0  # time constant of the latent/volume smoothing
+    # blocks whose frames are decoded in one call (one read of the weights per call): a slider move waits up to
+    # this - 1 blocks (23.2 ms each) longer; note changes do not. With blocks paced as the audio callback runs, 2
+    # costs 1.35-1.5x less CPU per moving block than 1 (bench/realtime.py)
+    frames_per_decode: int = 2
     volume: float = 0.5
     latent_scale: float = 1.0  # resynth: multiply the encoded latents by this before decoding
     seed: int = 0  # noise phase seed
@@ -80,6 +84,10 @@ class EvalConfig:
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
     mesh: list[int] = field(default_factory=lambda: [350, 50, 5])  # Table V mesh length for 2-D, 3-D, 8-D
     examples: int = 1  # test clips per corpus rendered as audio examples
+    # "the skip does not help" (Table II) holds when the skip is shown not to lower the MSE by more than this
+    # fraction of the no-skip MSE (one-sided t-test over seeds, the lower side of a TOST); the paper's Table IV skip
+    # gain on one octave is 5.4%, its Table II skip costs are +2.3% and +3.4%
+    skip_margin: float = 0.05
     workers: int = 2  # models trained in parallel processes (one torch thread each)
     wandb: bool = False  # W&B logging for the models eval trains (off for speed; `train` always logs)
 

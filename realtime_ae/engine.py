@@ -1,12 +1,18 @@
 """The synthesis engine: (latent, chroma, volume) -> audio, one hop (1024 samples, 23.2 ms) per call.
 
-Each block decodes one 2049-bin magnitude frame, gives it a phase, inverts it (irfft, Hann synthesis window)
+Each block takes one 2049-bin magnitude frame, gives it a phase, inverts it (irfft, Hann synthesis window)
 and overlap-adds it at 75% overlap, exactly like an inverse STFT. Phase is a stored white-noise STFT phase
 cycled frame by frame (``"noise"``, as in the paper), or the same noise phase at the first frame advanced by
-each bin's centre frequency per hop (``"advance"``: coherent partials at bin centres). A frame is decoded only
-when the (smoothed) latent or the chroma changed since the last block. Smoothing: the latent
+each bin's centre frequency per hop (``"advance"``: coherent partials at bin centres). Smoothing: the latent
 follows its target with a one-pole filter of ``smoothing_ms``; the volume ramps linearly across each block
 towards its one-pole-smoothed target; a chroma change is cross-faded by the overlap-add itself.
+
+Decoding: the frames of ``frames_per_decode`` blocks are decoded in one call, on the smoothed latent path
+towards the target read at the first of them (the one-pole filter is deterministic), so a slider move waits for
+the next such call: up to ``frames_per_decode - 1`` blocks more latency, for one read of the decoder's weights per
+``frames_per_decode`` blocks (what a decode costs). A chroma change re-decodes the rest of the batch at once.
+Nothing is decoded while latent and chroma stay put. With a target that only changes at the decode calls the
+output equals that of ``frames_per_decode=1``. All per-block buffers are preallocated.
 """
 
 from __future__ import annotations
@@ -23,17 +29,20 @@ NOISE_FRAMES = 64  # stored white-noise phase frames, cycled
 
 
 class SynthEngine:
-    """``decoder`` maps (z (L,), chroma (12,)) to magnitudes (bins,), e.g. :class:`DecoderRuntime.decode`.
+    """``decoder`` maps (z (N, L), chroma (N, 12)) to magnitudes (N, bins), e.g. :class:`DecoderRuntime.decode`.
     Thread-safe setters (GUI / MIDI threads) and ``next_block()`` (the audio thread)."""
 
     def __init__(self, decoder, bottleneck: int, sample_rate: int, n_fft: int, hop_length: int,
-                 phase: str = "noise", smoothing_ms: float = 40.0, volume: float = 0.5, seed: int = 0):
+                 phase: str = "noise", smoothing_ms: float = 40.0, volume: float = 0.5, seed: int = 0,
+                 frames_per_decode: int = 1):
         if phase not in PHASES:
             raise ValueError(f"phase {phase!r}: use one of {', '.join(PHASES)}")
         if n_fft % hop_length:
             raise ValueError(f"n_fft={n_fft} must be a multiple of hop_length={hop_length} for the overlap-add")
+        if frames_per_decode < 1:
+            raise ValueError(f"frames_per_decode={frames_per_decode}: at least 1")
         self.decoder, self.sample_rate, self.n_fft, self.hop = decoder, sample_rate, n_fft, hop_length
-        self.phase_mode = phase
+        self.phase_mode, self.frames_per_decode = phase, frames_per_decode
         self.bins = n_fft // 2 + 1
         self.window = scipy.signal.get_window("hann", n_fft, fftbins=True).astype(np.float32)
         # the summed squared window of the overlap-add (1.5 for Hann at 75% overlap), as an inverse STFT divides by
@@ -51,13 +60,20 @@ class SynthEngine:
         self._lock = threading.Lock()
         self.target_z = np.zeros(bottleneck, np.float32)
         self.z = self.target_z.copy()
-        self.chroma = np.eye(12, dtype=np.float32)[0]
+        self.pitch_class = 0
         self.target_volume = self.volume = float(volume)
         self.buffer = np.zeros(n_fft, np.float32)  # ring buffer of the overlap-add; hop-aligned start at head
         self.head = 0
         self.frame_index = 0
         self.phasor = self.noise_phasors[0].copy()
-        self._decoded_for, self._magnitude = None, None
+        # the current batch: latents (K, L) and chroma rows (K, 12) of the next K blocks, their decoded frames
+        self._z_batch = np.zeros((frames_per_decode, bottleneck), np.float32)
+        self._chroma_batch = np.zeros((frames_per_decode, 12), np.float32)
+        self._frames = None  # (K, bins) decoded, or the last frame broadcast to (K, bins) while settled
+        self._batch_class = -1  # the pitch class _frames were decoded with
+        self._next = frames_per_decode  # index of the next block's frame in the batch; K: batch used up
+        self._spectrum = np.empty(self.bins, np.complex64)
+        self._gain = np.empty(hop_length, np.float32)
 
     def set_latent(self, z) -> None:
         with self._lock:
@@ -65,7 +81,7 @@ class SynthEngine:
 
     def set_chroma(self, pitch_class: int) -> None:
         with self._lock:
-            self.chroma = np.eye(12, dtype=np.float32)[int(pitch_class) % 12]
+            self.pitch_class = int(pitch_class) % 12
 
     def set_volume(self, volume: float) -> None:
         with self._lock:
@@ -80,33 +96,70 @@ class SynthEngine:
             self.phasor /= np.abs(self.phasor)
         return self.phasor
 
-    def _decode(self, chroma: np.ndarray) -> np.ndarray:
-        """The decoded frame (bins,); reused while latent and chroma stay put."""
-        key = (self.z.tobytes(), chroma.tobytes())
-        if key != self._decoded_for:
-            self._magnitude = np.asarray(self.decoder(self.z, chroma), np.float32)
-            self._decoded_for = key
-        return self._magnitude
+    def _smooth(self, target: np.ndarray) -> None:
+        """One block of the latent's one-pole filter, in place; snaps once within 1e-4 so a settled latent is
+        decoded once and reused."""
+        step = target - self.z
+        if np.abs(step).max() < 1e-4:
+            self.z[:] = target
+        else:
+            step *= self.coeff
+            self.z += step
 
-    def next_block(self) -> np.ndarray:
-        """The next ``hop_length`` output samples (float32, mono)."""
+    def _frame(self, target: np.ndarray, pitch_class: int) -> np.ndarray:
+        """This block's magnitude frame (bins,): from the current batch, or from a new one decoded on the next
+        ``frames_per_decode`` smoothed latents towards ``target``."""
+        k = self.frames_per_decode
+        if self._next == k:  # start a batch
+            previous = self._z_batch[-1].copy() if self._frames is not None else None
+            for i in range(k):
+                self._smooth(target)
+                self._z_batch[i] = self.z
+            settled = previous is not None and (self._z_batch == previous).all() and pitch_class == self._batch_class
+            if settled:
+                self._frames = np.broadcast_to(self._frames[-1], self._frames.shape)
+            else:
+                self._decode(0, pitch_class)
+            self._next = 0
+        elif pitch_class != self._batch_class:  # a note change: the rest of the batch at once
+            self._decode(self._next, pitch_class)
+        self._next += 1
+        return self._frames[self._next - 1]
+
+    def _decode(self, start: int, pitch_class: int) -> None:
+        """Decode batch rows ``start:`` with ``pitch_class`` into ``_frames``."""
+        self._chroma_batch[start:] = 0.0
+        self._chroma_batch[start:, pitch_class] = 1.0
+        decoded = np.asarray(self.decoder(self._z_batch[start:], self._chroma_batch[start:]), np.float32)
+        if start == 0:
+            self._frames = decoded
+        else:
+            self._frames = self._frames.copy() if not self._frames.flags.writeable else self._frames
+            self._frames[start:] = decoded
+        self._batch_class = pitch_class
+
+    def next_block(self, out: np.ndarray | None = None) -> np.ndarray:
+        """The next ``hop_length`` output samples (float32, mono), written into ``out`` if given."""
         with self._lock:
-            step = self.target_z - self.z
-            # snap once within 1e-4: a settled latent is decoded once and reused
-            self.z = self.target_z.copy() if np.abs(step).max() < 1e-4 else self.z + self.coeff * step
-            chroma, start = self.chroma, self.volume
+            target, pitch_class, start = self.target_z, self.pitch_class, self.volume
             self.volume = start + self.coeff * (self.target_volume - start)
-        frame = scipy.fft.irfft(self._decode(chroma) * self._phasor(), self.n_fft)
+        np.multiply(self._frame(target, pitch_class), self._phasor(), out=self._spectrum)
+        frame = scipy.fft.irfft(self._spectrum, self.n_fft)
         frame *= self.synthesis
         # overlap-add into the ring buffer: its hop-sized slots are read out in order starting at ``head``
         h, n = self.head, self.n_fft
         self.buffer[h:] += frame[: n - h]
         self.buffer[:h] += frame[n - h :]
-        out = self.buffer[h : h + self.hop] * (start + (self.volume - start) * self.ramp)
+        np.multiply(self.ramp, self.volume - start, out=self._gain)  # volume ramp start -> self.volume
+        self._gain += start
+        out = np.multiply(self.buffer[h : h + self.hop], self._gain, out=out)
         self.buffer[h : h + self.hop] = 0.0
         self.head = (h + self.hop) % n
         self.frame_index += 1
         return out
 
     def render(self, blocks: int) -> np.ndarray:
-        return np.concatenate([self.next_block() for _ in range(blocks)])
+        out = np.empty(blocks * self.hop, np.float32)
+        for b in range(blocks):
+            self.next_block(out[b * self.hop : (b + 1) * self.hop])
+        return out

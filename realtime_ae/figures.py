@@ -82,7 +82,7 @@ def engine_from_latents(module, frames, peaks, chroma, n_fft: int, hop: int, sam
     frame by frame."""
     def decode(z, c):
         with torch.no_grad():
-            return module.net.decoder(torch.from_numpy(z)[None], torch.from_numpy(c)[None])[0].numpy()
+            return module.net.decoder(torch.from_numpy(z), torch.from_numpy(c)).numpy()
 
     engine = SynthEngine(decode, module.hparams.model["bottleneck"], sample_rate, n_fft, hop, smoothing_ms=10)
     with torch.no_grad():

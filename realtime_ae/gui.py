@@ -84,7 +84,7 @@ def open_output(engine: SynthEngine):
     sd = require_output_device()
 
     def callback(outdata, frames, time, status):
-        outdata[:, 0] = np.clip(engine.next_block(), -1.0, 1.0)
+        np.clip(engine.next_block(outdata[:, 0]), -1.0, 1.0, out=outdata[:, 0])
 
     stream = sd.OutputStream(samplerate=engine.sample_rate, blocksize=engine.hop, channels=1, dtype="float32",
                              callback=callback, latency="low")

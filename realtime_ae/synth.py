@@ -26,7 +26,8 @@ NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 def make_engine(runtime: DecoderRuntime, synth) -> SynthEngine:
     m = runtime.meta
     return SynthEngine(runtime.decode, m["bottleneck"], m["sample_rate"], m["n_fft"], m["hop_length"],
-                       phase=synth.phase, smoothing_ms=synth.smoothing_ms, volume=synth.volume, seed=synth.seed)
+                       phase=synth.phase, smoothing_ms=synth.smoothing_ms, volume=synth.volume, seed=synth.seed,
+                       frames_per_decode=synth.frames_per_decode)
 
 
 def pitch_class(value: str, where: str) -> int:

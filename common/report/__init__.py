@@ -4,8 +4,8 @@ and the site index ``reports/index.html``. ``python -m common.report serve`` ser
 
 from common.report.model import Claim, Clip, Example, Figure, Headline, Report, Section, Table
 from common.report.site import PAPERS, Paper, write_site
-from common.report.stats import format_ci, mean_ci, paired_diff
+from common.report.stats import Tost, format_ci, mean_ci, paired_diff, tost
 from common.report.writer import write_report
 
 __all__ = ["Claim", "Clip", "Example", "Figure", "Headline", "PAPERS", "Paper", "Report", "Section", "Table",
-           "format_ci", "mean_ci", "paired_diff", "write_report", "write_site"]
+           "Tost", "format_ci", "mean_ci", "paired_diff", "tost", "write_report", "write_site"]

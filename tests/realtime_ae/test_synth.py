@@ -38,6 +38,9 @@ def test_exported_decoders_match_pytorch(trained, exported):
         np.testing.assert_allclose(runtime.decode(z.numpy(), chroma.numpy()), expected, rtol=1e-4, atol=1e-6)
         np.testing.assert_allclose(runtime.decode(z[0].numpy(), chroma[0].numpy()), expected[0], rtol=1e-4,
                                    atol=1e-6)
+        for n in (1, 2, 3):  # the engine's few-frames-per-call sizes (numpy: the small-batch kernel)
+            np.testing.assert_allclose(runtime.decode(z[:n].numpy(), chroma[:n].numpy()), expected[:n], rtol=1e-4,
+                                       atol=1e-6)
     # int8 weights and per-call activation quantisation: close to, not equal to, the float decoder
     error = np.abs(DecoderRuntime(exported["int8"]).decode(z.numpy(), chroma.numpy()) - expected)
     assert error.max() < 0.1 * expected.max() and error.mean() < 0.01 * expected.max()
@@ -57,11 +60,13 @@ def test_runtime_loads_without_the_training_code(exported):
 
 
 def harmonic_decoder(z, chroma):
-    """A stand-in decoder: partials of the chroma's pitch class, brightness set by z[0]."""
-    f0 = 261.63 * 2 ** (int(np.argmax(chroma)) / 12)
-    mags = np.zeros(2049, np.float32)
-    for k in range(1, 8):
-        mags[int(round(f0 * k * N_FFT / SR))] = float(z[0]) ** (k - 1)
+    """A stand-in decoder (N, 1), (N, 12) -> (N, 2049): partials of each row's pitch class, brightness set by
+    its z[0]."""
+    mags = np.zeros((len(z), 2049), np.float32)
+    for row, (brightness, c) in enumerate(zip(z[:, 0], chroma)):
+        f0 = 261.63 * 2 ** (int(np.argmax(c)) / 12)
+        for k in range(1, 8):
+            mags[row, int(round(f0 * k * N_FFT / SR))] = float(brightness) ** (k - 1)
     return mags
 
 
@@ -105,6 +110,39 @@ def test_slider_jumps_and_note_changes_do_not_click():
     stepped = jumpy_run(40.0)
     stepped[30 * HOP :] *= 0.5  # a hard gain step at a block boundary is what the measure must catch
     assert click_level(stepped) > 0.05
+
+
+def scripted_run(frames_per_decode: int, latent_moves: dict[int, float], note_at: int = 13):
+    """80 blocks with latent targets set at the given blocks and a note change at ``note_at`` -> (audio, number
+    of frames decoded, number of decoder calls)."""
+    calls = []
+
+    def decoder(z, chroma):
+        calls.append(len(z))
+        return harmonic_decoder(z, chroma)
+
+    engine = SynthEngine(decoder, 1, SR, N_FFT, HOP, volume=0.8, frames_per_decode=frames_per_decode)
+    blocks = []
+    for b in range(80):
+        if b in latent_moves:
+            engine.set_latent([latent_moves[b]])
+        if b == note_at:
+            engine.set_chroma(5)
+        blocks.append(engine.next_block())
+    return np.concatenate(blocks), sum(calls), len(calls)
+
+
+def test_decoding_several_blocks_per_call_matches_one_per_call():
+    moves = {0: 0.3, 6: 0.8, 24: 0.5, 48: 0.9}  # at multiples of 3: each batch of 3 starts with its target
+    one, frames_one, calls_one = scripted_run(1, moves)
+    three, frames_three, calls_three = scripted_run(3, moves)
+    np.testing.assert_allclose(three, one, atol=1e-6)  # the note change mid-batch (block 13) is not delayed
+    assert calls_three < calls_one / 2  # fewer reads of the weights
+    assert frames_three <= frames_one + 2 * 5  # + at most the rest of each batch after the latent settled
+    # a move at block 7 is picked up by the batch starting at block 9: exactly the 1-per-call run moved at 9
+    late, _, _ = scripted_run(3, {0: 0.3, 7: 0.8})
+    np.testing.assert_allclose(late, scripted_run(1, {0: 0.3, 9: 0.8})[0], atol=1e-6)
+    assert np.abs(late - scripted_run(1, {0: 0.3, 7: 0.8})[0]).max() > 0.01
 
 
 def test_render_verb_writes_the_trajectory(tiny, trained, tmp_path):

@@ -10,7 +10,7 @@ import pytest
 import scipy.stats
 import soundfile as sf
 
-from common.report import Clip, Example, Figure, Report, Section, Table, mean_ci, paired_diff, write_report
+from common.report import Clip, Example, Figure, Report, Section, Table, mean_ci, paired_diff, tost, write_report
 from common.report.audio import loudness
 from tests.report.conftest import REPO
 
@@ -83,6 +83,30 @@ def test_paired_diff_decides_on_pairs_not_on_marginals():
     assert mean_ci(better)[1] < mean_ci(base)[2]  # the marginal intervals overlap
     with pytest.raises(ValueError, match="paired item by item"):
         paired_diff([1, 2], [1, 2, 3])
+
+
+def test_tost_matches_scipy_one_sided_t_tests():
+    d = np.random.default_rng(1).normal(0.3, 1.0, 12)
+    result = tost(d, margin=1.2)
+    # H0 mean <= -m against mean > -m, and H0 mean >= +m against mean < +m: scipy's one-sample t-tests
+    above = scipy.stats.ttest_1samp(d, -1.2, alternative="greater")
+    below = scipy.stats.ttest_1samp(d, 1.2, alternative="less")
+    assert result.p_above == pytest.approx(above.pvalue, rel=1e-9)
+    assert result.p_below == pytest.approx(below.pvalue, rel=1e-9)
+    assert result.p == pytest.approx(max(above.pvalue, below.pvalue))
+    # the 90% interval's ends are the one-sided 95% bounds: inside (-m, m) exactly when TOST rejects at 5%
+    ci = scipy.stats.ttest_1samp(d, 0.0).confidence_interval(0.90)
+    assert (result.low, result.high) == pytest.approx((ci.low, ci.high), rel=1e-9)
+    assert result.equivalent == (-1.2 < ci.low and ci.high < 1.2)
+    assert tost(d, margin=1.2).equivalent and not tost(d, margin=0.5).equivalent
+
+
+def test_tost_non_inferiority_side():
+    lower_by_a_lot = np.array([-3.0, -3.2, -2.9])
+    assert not tost(lower_by_a_lot, margin=1.0).above  # clearly below -m: "not lower by more than m" fails
+    assert tost(lower_by_a_lot + 3.0, margin=1.0).above
+    with pytest.raises(ValueError, match="needs at least 2"):
+        tost([1.0], margin=1.0)
 
 
 def test_serve_answers_on_localhost(toy_reports):
