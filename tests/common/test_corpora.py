@@ -99,7 +99,7 @@ def test_maps_layout_and_note_onsets_match_energy_onsets(built):
         assert len(stems) == corpora.resolve_size("maps", "tiny")
         pieces[instrument] = {stem.removesuffix(f"_{instrument}") for stem in stems}
     assert len({frozenset(p) for p in pieces.values()}) == 1, "every piano plays the same pieces"
-    manifest = corpora.corpus_status("maps", built("maps").parent)
+    manifest = corpora.corpus_status("maps", built("maps").parents[1])
     assert {(i["instrument"], i["soundfont"], i["program"]) for i in manifest["items"]} == {
         (name, piano.soundfont, piano.program) for name, piano in maps.PIANOS.items()}
     assert all({"rt60", "wet", "tilt_db", "peak_hz", "peak_db", "level_db"} <= i["room"].keys()

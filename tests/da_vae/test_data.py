@@ -169,18 +169,36 @@ def test_orderings_report_what_the_numbers_say():
         return {"DAE": {"SDR": dae}, "DAE + wt": {"SDR": dae_wt}, "rDAE": {"SDR": rdae}, "rDAE + wt": {"SDR": rdae_wt}}
 
     per_seed = {"0": sdr(1.0, 2.5, 0.5, 3.0), "1": sdr(1.0, 1.5, 0.5, 1.0)}  # rDAE + wt best in seed 0 only
+    def items(**e):  # five items; each method's e per item
+        return {str(k): {"e": {name: values[k] for name, values in e.items()}} for k in range(5)}
+
+    chroma, spec = [2.0, 2.1, 1.9, 2.2, 2.0], [9.0, 9.5, 8.0, 9.9, 9.1]
+    # in-domain, Proposed (L = 12) is below Chroma on 2 of 5 paired items but above it on 3 and on the mean
+    in_domain = items(**{"Proposed (L = 128)": [1.0, 1.1, 0.9, 1.2, 1.0], "Proposed (L = 12)": [1.5, 1.6, 9, 9, 9],
+                         "Chroma": chroma, "Spec": spec})
+    heldout = items(**{"Proposed (L = 128)": [3.0, 2.0, 4.0, 3.5, 2.5], "Proposed (L = 12)": [3.0, 2.0, 4.0, 3.5, 2.5],
+                       "Chroma": chroma, "Spec": spec})
+    domains = {name: {"items": its, "median_e": {m: float(np.median([i["e"][m] for i in its.values()]))
+                                                 for m in next(iter(its.values()))["e"]}}
+               for name, its in (("in-domain", in_domain), ("held-out piano", heldout))}
     results = {
-        "midi": {"median_e": {"Proposed (L = 128)": 1.0, "Proposed (L = 12)": 3.0, "Chroma": 2.0, "Spec": 9.0}},
+        "midi": {"domains": domains},
         "separation": {"scores": sdr(1.0, 2.0, 0.5, 2.0 + 1e-3), "per_seed": per_seed},
     }
     checks = evaluate.orderings(results)
     holds = {claim: ok for claim, ok, _ in checks}
-    assert holds == {"Table 2: Proposed (L = 128) < Chroma < Spec": True,
-                     "Table 2: Proposed (L = 12) < Chroma < Spec": False,
-                     "Table 2: Proposed L = 128 < L = 12": True,
+    assert holds == {"Table 2, in-domain: Proposed (L = 128) < Chroma": True,
+                     "Table 2, in-domain: Proposed (L = 12) < Chroma": False,
+                     "Table 2, in-domain: Chroma < Spec": True,
+                     "Table 2, in-domain: Proposed (L = 128) < Proposed (L = 12)": True,
+                     "Table 2, held-out piano: Proposed (L = 128) < Chroma": False,
+                     "Table 2, held-out piano: Proposed (L = 12) < Chroma": False,
+                     "Table 2, held-out piano: Chroma < Spec": True,
+                     "Table 2, held-out piano: Proposed (L = 128) < Proposed (L = 12)": False,
                      "Table 3: rDAE + wt has the best SDR": True,
                      "Table 3: DAE + wt > DAE in SDR": True,
                      "Table 3: rDAE > DAE in SDR": False}
     numbers = {claim: text for claim, _, text in checks}
+    assert numbers["Table 2, in-domain: Proposed (L = 12) < Chroma"].endswith("over 5 items; medians 9.00 vs 2.00")
     assert numbers["Table 3: rDAE + wt has the best SDR"].endswith("(mean of 2 seeds; holds in 1 of them)")
     assert numbers["Table 3: DAE + wt > DAE in SDR"].endswith("holds in 2 of them)")
