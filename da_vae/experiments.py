@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import asdict
 
 import numpy as np
 import torch
@@ -21,7 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
 from common.align import nonlinear_time_stretch, path_error, pitch_shift, time_stretch
-from common.audio import load_audio
+from common.audio import audio_info, load_audio
 from common.errors import InputError
 from common.metrics import length_weighted_mean, separation_scores
 from common.parallel import worker_pool
@@ -85,29 +86,21 @@ def random_rates(cfg: DictConfig, seconds: float, rng: np.random.Generator) -> n
 DOMAINS = {"val": "in-domain", "heldout": "held-out piano"}  # item split -> Table 2 domain
 
 
-def audio_to_midi(cfg: DictConfig) -> dict:
-    """Table 2 for the models of every seed in ``eval.seeds``, per domain: ``in-domain`` (the validation pieces
-    on the training pianos ``data.instruments``) and ``held-out piano`` (the same pieces on
-    ``data.heldout_instrument``). Each piece gets one non-linear stretch, the same on every piano. Per domain:
-    ``items`` {name: {piece, piano, e: {method: e}, e_per_seed: {method: {seed: e}}}} (Proposed's e is the mean
-    over seeds), ``median_e`` {method: median of e over items} and ``mean_e`` {method: [mean, 95% low, high]}."""
-    d = cfg.data
+def _score_pieces(container: dict, items: list[dict], stretches: dict[str, list[float]],
+                  checkpoints: dict[str, dict[str, str]]) -> dict[str, dict]:
+    """Table 2 errors of ``items`` (``data.Item`` fields), each non-linearly stretched with the control rates
+    of its piece, for Proposed (``checkpoints``: {method: {seed: stage-2 last.ckpt}}), Chroma and Spec ->
+    {item name: {e_per_seed: {method: {seed: e}}, Chroma: e, Spec: e}}. A job of :func:`audio_to_midi`."""
+    d = OmegaConf.create(container).data
     hop = features.hop_length(d.sample_rate, d.hop_ms)
     hop_s = hop / d.sample_rate
-    seeds = list(cfg.eval.seeds)
-    if not seeds:
-        raise InputError("eval.seeds is empty; give at least one training seed, e.g. [0]")
-    variant = {"proposed": (cfg.task.init_from_source, cfg.task.alpha)}
-    models = trained_models(cfg, "midi", variant, seeds, list(cfg.eval.midi_latent_dims))
-    rng = np.random.default_rng(cfg.eval.seed)
-    rates: dict[str, np.ndarray] = {}
-    domains: dict[str, dict] = {name: {"items": {}} for name in DOMAINS.values()}
-    items = [item for item in data.task_items(cfg, "midi") if item.split in DOMAINS]
-    for item in tqdm(items, desc="table 2", unit="piece"):
-        audio, midi = load_audio(item.audio, d.sample_rate), features.load_midi(item.midi)
+    models = {(name, seed): inference.load_target(path, "midi")
+              for name, by_seed in checkpoints.items() for seed, path in by_seed.items()}
+    scores = {}
+    for item in items:
+        audio, midi = load_audio(item["audio"], d.sample_rate), features.load_midi(item["midi"])
         n = features.frame_count(len(audio), hop)
-        stretch = rates.setdefault(item.group, random_rates(cfg, len(audio) / d.sample_rate, rng))
-        stretched = nonlinear_time_stretch(audio, stretch, hop)
+        stretched = nonlinear_time_stretch(audio, stretches[item["group"]], hop)
         mel = features.log_mel(features.zscore(stretched.output), d.sample_rate, d.n_fft, hop, d.midi_mels)
         roll = features.piano_roll(midi, n, hop_s)
 
@@ -115,24 +108,62 @@ def audio_to_midi(cfg: DictConfig) -> dict:
             return path_error(inference.dtw_path(X, Y, "euclidean"), truth)
 
         per_seed: dict[str, dict[str, float]] = {}
-        for (seed, L, _), model in models.items():
-            per_seed.setdefault(f"Proposed (L = {L})", {})[str(seed)] = error(
-                inference.frame_latents(model, roll, "source"), inference.frame_latents(model, mel, "target"))
-        e = {name: float(np.mean(list(by_seed.values()))) for name, by_seed in per_seed.items()}
-        e["Chroma"] = error(features.midi_chroma(midi, n, hop_s),
-                            features.audio_chroma(stretched.output, d.sample_rate, d.n_fft, hop))
-        e["Spec"] = error(roll, mel)
-        domains[DOMAINS[item.split]]["items"][item.name] = {"piece": item.group, "piano": item.instrument, "e": e,
-                                                            "e_per_seed": per_seed}
+        for (name, seed), model in models.items():
+            per_seed.setdefault(name, {})[seed] = error(inference.frame_latents(model, roll, "source"),
+                                                        inference.frame_latents(model, mel, "target"))
+        scores[item["name"]] = {"e_per_seed": per_seed, "Spec": error(roll, mel), "Chroma": error(
+            features.midi_chroma(midi, n, hop_s), features.audio_chroma(stretched.output, d.sample_rate, d.n_fft, hop))}
+    return scores
+
+
+def audio_to_midi(cfg: DictConfig) -> dict:
+    """Table 2 for the models of every seed in ``eval.seeds``, per domain: ``in-domain`` (the validation pieces
+    on the training pianos ``data.instruments``) and ``held-out piano`` (the same pieces on
+    ``data.heldout_instrument``). Each piece gets one non-linear stretch, the same on every piano; the pieces are
+    scored ``eval.workers`` at a time. Per domain: ``items`` {name: {piece, piano, e: {method: e}, e_per_seed:
+    {method: {seed: e}}}} (Proposed's e is the mean over seeds), ``median_e`` {method: median of e over items},
+    ``mean_e`` {method: [mean, 95% low, high]} and ``median_e_per_seed`` {method: [median of each seed]}."""
+    seeds = list(cfg.eval.seeds)
+    if not seeds:
+        raise InputError("eval.seeds is empty; give at least one training seed, e.g. [0]")
+    latent_dims = list(cfg.eval.midi_latent_dims)
+    trained_models(cfg, "midi", {"proposed": (cfg.task.init_from_source, cfg.task.alpha)}, seeds, latent_dims)
+    checkpoints: dict[str, dict[str, str]] = {}
+    for seed in seeds:
+        for L in latent_dims:
+            run_cfg = cfg.copy()
+            run_cfg.task.name, run_cfg.model.latent_dim, run_cfg.run.seed = "midi", L, seed
+            checkpoints.setdefault(f"Proposed (L = {L})", {})[str(seed)] = str(training.last_checkpoint(run_cfg,
+                                                                                                         "target"))
+    items = [item for item in data.task_items(cfg, "midi") if item.split in DOMAINS]
+    rng = np.random.default_rng(cfg.eval.seed)
+    stretches = {}
+    for item in items:  # one stretch per piece, drawn in item order
+        if item.group not in stretches:
+            stretches[item.group] = random_rates(cfg, audio_info(item.audio).duration, rng).tolist()
+    chunks = [[asdict(item) for item in items[k :: max(1, cfg.eval.workers)]] for k in range(max(1, cfg.eval.workers))]
+    container = OmegaConf.to_container(cfg, resolve=True)
+    with worker_pool(cfg.eval.workers, cfg.log_level) as run:
+        scores = {}
+        for part in run(_score_pieces, [container] * len(chunks), chunks, [stretches] * len(chunks),
+                        [checkpoints] * len(chunks)):
+            scores.update(part)
+    domains: dict[str, dict] = {name: {"items": {}} for name in DOMAINS.values()}
+    for item in items:
+        score = scores[item.name]
+        e = {name: float(np.mean(list(by_seed.values()))) for name, by_seed in score["e_per_seed"].items()}
+        domains[DOMAINS[item.split]]["items"][item.name] = {
+            "piece": item.group, "piano": item.instrument, "e": {**e, "Chroma": score["Chroma"], "Spec": score["Spec"]},
+            "e_per_seed": score["e_per_seed"]}
     for domain in domains.values():
         rows = list(domain["items"].values())
         methods = list(rows[0]["e"])
         domain["median_e"] = {m: float(np.median([r["e"][m] for r in rows])) for m in methods}
         domain["mean_e"] = {m: list(mean_ci([r["e"][m] for r in rows])) for m in methods}
         domain["median_e_per_seed"] = {m: [float(np.median([r["e_per_seed"][m][str(s)] for r in rows]))
-                                           for s in seeds] for m in rows[0]["e_per_seed"]}
-    return {"domains": domains, "seeds": seeds, "instruments": list(d.instruments),
-            "heldout_instrument": d.heldout_instrument}
+                                           for s in seeds] for m in checkpoints}
+    return {"domains": domains, "seeds": seeds, "instruments": list(cfg.data.instruments),
+            "heldout_instrument": cfg.data.heldout_instrument}
 
 
 def post_zscore(latents: np.ndarray) -> np.ndarray:

@@ -176,7 +176,8 @@ def test_orderings_report_what_the_numbers_say():
     # in-domain, Proposed (L = 12) is below Chroma on 2 of 5 paired items but above it on 3 and on the mean
     in_domain = items(**{"Proposed (L = 128)": [1.0, 1.1, 0.9, 1.2, 1.0], "Proposed (L = 12)": [1.5, 1.6, 9, 9, 9],
                          "Chroma": chroma, "Spec": spec})
-    heldout = items(**{"Proposed (L = 128)": [3.0, 2.0, 4.0, 3.5, 2.5], "Proposed (L = 12)": [3.0, 2.0, 4.0, 3.5, 2.5],
+    # held out, Proposed (L = 12) has the lower median than Chroma (1.9 vs 2.0) but is far worse on 2 of 5 items
+    heldout = items(**{"Proposed (L = 128)": [3.0, 2.0, 4.0, 3.5, 2.5], "Proposed (L = 12)": [1.8, 1.9, 1.7, 9, 9],
                        "Chroma": chroma, "Spec": spec})
     domains = {name: {"items": its, "median_e": {m: float(np.median([i["e"][m] for i in its.values()]))
                                                  for m in next(iter(its.values()))["e"]}}
