@@ -166,13 +166,18 @@ NOTES = """\
   piano renderings of Bach chorales; MBROLA voices singing generated melodies over soundfont accompaniment),
   far smaller and cleaner than the real sets, and models are trained for `trainer.max_steps` steps only.
   Numbers from such a run test the pipeline and the relative behaviour of the methods, not the paper's values.
+- Pianos: the MAPS stand-in's pianos are GM soundfonts and programs in synthetic rooms, not MAPS's
+  Disklaviers and sampled pianos; the held-out ENSTDkCl is FluidR3_GM's grand, unheard in training. Table 2
+  items are (piece, piano) pairs; in-domain, the 4 pianos of a piece share its stretch, so they are not
+  independent and the intervals there are narrower than piece-level ones would be.
 - e is the GTW error (mean nearest-neighbour distance between estimated and true path, `common.align`) in
   frames of 20 ms. Non-linear stretches use random control rates in `eval.nonlinear_rate_range`, one per
   `eval.nonlinear_control_seconds`, joined smoothly (`common.align.nonlinear_time_stretch`); [17]'s exact
   settings are not given in the paper.
 - Features: log(1 + mel power) of the z-scored waveform (1024-point STFT, 64 ms Hann window, 20 ms hop at
-  16 kHz); binary piano roll; Spec compares these two directly. Chroma: `librosa.feature.chroma_stft` vs
-  pretty_midi `get_chroma` normalised per frame by its maximum. MCEP: c1..c24 of
+  16 kHz); binary piano roll, fed to the VAE as is (0/1, Bernoulli stage-1 loss); Spec compares these two
+  directly. Chroma: `librosa.feature.chroma_stft` vs pretty_midi `get_chroma` normalised per frame by its
+  maximum. MCEP: c1..c24 of
   `pyworld.code_spectral_envelope` on the DIO/StoneMask/CheapTrick envelope. DTW: `common.dtw`, Euclidean
   cost in Task 1, squared Euclidean in Task 2 (as the paper says); Task 2 latents are z-scored over time.
 - Separation: input and estimate are magnitude spectrograms |STFT| of the z-scored mixture (the voice scaled
