@@ -108,19 +108,20 @@ def check_instruments(data: DictConfig) -> None:
 
 
 def piano_items(cfg: DictConfig) -> list[Item]:
-    """Task 1 items: every piece of ``data.instruments`` split train/val by piece, and the validation pieces
-    of ``data.heldout_instrument`` as split ``heldout`` (its training pieces are left out)."""
+    """Task 1 items: every piece of ``data.instruments`` split train/val by piece, and the pieces of
+    ``data.heldout_instrument`` that are not training pieces as split ``heldout`` (on the stand-in, where every
+    piano plays every piece, these are the validation pieces; on real MAPS also pieces only it plays)."""
     check_instruments(cfg.data)
     root = corpus_root(cfg, "maps")
     pianos = [maps_items(root, name) for name in cfg.data.instruments]
     pieces = {item.group for items in pianos for item in items}
-    heldout = [item for item in maps_items(root, cfg.data.heldout_instrument) if item.group in pieces]
     groups = [Item(group, "", None, group) for group in sorted(pieces)]
     val = {item.group for item in split_groups(groups, cfg.data.val_fraction, cfg.data.split_seed)
            if item.split == "val"}
+    heldout = [item for item in maps_items(root, cfg.data.heldout_instrument) if item.group not in pieces - val]
     return ([Item(**{**asdict(item), "split": "val" if item.group in val else "train"})
              for items in pianos for item in items]
-            + [Item(**{**asdict(item), "split": "heldout"}) for item in heldout if item.group in val])
+            + [Item(**{**asdict(item), "split": "heldout"}) for item in heldout])
 
 
 def mir1k_items(root: Path) -> list[Item]:

@@ -155,6 +155,10 @@ def audio_to_midi(cfg: DictConfig) -> dict:
         domains[DOMAINS[item.split]]["items"][item.name] = {
             "piece": item.group, "piano": item.instrument, "e": {**e, "Chroma": score["Chroma"], "Spec": score["Spec"]},
             "e_per_seed": score["e_per_seed"]}
+    for name in [name for name, domain in domains.items() if not domain["items"]]:
+        log.warning("table 2: no %s items (data.instruments=%s, data.heldout_instrument=%s); left out", name,
+                    list(cfg.data.instruments), cfg.data.heldout_instrument)
+        del domains[name]
     for domain in domains.values():
         rows = list(domain["items"].values())
         methods = list(rows[0]["e"])
