@@ -13,13 +13,16 @@ STAGES = ("source", "target", "both")
 
 @dataclass
 class DataConfig:
-    """Datasets, features and segments. ``root`` holds ``MAPS/`` (ENSTDkCl) and ``MIR-1K/``; with
-    ``synthetic`` the stand-in corpora are built there first (``common.corpora``)."""
+    """Datasets, features and segments. ``root`` holds ``MAPS/`` and ``MIR-1K/``; with ``synthetic`` the
+    stand-in corpora are built there first (``common.corpora``). Task 1 trains on the MAPS pianos
+    ``instruments`` and is also evaluated on ``heldout_instrument``, a piano none of them is."""
 
     root: str = "data/synthetic"
     synthetic: bool = True
     corpus_size: str = "default"  # tiny | default | N: size of the synthetic corpora
-    maps: str | None = None  # explicit MAPS root (holding ENSTDkCl/); default <root>/MAPS
+    maps: str | None = None  # explicit MAPS root (holding the instrument folders); default <root>/MAPS
+    instruments: list[str] = field(default_factory=lambda: ["AkPnBcht", "AkPnStgb", "SptkBGCl", "StbgTGd2"])
+    heldout_instrument: str = "ENSTDkCl"  # Task 1 is evaluated on its validation pieces; never trained on
     mir1k: str | None = None  # explicit MIR-1K root (holding Wavfile/); default <root>/MIR-1K
     cache: str = "data/cache/da_vae"  # prepared features, one sub-directory per task and feature settings
     sample_rate: int = 16000  # Hz; 1024-point STFT = 64 ms Hann window at 16 kHz

@@ -10,10 +10,13 @@ singing     log-mel of the voice (256)             log-mel of the mixture (256) 
 separation  |STFT| of the voice (513)              |STFT| of the mixture (513)             MIR-1K
 =========== ====================================== ======================================= =========
 
-MAPS is ``<maps>/ENSTDkCl/MUS/MAPS_MUS-*_ENSTDkCl.{wav,mid}`` (24/6 pieces); MIR-1K is
-``<mir1k>/Wavfile/<singer>_<song>_<clip>.wav``, accompaniment left and voice right, split 88/22 by song.
-``prepare`` computes the features once into ``<data.cache>/<task>-<key>/`` (raw float32 matrices read
-memory-mapped, ``index.json`` listing the items, ``stats.npz`` with per-band train mean/std).
+MAPS is ``<maps>/<instrument>/MUS/MAPS_MUS-<piece>_<instrument>.{wav,mid}``: the pieces of the training
+pianos ``data.instruments`` split 24/6 by piece (a validation piece is held out on every piano), plus the
+validation pieces on the held-out piano ``data.heldout_instrument`` (split ``heldout``, never trained on).
+MIR-1K is ``<mir1k>/Wavfile/<singer>_<song>_<clip>.wav``, accompaniment left and voice right, split 88/22 by
+song. ``prepare`` computes the features once into ``<data.cache>/<task>-<key>/`` (raw float32 matrices read
+memory-mapped, ``index.json`` listing the items, ``stats.npz`` with per-band train mean/std; the binary piano
+roll is fed as is, 0/1, like the paper: its "statistics" are mean 0 and std 1).
 """
 
 from __future__ import annotations
@@ -41,18 +44,20 @@ from da_vae import features
 
 log = logging.getLogger(__name__)
 
-FEATURES_VERSION = 3  # part of the cache key: bump when item_features changes
+FEATURES_VERSION = 4  # part of the cache key: bump when item_features changes
 
 
 @dataclass(frozen=True)
 class Item:
-    """One piece (MAPS) or clip (MIR-1K); ``group`` is what the split keeps together (piece or song)."""
+    """One piece on one piano (MAPS) or clip (MIR-1K); ``group`` is what the split keeps together (piece or
+    song); ``split`` is train, val or heldout (validation pieces on the held-out piano)."""
 
     name: str
     audio: str
     midi: str | None
     group: str
     split: str = "train"
+    instrument: str | None = None
 
 
 def corpus_root(cfg: DictConfig, corpus: str) -> Path:
@@ -75,19 +80,48 @@ def split_groups(items: list[Item], val_fraction: float, seed: int) -> list[Item
     return [Item(**{**asdict(item), "split": "val" if item.group in val else "train"}) for item in items]
 
 
-def maps_items(root: Path) -> list[Item]:
-    folder = root / "ENSTDkCl" / "MUS"
-    wavs = sorted(folder.glob("MAPS_MUS-*_ENSTDkCl.wav"))
+def maps_items(root: Path, instrument: str) -> list[Item]:
+    """The MUS pieces of one MAPS ``instrument`` folder; ``group`` is the piece (the same on every piano)."""
+    folder = root / instrument / "MUS"
+    wavs = sorted(folder.glob(f"MAPS_MUS-*_{instrument}.wav"))
     if not wavs:
-        raise InputError(f"{folder}: no MAPS_MUS-*_ENSTDkCl.wav files; point data.root at the directory holding "
-                         "MAPS/ (or data.maps at MAPS itself), or set data.synthetic=true")
+        raise InputError(f"{folder}: no MAPS_MUS-*_{instrument}.wav files; point data.root at the directory holding "
+                         "MAPS/ (or data.maps at MAPS itself), check data.instruments / data.heldout_instrument, "
+                         "or set data.synthetic=true")
     items = []
     for wav in wavs:
         midi = wav.with_suffix(".mid")
         if not midi.is_file():
             raise InputError(f"{midi}: missing MIDI file for {wav.name}; MAPS pairs every .wav with a .mid")
-        items.append(Item(wav.stem, str(wav), str(midi), wav.stem))
+        items.append(Item(wav.stem, str(wav), str(midi), wav.stem.removesuffix(f"_{instrument}"),
+                          instrument=instrument))
     return items
+
+
+def check_instruments(data: DictConfig) -> None:
+    """``data.instruments`` is a non-empty list without the held-out piano ``data.heldout_instrument``."""
+    if not data.instruments:
+        raise InputError("data.instruments is empty; list the MAPS pianos to train on, e.g. [AkPnBcht, AkPnStgb]")
+    if data.heldout_instrument in data.instruments:
+        raise InputError(f"data.heldout_instrument={data.heldout_instrument} is also in data.instruments; the "
+                         "held-out piano must not be trained on: remove it from data.instruments")
+
+
+def piano_items(cfg: DictConfig) -> list[Item]:
+    """Task 1 items: every piece of ``data.instruments`` split train/val by piece, and the pieces of
+    ``data.heldout_instrument`` that are not training pieces as split ``heldout`` (on the stand-in, where every
+    piano plays every piece, these are the validation pieces; on real MAPS also pieces only it plays)."""
+    check_instruments(cfg.data)
+    root = corpus_root(cfg, "maps")
+    pianos = [maps_items(root, name) for name in cfg.data.instruments]
+    pieces = {item.group for items in pianos for item in items}
+    groups = [Item(group, "", None, group) for group in sorted(pieces)]
+    val = {item.group for item in split_groups(groups, cfg.data.val_fraction, cfg.data.split_seed)
+           if item.split == "val"}
+    heldout = [item for item in maps_items(root, cfg.data.heldout_instrument) if item.group not in pieces - val]
+    return ([Item(**{**asdict(item), "split": "val" if item.group in val else "train"})
+             for items in pianos for item in items]
+            + [Item(**{**asdict(item), "split": "heldout"}) for item in heldout])
 
 
 def mir1k_items(root: Path) -> list[Item]:
@@ -100,8 +134,9 @@ def mir1k_items(root: Path) -> list[Item]:
 
 
 def task_items(cfg: DictConfig, task: str) -> list[Item]:
-    items = maps_items(corpus_root(cfg, "maps")) if task == "midi" else mir1k_items(corpus_root(cfg, "mir1k"))
-    return split_groups(items, cfg.data.val_fraction, cfg.data.split_seed)
+    if task == "midi":
+        return piano_items(cfg)
+    return split_groups(mir1k_items(corpus_root(cfg, "mir1k")), cfg.data.val_fraction, cfg.data.split_seed)
 
 
 def load_karaoke(path: str, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
@@ -140,9 +175,23 @@ def cache_dir(cfg: DictConfig, task: str, items: list[Item]) -> Path:
     return Path(data.cache) / f"{task}-{key}"
 
 
+def band_moments(name: str, sums: np.ndarray, as_is: bool = False) -> dict[str, np.ndarray]:
+    """Per-band ``<name>_mean``/``<name>_std`` (float32, ``(F,)``) from ``sums = (count, sum, sum of squares)``
+    of the training frames, shape ``(3, F)``; the std has a floor of 1e-3. ``as_is`` gives mean 0 and std 1:
+    the binary piano roll is fed unnormalised, as a z-score would send a pitch unseen in training to 1000;
+    ``<name>_rate`` then holds each pitch's share of training frames (the stage-1 decoder starts from it)."""
+    count, total, square = sums
+    if as_is:
+        return {f"{name}_mean": np.zeros(len(total), np.float32), f"{name}_std": np.ones(len(total), np.float32),
+                f"{name}_rate": (total / count).astype(np.float32)}
+    mean = total / count
+    return {f"{name}_mean": mean.astype(np.float32),
+            f"{name}_std": np.sqrt(np.maximum(square / count - mean**2, 0) + 1e-6).astype(np.float32)}
+
+
 def prepare(cfg: DictConfig, task: str) -> Path:
     """Compute and cache the features of ``task`` unless already cached; returns the cache directory."""
-    items = task_items(cfg, task)
+    items = [item for item in task_items(cfg, task) if item.split != "heldout"]  # evaluated from the audio
     target = cache_dir(cfg, task, items)
     with build_lock(target.parent, target.name):
         if (target / "index.json").is_file():
@@ -167,16 +216,13 @@ def prepare(cfg: DictConfig, task: str) -> Path:
                         sums[k] = stats if sums[k] is None else sums[k] + stats
         moments = {}
         for k, name in enumerate(("source", "target")):
-            count, total, square = sums[k]
-            mean = total / count
-            moments[f"{name}_mean"] = mean.astype(np.float32)
-            moments[f"{name}_std"] = np.sqrt(np.maximum(square / count - mean**2, 0) + 1e-6).astype(np.float32)
+            moments.update(band_moments(name, sums[k], as_is=task == "midi" and name == "source"))
         np.savez(tmp / "stats.npz", **moments)
         (tmp / "index.json").write_text(json.dumps({"task": task, "rows": rows, "bands": bands, "items": entries}))
         tmp.rename(target)
-    n_val = sum(e["split"] == "val" for e in entries)
-    log.info("prepared %s: %d items (%d train, %d val), %d frames -> %s", task, len(entries),
-             len(entries) - n_val, n_val, rows, target)
+    splits = [e["split"] for e in entries]
+    log.info("prepared %s: %d items (%s), %d frames -> %s", task, len(entries),
+             ", ".join(f"{splits.count(s)} {s}" for s in dict.fromkeys(splits)), rows, target)
     return target
 
 

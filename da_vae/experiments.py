@@ -2,7 +2,8 @@
 or skipping finished runs) and returns plain, JSON-ready results.
 
 - :func:`audio_to_midi` (Table 2): GTW error e (in frames of 20 ms) between the DTW path and the true path
-  after a non-linear time-stretch of the audio, for Proposed (per latent size), Chroma and Spec.
+  after a non-linear time-stretch of the audio, for Proposed (per latent size, over the training seeds),
+  Chroma and Spec, on the training pianos (in-domain) and on the held-out piano.
 - :func:`singing_alignment` (Figure 4): e of the voice distorted by pitch shift x (linear or non-linear)
   time-stretch, aligned to the intact voice (mono-to-mono) or mixture (mono-to-poly), Proposed vs MCEP.
 - :func:`separation` (Table 3): SDR/SIR/SAR/NSDR of the voice, frame-weighted, for DAE, DAE+wt, rDAE, rDAE+wt,
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import asdict
 
 import numpy as np
 import torch
@@ -20,11 +22,12 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
 from common.align import nonlinear_time_stretch, path_error, pitch_shift, time_stretch
-from common.audio import load_audio
+from common.audio import audio_info, load_audio
 from common.errors import InputError
 from common.metrics import length_weighted_mean, separation_scores
 from common.parallel import worker_pool
 from common.report import Clip, Example
+from common.report.stats import mean_ci
 from da_vae import data, features, inference, training
 
 log = logging.getLogger(__name__)
@@ -80,31 +83,91 @@ def random_rates(cfg: DictConfig, seconds: float, rng: np.random.Generator) -> n
     return rng.uniform(low, high, size=max(2, math.ceil(seconds / cfg.eval.nonlinear_control_seconds) + 1))
 
 
-def audio_to_midi(cfg: DictConfig) -> dict:
-    d = cfg.data
+DOMAINS = {"val": "in-domain", "heldout": "held-out piano"}  # item split -> Table 2 domain
+
+
+def _score_pieces(container: dict, items: list[dict], stretches: dict[str, list[float]],
+                  checkpoints: dict[str, dict[str, str]]) -> dict[str, dict]:
+    """Table 2 errors of ``items`` (``data.Item`` fields), each non-linearly stretched with the control rates
+    of its piece, for Proposed (``checkpoints``: {method: {seed: stage-2 last.ckpt}}), Chroma and Spec ->
+    {item name: {e_per_seed: {method: {seed: e}}, Chroma: e, Spec: e}}. A job of :func:`audio_to_midi`."""
+    d = OmegaConf.create(container).data
     hop = features.hop_length(d.sample_rate, d.hop_ms)
     hop_s = hop / d.sample_rate
-    variant = {"proposed": (cfg.task.init_from_source, cfg.task.alpha)}
-    trained = trained_models(cfg, "midi", variant, [cfg.run.seed], list(cfg.eval.midi_latent_dims))
-    models = {L: m for (_, L, _), m in trained.items()}
-    rng = np.random.default_rng(cfg.eval.seed)
-    errors: dict[str, dict[str, float]] = {}
-    for item in tqdm(validation_items(cfg, "midi"), desc="table 2", unit="piece"):
-        audio, midi = load_audio(item.audio, d.sample_rate), features.load_midi(item.midi)
+    models = {(name, seed): inference.load_target(path, "midi")
+              for name, by_seed in checkpoints.items() for seed, path in by_seed.items()}
+    scores = {}
+    for item in items:
+        audio, midi = load_audio(item["audio"], d.sample_rate), features.load_midi(item["midi"])
         n = features.frame_count(len(audio), hop)
-        stretched = nonlinear_time_stretch(audio, random_rates(cfg, len(audio) / d.sample_rate, rng), hop)
+        stretched = nonlinear_time_stretch(audio, stretches[item["group"]], hop)
         mel = features.log_mel(features.zscore(stretched.output), d.sample_rate, d.n_fft, hop, d.midi_mels)
         roll = features.piano_roll(midi, n, hop_s)
-        pairs = {f"Proposed (L = {L})": (inference.frame_latents(m, roll, "source"),
-                                         inference.frame_latents(m, mel, "target")) for L, m in models.items()}
-        pairs["Chroma"] = (features.midi_chroma(midi, n, hop_s),
-                           features.audio_chroma(stretched.output, d.sample_rate, d.n_fft, hop))
-        pairs["Spec"] = (roll, mel)
-        errors[item.name] = {name: path_error(inference.dtw_path(X, Y, "euclidean"), stretched.path)
-                             for name, (X, Y) in pairs.items()}
-    names = list(next(iter(errors.values())))
-    return {"median_e": {name: float(np.median([e[name] for e in errors.values()])) for name in names},
-            "per_piece": errors}
+
+        def error(X: np.ndarray, Y: np.ndarray, truth: np.ndarray = stretched.path) -> float:
+            return path_error(inference.dtw_path(X, Y, "euclidean"), truth)
+
+        per_seed: dict[str, dict[str, float]] = {}
+        for (name, seed), model in models.items():
+            per_seed.setdefault(name, {})[seed] = error(inference.frame_latents(model, roll, "source"),
+                                                        inference.frame_latents(model, mel, "target"))
+        scores[item["name"]] = {"e_per_seed": per_seed, "Spec": error(roll, mel), "Chroma": error(
+            features.midi_chroma(midi, n, hop_s), features.audio_chroma(stretched.output, d.sample_rate, d.n_fft, hop))}
+    return scores
+
+
+def audio_to_midi(cfg: DictConfig) -> dict:
+    """Table 2 for the models of every seed in ``eval.seeds``, per domain: ``in-domain`` (the validation pieces
+    on the training pianos ``data.instruments``) and ``held-out piano`` (the same pieces on
+    ``data.heldout_instrument``). Each piece gets one non-linear stretch, the same on every piano; the pieces are
+    scored ``eval.workers`` at a time. Per domain: ``items`` {name: {piece, piano, e: {method: e}, e_per_seed:
+    {method: {seed: e}}}} (Proposed's e is the mean over seeds), ``median_e`` {method: median of e over items},
+    ``mean_e`` {method: [mean, 95% low, high]} and ``median_e_per_seed`` {method: [median of each seed]}."""
+    seeds = list(cfg.eval.seeds)
+    if not seeds:
+        raise InputError("eval.seeds is empty; give at least one training seed, e.g. [0]")
+    latent_dims = list(cfg.eval.midi_latent_dims)
+    trained_models(cfg, "midi", {"proposed": (cfg.task.init_from_source, cfg.task.alpha)}, seeds, latent_dims)
+    checkpoints: dict[str, dict[str, str]] = {}
+    for seed in seeds:
+        for L in latent_dims:
+            run_cfg = cfg.copy()
+            run_cfg.task.name, run_cfg.model.latent_dim, run_cfg.run.seed = "midi", L, seed
+            checkpoints.setdefault(f"Proposed (L = {L})", {})[str(seed)] = str(training.last_checkpoint(run_cfg,
+                                                                                                         "target"))
+    items = [item for item in data.task_items(cfg, "midi") if item.split in DOMAINS]
+    rng = np.random.default_rng(cfg.eval.seed)
+    stretches = {}
+    for item in items:  # one stretch per piece, drawn in item order
+        if item.group not in stretches:
+            stretches[item.group] = random_rates(cfg, audio_info(item.audio).duration, rng).tolist()
+    chunks = [[asdict(item) for item in items[k :: max(1, cfg.eval.workers)]] for k in range(max(1, cfg.eval.workers))]
+    container = OmegaConf.to_container(cfg, resolve=True)
+    with worker_pool(cfg.eval.workers, cfg.log_level) as run:
+        scores = {}
+        for part in run(_score_pieces, [container] * len(chunks), chunks, [stretches] * len(chunks),
+                        [checkpoints] * len(chunks)):
+            scores.update(part)
+    domains: dict[str, dict] = {name: {"items": {}} for name in DOMAINS.values()}
+    for item in items:
+        score = scores[item.name]
+        e = {name: float(np.mean(list(by_seed.values()))) for name, by_seed in score["e_per_seed"].items()}
+        domains[DOMAINS[item.split]]["items"][item.name] = {
+            "piece": item.group, "piano": item.instrument, "e": {**e, "Chroma": score["Chroma"], "Spec": score["Spec"]},
+            "e_per_seed": score["e_per_seed"]}
+    for name in [name for name, domain in domains.items() if not domain["items"]]:
+        log.warning("table 2: no %s items (data.instruments=%s, data.heldout_instrument=%s); left out", name,
+                    list(cfg.data.instruments), cfg.data.heldout_instrument)
+        del domains[name]
+    for domain in domains.values():
+        rows = list(domain["items"].values())
+        methods = list(rows[0]["e"])
+        domain["median_e"] = {m: float(np.median([r["e"][m] for r in rows])) for m in methods}
+        domain["mean_e"] = {m: list(mean_ci([r["e"][m] for r in rows])) for m in methods}
+        domain["median_e_per_seed"] = {m: [float(np.median([r["e_per_seed"][m][str(s)] for r in rows]))
+                                           for s in seeds] for m in checkpoints}
+    return {"domains": domains, "seeds": seeds, "instruments": list(cfg.data.instruments),
+            "heldout_instrument": cfg.data.heldout_instrument}
 
 
 def post_zscore(latents: np.ndarray) -> np.ndarray:

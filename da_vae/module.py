@@ -1,7 +1,8 @@
 """LightningModules of the two training stages.
 
-Stage 1, :class:`SourceVAE`: the VAE on source-domain segments, ``L_vae = L_rec + L_KL`` (Gaussian
-reconstruction likelihood with unit variance: half the summed squared error, in nats per segment).
+Stage 1, :class:`SourceVAE`: the VAE on source-domain segments, ``L_vae = L_rec + L_KL``, in nats per segment:
+for the 0/1 piano roll (task midi) a Bernoulli likelihood (binary cross-entropy of the decoder's logits, summed),
+otherwise a Gaussian one with unit variance (half the summed squared error).
 
 Stage 2 holds the trained source encoder, frozen in eval mode, and z = its mean on the parallel source
 segment: :class:`TargetEncoder` (Tasks 1-2) regresses z* on z, ``MSE(z, z*)``; :class:`TargetDAE`
@@ -94,19 +95,36 @@ class SourceVAE(_Stage):
 
     stage = "source"
 
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
+    def __init__(self, stats: dict[str, Tensor] | None = None, **kwargs):
+        super().__init__(stats=stats, **kwargs)
         self.vae = VAE(**self.network_args("source"))
+        if self.binary and stats and "source_rate" in stats:  # start from each pitch's log-odds in training:
+            rate = stats["source_rate"].float().clamp(1e-3, 0.5)  # a sparse roll is far from p = 1/2
+            self.vae.decoder.deconvs[-1].bias.data.copy_(torch.log(rate / (1 - rate)))
+
+    @property
+    def binary(self) -> bool:
+        """The source is the 0/1 piano roll: Bernoulli likelihood, decoder outputs are logits."""
+        return self.hparams.task == "midi"
+
+    def reconstruction_loss(self, output: Tensor, source: Tensor, raw_source: Tensor) -> Tensor:
+        """-log p(x | z) in nats summed over a segment, mean over the batch: BCE of the logits ``output``
+        against the raw 0/1 roll, or half the squared error to the normalised ``source``."""
+        if self.binary:
+            return F.binary_cross_entropy_with_logits(output, raw_source, reduction="none").flatten(1).sum(1).mean()
+        return 0.5 * (output - source).square().flatten(1).sum(1).mean()
 
     def losses(self, source: Tensor, target: Tensor, raw_source: Tensor) -> dict[str, Tensor]:
-        reconstruction, mu, logvar = self.vae(source)
-        rec = 0.5 * (reconstruction - source).square().flatten(1).sum(1).mean()
+        output, mu, logvar = self.vae(source)
+        rec = self.reconstruction_loss(output, source, raw_source)
         kl = kl_divergence(mu, logvar).mean()
         return {"loss": rec + kl, "rec": rec, "kl": kl}
 
     def example_images(self, source: Tensor, target: Tensor, raw_source: Tensor) -> dict[str, np.ndarray]:
-        """Normalised source segments (top) over the VAE's reconstruction from mu (bottom), ``(2F, n T)``."""
+        """Normalised source segments (top) over the VAE's reconstruction from mu (bottom; the roll's
+        probabilities for a binary source), ``(2F, n T)``."""
         reconstruction = self.vae.decoder(self.vae.encoder(source)[0])
+        reconstruction = torch.sigmoid(reconstruction) if self.binary else reconstruction
         return {f"{self.hparams.task}/input_over_reconstruction":
                 np.concatenate([segment_strip(reconstruction), segment_strip(source)])}
 

@@ -2,13 +2,15 @@
 # Debian packages the synthetic corpora need: espeak-ng (phonemes) and MBROLA with four voices (speech and
 # singing with exact phone timing); Chromium and its driver for the browser test of the HTML reports; xvfb
 # (virtual display) and libportaudio2 (sounddevice) for the realtime_ae synth window and its tests; strace for
-# the test that an offline run sends nothing over the network.
+# the test that an offline run sends nothing over the network; fluid-soundfont-gm and csound-soundfont (GM
+# soundfonts FluidR3_GM and sf_GMbank) for the pianos of the MAPS stand-in.
 # MBROLA lives in Debian's contrib/non-free components, which the default sources don't enable: we read the
 # machine's own Debian source (mirror + suite) and point apt at a private sources file with those components,
 # leaving /etc untouched.
 set -euo pipefail
 
-PACKAGES=(espeak-ng mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 sox chromium chromium-driver xvfb libportaudio2 strace)
+PACKAGES=(espeak-ng mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 sox chromium chromium-driver xvfb libportaudio2 strace
+          fluid-soundfont-gm csound-soundfont)
 STATE=/var/lib/musicrep-apt
 
 have_all() {
@@ -16,7 +18,8 @@ have_all() {
         && command -v chromium >/dev/null && command -v chromedriver >/dev/null \
         && command -v Xvfb >/dev/null && ldconfig -p | grep libportaudio.so.2 >/dev/null && command -v strace >/dev/null \
         && [ -d /usr/share/mbrola/us1 ] && [ -d /usr/share/mbrola/us2 ] \
-        && [ -d /usr/share/mbrola/us3 ] && [ -d /usr/share/mbrola/en1 ]
+        && [ -d /usr/share/mbrola/us3 ] && [ -d /usr/share/mbrola/en1 ] \
+        && [ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] && [ -f /usr/share/sounds/sf2/sf_GMbank.sf2 ]
 }
 
 if have_all; then

@@ -1,6 +1,8 @@
-"""Soundfont rendering of a ``pretty_midi.PrettyMIDI`` to a float32 waveform with tinysoundfont.
+"""Soundfont rendering of a ``pretty_midi.PrettyMIDI`` to a float32 waveform with tinysoundfont, and the room
+and microphone it is recorded with (:func:`record_in_room`: reverb, EQ, level).
 
-The default soundfont is ``TimGM6mb.sf2``, the 6 MB General MIDI soundfont bundled inside pretty_midi.
+The default soundfont is ``TimGM6mb.sf2``, the 6 MB General MIDI soundfont bundled inside pretty_midi; the
+Debian GM soundfonts of ``SOUNDFONTS`` are found by name (:func:`soundfont`).
 Rendering is deterministic: a fresh synthesizer per call, events applied at exact sample positions.
 """
 
@@ -18,9 +20,31 @@ DRUM_CHANNEL = 9
 SUSTAIN_CC = 64
 
 
+# name -> (file, Debian package that installs it; None: bundled with pretty_midi). Each renders GM programs 0-2
+# (pianos) non-silent in tinysoundfont (tests/common/test_corpora.py); FluidR3_GS (GS variation banks only)
+# and the MuseScore pianos (near-silent in tinysoundfont) are left out.
+SOUNDFONTS = {
+    "TimGM6mb": ("TimGM6mb.sf2", None),
+    "FluidR3_GM": ("/usr/share/sounds/sf2/FluidR3_GM.sf2", "fluid-soundfont-gm"),
+    "sf_GMbank": ("/usr/share/sounds/sf2/sf_GMbank.sf2", "csound-soundfont"),
+}
+
+
 def default_soundfont() -> Path:
     """Path of the General MIDI soundfont bundled with pretty_midi."""
     return Path(pretty_midi.__file__).parent / "TimGM6mb.sf2"
+
+
+def soundfont(name: str) -> Path:
+    """Path of soundfont ``name`` (a key of ``SOUNDFONTS``); ``InputError`` saying how to install it."""
+    if name not in SOUNDFONTS:
+        raise InputError(f"unknown soundfont {name!r}; use one of {', '.join(SOUNDFONTS)}")
+    file, package = SOUNDFONTS[name]
+    path = default_soundfont() if package is None else Path(file)
+    if not path.is_file():
+        raise InputError(f"soundfont {name} not found at {path}: install the Debian package {package} "
+                         "(`sudo bash scripts/install_system.sh`)")
+    return path
 
 
 @functools.lru_cache(maxsize=4)
@@ -135,3 +159,29 @@ def render_notes(
     inst.notes = [pretty_midi.Note(velocity=v, pitch=p, start=s, end=e) for s, e, p, v in notes]
     midi.instruments.append(inst)
     return render_midi(midi, sample_rate, soundfont=soundfont, tail=tail)
+
+
+def record_in_room(audio: np.ndarray, sample_rate: int, rt60: float, wet: float, tilt_db: float, peak_hz: float,
+                   peak_db: float, level_db: float, seed: int) -> np.ndarray:
+    """A rendering as recorded in a room, ``(channels, n)`` -> ``(channels, n)`` float32, same length.
+
+    Reverb: convolution with an exponentially decaying noise tail (``rt60`` s to -60 dB, independent per
+    channel, 10 ms pre-delay), mixed in at ``wet`` of the dry energy. Microphone EQ: a spectral tilt of
+    ``tilt_db`` per octave around 1 kHz plus a one-octave-wide bell of ``peak_db`` at ``peak_hz`` (each
+    clipped to +-12 dB). Level: the peak scaled to ``level_db`` dBFS.
+    """
+    from scipy import fft
+
+    audio = np.atleast_2d(np.asarray(audio, dtype=np.float32))
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(rt60 * sample_rate)) / sample_rate
+    delay = np.zeros(int(0.01 * sample_rate))
+    tails = np.stack([np.concatenate([delay, rng.standard_normal(len(t)) * np.exp(-6.9 * t / rt60)]) for _ in audio])
+    tails = (tails / np.sqrt(np.sum(tails**2, axis=1, keepdims=True))).astype(np.float32)
+    n = fft.next_fast_len(audio.shape[1] + tails.shape[1])  # room for the reverb tail: no wrap-around
+    freqs = np.maximum(np.fft.rfftfreq(n, 1 / sample_rate), 20.0)
+    gain_db = np.clip(tilt_db * np.log2(freqs / 1000.0), -12, 12)
+    gain_db += np.clip(peak_db, -12, 12) * np.exp(-0.5 * (np.log2(freqs / peak_hz) / 0.5) ** 2)
+    room = (1 + np.sqrt(wet) * fft.rfft(tails, n, axis=1)) * (10 ** (gain_db / 20)).astype(np.float32)
+    out = fft.irfft(fft.rfft(audio, n, axis=1) * room, n, axis=1)[:, : audio.shape[1]]
+    return (out * (10 ** (level_db / 20) / max(np.abs(out).max(), 1e-12))).astype(np.float32)

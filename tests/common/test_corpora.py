@@ -92,10 +92,20 @@ def timbre(path):
 
 # ---------------------------------------------------------------- MAPS
 def test_maps_layout_and_note_onsets_match_energy_onsets(built):
+    pieces = {}
+    for instrument in maps.PIANOS:
+        folder = built("maps") / instrument / "MUS"
+        stems = {p.stem for p in folder.iterdir()}
+        assert len(stems) == corpora.resolve_size("maps", "tiny")
+        pieces[instrument] = {stem.removesuffix(f"_{instrument}") for stem in stems}
+    assert len({frozenset(p) for p in pieces.values()}) == 1, "every piano plays the same pieces"
+    manifest = corpora.corpus_status("maps", built("maps").parents[1])
+    assert {(i["instrument"], i["soundfont"], i["program"]) for i in manifest["items"]} == {
+        (name, piano.soundfont, piano.program) for name, piano in maps.PIANOS.items()}
+    assert all({"rt60", "wet", "tilt_db", "peak_hz", "peak_db", "level_db"} <= i["room"].keys()
+               for i in manifest["items"])
     folder = built("maps") / "ENSTDkCl" / "MUS"
-    stems = {p.stem for p in folder.iterdir()}
-    assert len(stems) == corpora.resolve_size("maps", "tiny")
-    for stem in stems:
+    for stem in {p.stem for p in folder.iterdir()}:
         assert re.fullmatch(r"MAPS_MUS-[\w-]+_ENSTDkCl", stem)
         assert {p.suffix for p in folder.glob(stem + ".*")} == {".wav", ".mid", ".txt"}
         assert wav_format(folder / f"{stem}.wav") == (44100, 2, "PCM_16")
@@ -119,6 +129,31 @@ def test_maps_layout_and_note_onsets_match_energy_onsets(built):
         lags = np.arange(-20, 21)  # frames of 10 ms
         alignment = [flux[np.clip(frame + lag, 0, len(flux) - 1)].mean() for lag in lags]
         assert abs(lags[int(np.argmax(alignment))]) <= 3, "note list and audio are offset in time"
+
+
+@pytest.mark.parametrize("name", list(render.SOUNDFONTS))
+def test_every_piano_soundfont_renders_its_pianos_audibly_and_in_tune(name):
+    for program in (0, 1, 2):
+        audio = render.render_notes([(0.0, 1.0, 60, 90), (1.0, 2.0, 72, 90)], program, 16000,
+                                    soundfont=render.soundfont(name))
+        assert np.sqrt(np.mean(audio**2)) > 1e-3, (name, program)
+        f0 = librosa.yin(audio[2000:14000], fmin=100, fmax=1000, sr=16000)
+        assert within_50_cents(np.median(f0), 261.63), (name, program, np.median(f0))
+
+
+def test_record_in_room_keeps_the_length_and_adds_reverb_eq_and_level():
+    dry = np.zeros((2, 44100), np.float32)
+    dry[:, 1000] = 1.0  # a click
+    args = dict(rt60=0.5, wet=0.3, tilt_db=0.0, peak_hz=1000.0, peak_db=0.0, level_db=-6.0, seed=0)
+    wet = render.record_in_room(dry, 44100, **args)
+    assert wet.shape == dry.shape and wet.dtype == np.float32
+    assert np.abs(wet).max() == pytest.approx(10 ** (-6 / 20), rel=1e-5)
+    tail = wet[:, 1000 + 4410:1000 + 8820]  # 100-200 ms after the click: the reverb tail
+    assert np.sqrt(np.mean(tail**2)) > 1e-3 and not np.allclose(wet[0], wet[1])
+    bright = render.record_in_room(dry, 44100, **{**args, "wet": 0.0, "tilt_db": 3.0})
+    spectrum = np.abs(np.fft.rfft(bright[0]))
+    freqs = np.fft.rfftfreq(44100, 1 / 44100)
+    assert spectrum[freqs == 4000][0] / spectrum[freqs == 250][0] == pytest.approx(10 ** (12 * 1 / 20), rel=0.05)
 
 
 # ---------------------------------------------------------------- MIR-1K
@@ -337,7 +372,7 @@ def test_failing_build_leaves_nothing_and_size_or_seed_change_rebuilds(monkeypat
     corpora.ensure_corpus("maps", tmp_path, size=1, seed=3)
     corpora.ensure_corpus("maps", tmp_path, size=2, seed=4)
     manifest = corpora.corpus_status("maps", tmp_path)
-    assert (manifest["size"], manifest["seed"], manifest["files"]) == (2, 4, 2)
+    assert (manifest["size"], manifest["seed"], manifest["files"]) == (2, 4, 2 * len(maps.PIANOS))
 
 
 def test_failed_conversion_and_silent_rendering_are_skipped_with_counts(monkeypatch, tmp_path, caplog):
@@ -358,7 +393,7 @@ def test_failed_conversion_and_silent_rendering_are_skipped_with_counts(monkeypa
     assert skipped["music21 work failed to convert"]["count"] == 1
     assert "bach/no-such-work" in skipped["music21 work failed to convert"]["examples"][0]
     assert skipped["silent rendering"]["count"] == 1
-    assert len(list((tmp_path / "maps").rglob("*.wav"))) == 2
+    assert len(list((tmp_path / "maps").rglob("*.wav"))) == 2 * len(maps.PIANOS)
     assert "skipped 1 item(s): silent rendering" in caplog.text
 
 

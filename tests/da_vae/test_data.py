@@ -91,6 +91,55 @@ def test_prepare_caches_once_with_train_statistics_and_serves_normalised_segment
     torch.testing.assert_close(target * prepared.stats["target_std"] + prepared.stats["target_mean"],
                                torch.from_numpy(mel[:21]), rtol=1e-5, atol=1e-5)
 
+    # the piano roll is fed as is (0/1): a pitch no training frame plays stays 1 after normalisation, not 1000
+    roll_train = np.concatenate([prepared.clip(i)[0] for i in prepared.split("train")])
+    unseen = np.flatnonzero(roll_train.sum(0) == 0)
+    assert len(unseen) > 0
+    played = torch.zeros(128)
+    played[unseen] = 1.0
+    assert float(((played - prepared.stats["source_mean"]) / prepared.stats["source_std"]).abs().max()) == 1.0
+    np.testing.assert_allclose(prepared.stats["source_rate"], roll_train.mean(0), atol=1e-6)
+
+
+def test_a_pitch_unseen_in_training_stays_bounded_after_normalisation():
+    train_roll = np.zeros((50, 128))
+    train_roll[:, 60] = 1.0  # only middle C ever sounds in training
+    sums = np.stack([np.full(128, 50.0), train_roll.sum(0), np.square(train_roll).sum(0)])
+    moments = data.band_moments("source", sums, as_is=True)
+    test_frame = np.zeros(128, np.float32)
+    test_frame[[60, 90]] = 1.0  # pitch 90 never sounded in training
+    normalised = (test_frame - moments["source_mean"]) / moments["source_std"]
+    np.testing.assert_array_equal(normalised, test_frame)
+    zscored = data.band_moments("source", sums)  # what a per-band z-score (std floor 1e-3) does to it
+    assert abs((1.0 - zscored["source_mean"][90]) / zscored["source_std"][90]) == pytest.approx(1000, rel=1e-3)
+
+
+def test_training_and_heldout_pianos_are_disjoint_in_config_and_files(tiny):
+    """Task 1 trains on data.instruments only; the held-out piano gives only validation pieces, and its
+    soundfont is used by no training piano (the corpus manifest)."""
+    from common.corpora import corpus_status
+
+    cfg = tiny.config()
+    assert cfg.data.heldout_instrument not in cfg.data.instruments
+    items = data.task_items(cfg, "midi")
+    by_split = {split: [i for i in items if i.split == split] for split in ("train", "val", "heldout")}
+    assert {i.instrument for i in by_split["train"] + by_split["val"]} == set(cfg.data.instruments)
+    assert {i.instrument for i in by_split["heldout"]} == {cfg.data.heldout_instrument}
+    heldout_folder = f"/{cfg.data.heldout_instrument}/MUS/"
+    assert not any(heldout_folder in i.audio for i in by_split["train"] + by_split["val"])
+    assert all(heldout_folder in i.audio for i in by_split["heldout"])
+    val_pieces = {i.group for i in by_split["val"]}
+    assert {i.group for i in by_split["heldout"]} == val_pieces  # the held-out piano plays held-out pieces only
+    assert not val_pieces & {i.group for i in by_split["train"]}
+    prepared = data.PreparedTask(data.prepare(cfg, "midi"))
+    assert {i["split"] for i in prepared.items} == {"train", "val"}  # nothing of the held-out piano is trained on
+    pianos = corpus_status("maps", cfg.data.root)["pianos"]
+    heldout_font = pianos[cfg.data.heldout_instrument]["soundfont"]
+    assert heldout_font not in {pianos[name]["soundfont"] for name in cfg.data.instruments}
+    assert len({(p["soundfont"], p["program"]) for p in pianos.values()}) >= 3
+    with pytest.raises(InputError, match="data.heldout_instrument=AkPnBcht is also in data.instruments"):
+        data.task_items(tiny.config("data.heldout_instrument=AkPnBcht"), "midi")
+
 
 def test_retime_midi_moves_notes_along_the_path():
     midi = one_note_midi(start=1.0, end=1.5)
@@ -101,8 +150,8 @@ def test_retime_midi_moves_notes_along_the_path():
 
 
 def test_wrong_layouts_and_mono_karaoke_are_clear_errors(tmp_path):
-    with pytest.raises(InputError, match="no MAPS_MUS-.*data.root"):
-        data.maps_items(tmp_path)
+    with pytest.raises(InputError, match="no MAPS_MUS-.*_ENSTDkCl.wav files.*data.root"):
+        data.maps_items(tmp_path, "ENSTDkCl")
     with pytest.raises(InputError, match="Wavfile: no <singer>_<song>_<clip>.wav"):
         data.mir1k_items(tmp_path)
     save_audio(tmp_path / "a_1_01.wav", np.zeros(SR, np.float32), SR)
@@ -112,7 +161,7 @@ def test_wrong_layouts_and_mono_karaoke_are_clear_errors(tmp_path):
     folder.mkdir(parents=True)
     save_audio(folder / "MAPS_MUS-x_ENSTDkCl.wav", np.zeros(SR, np.float32), SR)
     with pytest.raises(InputError, match="MAPS_MUS-x_ENSTDkCl.mid: missing MIDI"):
-        data.maps_items(tmp_path)
+        data.maps_items(tmp_path, "ENSTDkCl")
 
 
 def test_orderings_report_what_the_numbers_say():
@@ -120,19 +169,38 @@ def test_orderings_report_what_the_numbers_say():
         return {"DAE": {"SDR": dae}, "DAE + wt": {"SDR": dae_wt}, "rDAE": {"SDR": rdae}, "rDAE + wt": {"SDR": rdae_wt}}
 
     per_seed = {"0": sdr(1.0, 2.5, 0.5, 3.0), "1": sdr(1.0, 1.5, 0.5, 1.0)}  # rDAE + wt best in seed 0 only
+    def items(**e):  # five items; each method's e per item
+        return {str(k): {"e": {name: values[k] for name, values in e.items()}} for k in range(5)}
+
+    chroma, spec = [2.0, 2.1, 1.9, 2.2, 2.0], [9.0, 9.5, 8.0, 9.9, 9.1]
+    # in-domain, Proposed (L = 12) is below Chroma on 2 of 5 paired items but above it on 3 and on the mean
+    in_domain = items(**{"Proposed (L = 128)": [1.0, 1.1, 0.9, 1.2, 1.0], "Proposed (L = 12)": [1.5, 1.6, 9, 9, 9],
+                         "Chroma": chroma, "Spec": spec})
+    # held out, Proposed (L = 12) has the lower median than Chroma (1.9 vs 2.0) but is far worse on 2 of 5 items
+    heldout = items(**{"Proposed (L = 128)": [3.0, 2.0, 4.0, 3.5, 2.5], "Proposed (L = 12)": [1.8, 1.9, 1.7, 9, 9],
+                       "Chroma": chroma, "Spec": spec})
+    domains = {name: {"items": its, "median_e": {m: float(np.median([i["e"][m] for i in its.values()]))
+                                                 for m in next(iter(its.values()))["e"]}}
+               for name, its in (("in-domain", in_domain), ("held-out piano", heldout))}
     results = {
-        "midi": {"median_e": {"Proposed (L = 128)": 1.0, "Proposed (L = 12)": 3.0, "Chroma": 2.0, "Spec": 9.0}},
+        "midi": {"domains": domains},
         "separation": {"scores": sdr(1.0, 2.0, 0.5, 2.0 + 1e-3), "per_seed": per_seed},
     }
     checks = evaluate.orderings(results)
     holds = {claim: ok for claim, ok, _ in checks}
-    assert holds == {"Table 2: Proposed (L = 128) < Chroma < Spec": True,
-                     "Table 2: Proposed (L = 12) < Chroma < Spec": False,
-                     "Table 2: Proposed L = 128 < L = 12": True,
+    assert holds == {"Table 2, in-domain: Proposed (L = 128) < Chroma": True,
+                     "Table 2, in-domain: Proposed (L = 12) < Chroma": False,
+                     "Table 2, in-domain: Chroma < Spec": True,
+                     "Table 2, in-domain: Proposed (L = 128) < Proposed (L = 12)": True,
+                     "Table 2, held-out piano: Proposed (L = 128) < Chroma": False,
+                     "Table 2, held-out piano: Proposed (L = 12) < Chroma": False,
+                     "Table 2, held-out piano: Chroma < Spec": True,
+                     "Table 2, held-out piano: Proposed (L = 128) < Proposed (L = 12)": False,
                      "Table 3: rDAE + wt has the best SDR": True,
                      "Table 3: DAE + wt > DAE in SDR": True,
                      "Table 3: rDAE > DAE in SDR": False}
     numbers = {claim: text for claim, _, text in checks}
+    assert numbers["Table 2, in-domain: Proposed (L = 12) < Chroma"].endswith("over 5 items; medians 9.00 vs 2.00")
     assert numbers["Table 3: rDAE + wt has the best SDR"].endswith("(mean of 2 seeds; holds in 1 of them)")
     assert numbers["Table 3: DAE + wt > DAE in SDR"].endswith("holds in 2 of them)")
 

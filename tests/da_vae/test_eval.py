@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from common.report.stats import format_ci
 from da_vae.evaluate import PAPER_TABLE2, PAPER_TABLE3
 
 
@@ -21,11 +22,22 @@ def test_eval_writes_the_three_tables_beside_the_papers(tiny):
     rows = sorted(p.name for p in (out / "examples").glob("00-*.wav"))  # mixture, one estimate per model, voice
     assert len(rows) == 2 + len(PAPER_TABLE3) and any(r.endswith("-mixture.wav") for r in rows)
     assert (out / "figure4.png").stat().st_size > 10_000
-    table2 = results["results"]["midi"]["median_e"]
-    assert set(table2) == {"Proposed (L = 32)", "Proposed (L = 12)", "Chroma", "Spec"}
-    assert f"| Proposed (L = 12) | {table2['Proposed (L = 12)']:.2f} | {PAPER_TABLE2['Proposed (L = 12)']:.2f} |" \
-        in readme
-    assert f"| Spec | {table2['Spec']:.2f} | {PAPER_TABLE2['Spec']:.2f} |" in readme
+    midi, cfg = results["results"]["midi"], tiny.config()
+    assert list(midi["domains"]) == ["in-domain", "held-out piano"]
+    for domain, table2 in midi["domains"].items():
+        assert set(table2["median_e"]) == {"Proposed (L = 32)", "Proposed (L = 12)", "Chroma", "Spec"}
+        pianos = {item["piano"] for item in table2["items"].values()}
+        assert pianos == ({cfg.data.heldout_instrument} if domain == "held-out piano" else set(cfg.data.instruments))
+        item = next(iter(table2["items"].values()))
+        per_seed = item["e_per_seed"]["Proposed (L = 12)"]
+        assert set(per_seed) == {"0", "1"}
+        assert item["e"]["Proposed (L = 12)"] == pytest.approx(sum(per_seed.values()) / 2)
+        mean, low, high = table2["mean_e"]["Spec"]
+        assert low <= mean <= high
+        median = table2["median_e"]["Spec"]
+        assert f"| Spec | {median:.2f} | {format_ci(mean, low, high)} | – | {PAPER_TABLE2['Spec']:.2f} |" in readme
+        seeds = ", ".join(f"{v:.2f}" for v in table2["median_e_per_seed"]["Proposed (L = 12)"])
+        assert f"| Proposed (L = 12) | {table2['median_e']['Proposed (L = 12)']:.2f} |" in readme and seeds in readme
     figure = results["results"]["singing"]
     assert figure["stretches"] == ["0.9", "1.1", "non-linear"] and len(figure["median_e"]) == 2 * 2 * 3 * 3
     separation = results["results"]["separation"]
@@ -38,4 +50,5 @@ def test_eval_writes_the_three_tables_beside_the_papers(tiny):
         assert scores["SDR"] == pytest.approx(sum(seeds) / 2)
         row = f"| {name} | {scores['SDR']:.2f} | {PAPER_TABLE3[name]['SDR']:.2f} |"
         assert row in readme and readme.split(row)[1].split("\n")[0].endswith(f"| {seeds[0]:.2f}, {seeds[1]:.2f} |")
-    assert len(results["claims"]) == 2 + 2 + 3  # no "L = 128 < L = 12" check without L = 128
+    assert len(results["claims"]) == 2 * 3 + 2 + 3  # Table 2: per domain 2 x "< Chroma" and "Chroma < Spec"
+    # (no "L = 128 < L = 12" check without L = 128)
