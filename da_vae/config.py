@@ -78,8 +78,8 @@ class EvalConfig:
     nonlinear_control_seconds: float = 5.0  # one random control rate every this many seconds of audio
     max_clips: int = 0  # validation clips used by Tasks 2 and 3 (0: all)
     separation_hop_frames: int = 5  # hop between overlapping 21-frame segments when separating
-    separation_seeds: list[int] = field(default_factory=lambda: [0])  # Table 3 models trained once per run.seed;
-    # with several, the table gives the mean over seeds and each seed's SDR
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])  # training seeds (run.seed) of every model
+    workers: int = 2  # processes that train and score models side by side (0 or 1: this process only)
     examples: int = 2  # validation clips of Task 3 written as audio examples (mixture / estimates / voice)
     wandb: bool = False  # W&B logging for the models eval trains (off for speed; `train` always logs)
     seed: int = 0

@@ -179,7 +179,7 @@ def build_report(cfg: DictConfig, results: dict, seconds: dict[str, float], exam
         r = results["separation"]
         seeds = len(r["per_seed"])
         text = (f"Voice scores in dB over {r['clips']} validation clips, weighted by frame count"
-                + (f"; mean over {seeds} training seeds (`eval.separation_seeds`)" if seeds > 1 else "") + ".")
+                + (f"; mean over {seeds} training seeds (`eval.seeds`)" if seeds > 1 else "") + ".")
         quiet = [n for n, s in r["scores"].items() if s["energy"] < 0.1]
         if quiet:
             text += (f"\n\n{', '.join(quiet)}: the voice estimate carries under a tenth of the true voice's energy, "

@@ -15,13 +15,15 @@ import logging
 import math
 
 import numpy as np
-from omegaconf import DictConfig
+import torch
+from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
 from common.align import nonlinear_time_stretch, path_error, pitch_shift, time_stretch
 from common.audio import load_audio
 from common.errors import InputError
 from common.metrics import length_weighted_mean, separation_scores
+from common.parallel import worker_pool
 from common.report import Clip, Example
 from da_vae import data, features, inference, training
 
@@ -30,18 +32,36 @@ log = logging.getLogger(__name__)
 SEPARATION_MODELS = {"DAE": (False, 0.0), "DAE + wt": (True, 0.0), "rDAE": (False, 1.0), "rDAE + wt": (True, 1.0)}
 
 
-def trained_models(cfg: DictConfig, task: str, latent_dim: int, variants: dict[str, tuple[bool, float]]) -> dict:
-    """Stage-2 models of ``task``, one per ``name: (init_from_source, alpha)``, in eval mode, after training
-    (or resuming, or confirming as finished) their shared source VAE and each of them."""
-    run_cfg = cfg.copy()
+def _train_variants(container: dict, task: str, latent_dim: int, variants: dict[str, tuple[bool, float]]) -> dict:
+    """Train (or resume, or confirm as finished) the source VAE of one seed and latent size and each stage-2
+    ``name: (init_from_source, alpha)`` on it -> {name: last.ckpt}. A job of :func:`trained_models`."""
+    run_cfg = OmegaConf.create(container)
     run_cfg.task.name, run_cfg.model.latent_dim, run_cfg.ckpt_path = task, latent_dim, "last"
     run_cfg.task.source_ckpt = None
     training.train_stage(run_cfg, "source")
-    models = {}
+    paths = {}
     for name, (init_from_source, alpha) in variants.items():
         run_cfg.task.init_from_source, run_cfg.task.alpha = init_from_source, alpha
-        models[name] = inference.load_target(training.train_stage(run_cfg, "target"), task)
-    return models
+        paths[name] = str(training.train_stage(run_cfg, "target"))
+    return paths
+
+
+def trained_models(cfg: DictConfig, task: str, variants: dict[str, tuple[bool, float]], seeds: list[int],
+                   latent_dims: list[int]) -> dict[tuple[int, int, str], torch.nn.Module]:
+    """Stage-2 models of ``task`` -> {(seed, L, name): model in eval mode}, one source VAE per (seed, L) and one
+    model per ``name: (init_from_source, alpha)`` on it; the (seed, L) jobs run ``eval.workers`` at a time."""
+    data.prepare(cfg, task)  # the feature cache exists before the workers start
+    jobs = [(seed, L) for seed in seeds for L in latent_dims]
+    containers = []
+    for seed, _ in jobs:
+        job_cfg = cfg.copy()
+        job_cfg.run.seed = seed
+        containers.append(OmegaConf.to_container(job_cfg, resolve=True))
+    with worker_pool(cfg.eval.workers, cfg.log_level) as run:
+        paths = list(run(_train_variants, containers, [task] * len(jobs), [L for _, L in jobs],
+                         [variants] * len(jobs)))
+    return {(seed, L, name): inference.load_target(path, task)
+            for (seed, L), named in zip(jobs, paths) for name, path in named.items()}
 
 
 def validation_items(cfg: DictConfig, task: str) -> list[data.Item]:
@@ -65,7 +85,8 @@ def audio_to_midi(cfg: DictConfig) -> dict:
     hop = features.hop_length(d.sample_rate, d.hop_ms)
     hop_s = hop / d.sample_rate
     variant = {"proposed": (cfg.task.init_from_source, cfg.task.alpha)}
-    models = {L: trained_models(cfg, "midi", L, variant)["proposed"] for L in cfg.eval.midi_latent_dims}
+    trained = trained_models(cfg, "midi", variant, [cfg.run.seed], list(cfg.eval.midi_latent_dims))
+    models = {L: m for (_, L, _), m in trained.items()}
     rng = np.random.default_rng(cfg.eval.seed)
     errors: dict[str, dict[str, float]] = {}
     for item in tqdm(validation_items(cfg, "midi"), desc="table 2", unit="piece"):
@@ -105,7 +126,7 @@ def singing_alignment(cfg: DictConfig) -> dict:
     d = cfg.data
     sr, hop = d.sample_rate, features.hop_length(d.sample_rate, d.hop_ms)
     variant = {"proposed": (cfg.task.init_from_source, cfg.task.alpha)}
-    model = trained_models(cfg, "singing", cfg.model.latent_dim, variant)["proposed"]
+    (model,) = trained_models(cfg, "singing", variant, [cfg.run.seed], [cfg.model.latent_dim]).values()
 
     def proposed(y, domain):
         mel = features.log_mel(features.zscore(y), sr, d.n_fft, hop, d.singing_mels)
@@ -135,18 +156,15 @@ def singing_alignment(cfg: DictConfig) -> dict:
 
 
 def separation(cfg: DictConfig, examples: list[Example] | None = None) -> dict:
-    """Table 3 for the models of every seed in ``eval.separation_seeds``: ``scores`` (mean over seeds of the
+    """Table 3 for the models of every seed in ``eval.seeds``: ``scores`` (mean over seeds of the
     frame-weighted means), ``per_seed`` (the same per seed), ``clips`` and ``skipped``. The first
     ``eval.examples`` clips are appended to ``examples`` as rows mixture / each model's voice (first seed) / voice."""
     sr, L = cfg.data.sample_rate, cfg.model.latent_dim
-    seeds = list(cfg.eval.separation_seeds)
+    seeds = list(cfg.eval.seeds)
     if not seeds:
-        raise InputError("eval.separation_seeds is empty; give at least one training seed, e.g. [0]")
-    models = {}
-    for seed in seeds:
-        seed_cfg = cfg.copy()
-        seed_cfg.run.seed = seed
-        models |= {(seed, name): m for name, m in trained_models(seed_cfg, "separation", L, SEPARATION_MODELS).items()}
+        raise InputError("eval.seeds is empty; give at least one training seed, e.g. [0]")
+    models = {(seed, name): m for (seed, _, name), m in trained_models(cfg, "separation", SEPARATION_MODELS, seeds,
+                                                                       [L]).items()}
     hop = features.hop_length(sr, cfg.data.hop_ms)
     per_model: dict[tuple, list[dict]] = {key: [] for key in models}
     lengths, skipped = [], []

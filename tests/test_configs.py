@@ -24,6 +24,8 @@ def test_preset_loads_with_every_key_typed(package, preset):
     cfg = yaml.safe_load(result.stdout)
     assert {"run", "trainer", "logger", "ckpt_path"} <= set(cfg)
     assert cfg["logger"]["wandb"] is True, f"{package} preset {preset}: `train` must log to W&B (offline by default)"
+    # each preset writes its own report, where `make eval-all CONFIG=<preset>` puts its site
+    assert cfg["eval"]["out"] == (f"reports/{package}" if preset == "default" else f"reports/{preset}/{package}")
 
 
 def test_every_built_paper_ships_default_and_paper_presets():
@@ -47,3 +49,4 @@ def test_help_of_the_cli_and_of_every_verb_prints(package, capsys):
             parser.parse_args(argv)
         assert exit_info.value.code == 0, argv
     assert "config" in capsys.readouterr().out
+

@@ -10,7 +10,7 @@ from da_vae.evaluate import PAPER_TABLE2, PAPER_TABLE3
 
 def test_eval_writes_the_three_tables_beside_the_papers(tiny):
     assert tiny.run("eval", "trainer.max_steps=30", "eval.max_clips=2", "eval.pitch_steps=[-1,0,1]",
-                    "eval.stretch_rates=[0.9,1.1]", "eval.midi_latent_dims=[32,12]", "eval.separation_seeds=[0,1]",
+                    "eval.stretch_rates=[0.9,1.1]", "eval.midi_latent_dims=[32,12]", "eval.seeds=[0,1]",
                     "run.name=eval") == 0
     out = tiny.root / "reports"
     readme = (out / "README.md").read_text()

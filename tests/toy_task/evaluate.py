@@ -36,7 +36,7 @@ def evaluate(cfg, args):
     vx, vy = data.val_set.tensors
     lsq = ((vx @ w - vy) ** 2).reshape(-1).numpy()
     zero = (vy**2).reshape(-1).numpy()
-    out = Path("reports") / "tests.toy_task"
+    out = Path(cfg.eval.out)
     out.mkdir(parents=True, exist_ok=True)
     residual_figure(lsq, out / "residuals.png")
     rows = [[name, *mean_ci(errors)] for name, errors in (("least squares", lsq), ("zero", zero))]

@@ -33,9 +33,15 @@ class ToyModel:
 
 
 @dataclass
+class ToyEval:
+    out: str = "reports/tests.toy_task"
+
+
+@dataclass
 class ToyConfig(BaseConfig):
     data: ToyData = field(default_factory=ToyData)
     model: ToyModel = field(default_factory=ToyModel)
+    eval: ToyEval = field(default_factory=ToyEval)
 
 
 class ToyDataModule(pl.LightningDataModule):

@@ -1,0 +1,44 @@
+"""Independent jobs of an evaluation (one model per seed or variant) in several processes.
+
+Each worker is a fresh *spawned* interpreter (no inherited torch threads or CUDA state) that runs torch on
+one intra-op thread and logs like the command line that started it, so a worker's training is quiet in the
+same way and its result does not depend on which process ran it. Jobs go in as module-level functions and
+picklable arguments (e.g. ``OmegaConf.to_container(cfg)``)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from multiprocessing import get_context
+
+from common.errors import ConfigError
+
+FORMAT = "%(levelname)s %(name)s: %(message)s"
+
+
+def _start_worker(root_level: int, log_level: str) -> None:
+    import torch
+
+    from common.lightning.verbosity import configure_logging
+
+    torch.set_num_threads(1)
+    logging.basicConfig(level=root_level, format=FORMAT)
+    configure_logging(log_level)
+
+
+@contextmanager
+def worker_pool(workers: int, log_level: str = "warning", key: str = "eval.workers") -> Iterator[Callable]:
+    """Yield ``map(fn, *iterables) -> iterator of results in input order``: with ``workers`` > 1 it runs in that
+    many spawned processes (one torch thread each, logging as configured by ``log_level``), else it is the
+    built-in ``map`` in this process. ``key`` names the config key in the error for a negative count."""
+    if workers < 0:
+        raise ConfigError(f"{key}={workers} is negative: use 0 or 1 for no extra processes, or the number of workers")
+    if workers <= 1:
+        yield map
+        return
+    root_level = logging.getLogger().getEffectiveLevel()
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_start_worker,
+                             initargs=(root_level, log_level)) as pool:
+        yield pool.map

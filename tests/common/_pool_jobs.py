@@ -1,0 +1,13 @@
+"""Module-level jobs for tests/common/test_parallel.py (spawned workers import them by name)."""
+
+import logging
+import os
+
+import torch
+
+
+def describe(tag: str) -> tuple[str, int, int]:
+    """(tag, process id, torch intra-op threads) of the process that runs the job."""
+    logging.getLogger("da_vae.job").info("job %s ran", tag)
+    logging.getLogger("lightning.pytorch").info("lightning chatter %s", tag)
+    return tag, os.getpid(), torch.get_num_threads()

@@ -1,0 +1,39 @@
+import logging
+import os
+
+import pytest
+import torch
+
+from common.errors import ConfigError
+from common.parallel import worker_pool
+from tests.common._pool_jobs import describe
+
+
+def test_worker_pool_runs_jobs_in_other_processes_in_order_on_one_thread_each(capfd, caplog):
+    caplog.set_level(logging.INFO)  # as the command line does: the workers log at this process's level
+    with worker_pool(2) as run:
+        results = list(run(describe, ["a", "b", "c", "d"]))
+    assert [tag for tag, _, _ in results] == ["a", "b", "c", "d"]
+    assert os.getpid() not in {pid for _, pid, _ in results}
+    assert {threads for _, _, threads in results} == {1}
+    err = capfd.readouterr().err
+    assert "INFO da_vae.job: job a ran" in err  # the project's own INFO logs are kept ...
+    assert "lightning chatter" not in err  # ... library INFO noise is not (log_level=warning)
+
+
+def test_worker_pool_passes_the_log_level_to_the_workers(capfd):
+    with worker_pool(2, log_level="info") as run:
+        list(run(describe, ["x", "y"]))
+    assert "lightning chatter x" in capfd.readouterr().err
+
+
+def test_one_worker_runs_in_this_process_untouched():
+    threads = torch.get_num_threads()
+    with worker_pool(1) as run:
+        assert run is map
+        assert list(run(describe, ["a"])) == [("a", os.getpid(), threads)]
+
+
+def test_a_negative_worker_count_names_the_key():
+    with pytest.raises(ConfigError, match=r"eval\.workers=-1"), worker_pool(-1):
+        pass
