@@ -224,6 +224,9 @@ def claims(result: dict) -> list[tuple[str, bool, str]]:
             evidence = "; ".join(f"{better} - {worse} {format_ci(mean, low, high)} dB over {n} clips (higher in "
                                  f"{seeds} of {len(result['seeds'])} seeds)"
                                  for better, worse, mean, low, high, n, seeds in pairs)
+            below = sorted({better for better, *_ in pairs if result["tables"][o][better]["NSDR"][2] < 0})
+            if below:
+                evidence += f"; but {', '.join(below)} is worse than the mixture itself (NSDR interval below 0)"
             out.append((f"Table 3, `{o}` DAE: {claim}", all(p[3] > 0 for p in pairs), evidence))
     return out
 

@@ -3,6 +3,7 @@ has the three tables with the paper's numbers beside ours, the JSON agrees with 
 
 import json
 
+import numpy as np
 import pytest
 
 from common.report.stats import format_ci
@@ -52,3 +53,33 @@ def test_eval_writes_the_three_tables_beside_the_papers(tiny):
     claims = [c for c in results["claims"] if c["claim"].startswith("Table 3")]
     assert len(claims) == 2 * 3 and all(f"over {n} clips" in c["evidence"] for c in claims)
     assert len(results["claims"]) == 2 + 2 + 6  # no "L = 128 < L = 12" check without L = 128
+
+
+def test_table3_verdicts_come_from_paired_per_clip_differences():
+    """Clips differ far more from each other than the models do: the intervals of the means overlap, yet a
+    model 1 dB better on every clip is decided better on the paired differences, and one that is better or
+    worse at random is not."""
+    from da_vae import table3
+
+    base = np.array([0.0, 6.0, -4.0, 9.0, 2.0, 12.0])  # per-clip SDR of the DAE
+    jitter = np.array([0.5, -0.5, 0.5, -0.5, 0.5, -0.5])
+    offsets = {"DAE": 0.0, "DAE + wt": 1.0, "rDAE": jitter, "rDAE + wt": 2.0}
+    per_clip = {}
+    for seed in (0, 1):
+        for name, key in table3.table_models(seed, "magnitude", 1.0).items():
+            sdr = base + offsets[name] + 0.1 * seed
+            nsdr = -1.0 + 0.1 * jitter if name == "rDAE" else sdr - 3.0  # rDAE: worse than the mixture
+            per_clip[key] = {"SDR": sdr, "SIR": sdr, "SAR": sdr, "NSDR": nsdr, "energy": np.ones(6)}
+    result = table3.summarise(per_clip, [0, 1], ["magnitude"], [1.0], 1.0)
+    dae, dae_wt = (result["tables"]["magnitude"][n]["SDR"] for n in ("DAE", "DAE + wt"))
+    assert dae_wt[1] < dae[2]  # unpaired, the intervals overlap
+    assert dae_wt[0] == pytest.approx(dae[0] + 1.0)
+    claims = {claim: (ok, evidence) for claim, ok, evidence in table3.claims(result)}
+    assert claims["Table 3, `magnitude` DAE: DAE + wt > DAE in SDR"][0]
+    assert "DAE + wt - DAE 1.00 [1.00, 1.00] dB over 6 clips (higher in 2 of 2 seeds)" in \
+        claims["Table 3, `magnitude` DAE: DAE + wt > DAE in SDR"][1]
+    assert claims["Table 3, `magnitude` DAE: rDAE + wt has the best SDR"][0]
+    ok, evidence = claims["Table 3, `magnitude` DAE: rDAE > DAE in SDR"]
+    assert not ok and "rDAE - DAE 0.00 [" in evidence
+    assert evidence.endswith("but rDAE is worse than the mixture itself (NSDR interval below 0)")
+    assert "worse than the mixture" not in claims["Table 3, `magnitude` DAE: DAE + wt > DAE in SDR"][1]
