@@ -27,7 +27,7 @@ from common.metrics import SourceScorer
 from common.parallel import worker_pool
 from common.report import Clip, Example, Table, mean_ci, paired_diff
 from common.report.stats import format_ci
-from da_vae import data, features, inference, training
+from da_vae import data, inference, training
 
 log = logging.getLogger(__name__)
 
@@ -78,11 +78,10 @@ def _train_dae(container: dict, seed: int, steps: int, output: str, init: bool, 
 @torch.no_grad()
 def _score_clips(clips: list[tuple[str, str, bool]], checkpoints: dict[str, str], sample_rate: int, hop_frames: int,
                  keep: list[str]) -> list[dict]:
-    """Job: every model on each ``(name, path, is an example)`` clip -> per clip ``{"name", "frames", "scores": {key:
+    """Job: every model on each ``(name, path, is an example)`` clip -> per clip ``{"name", "scores": {key:
     {metric: value}}, "audio": {key: voice estimate} for the keys in ``keep`` if it is an example clip}``,
     or ``{"name", "skipped": reason}`` for a clip bss_eval cannot score."""
     models = {key: inference.load_target(path, "separation") for key, path in checkpoints.items()}
-    hop = features.hop_length(sample_rate, models[next(iter(models))].hparams.features["hop_ms"])
     out = []
     for name, path, example in clips:
         voice, accompaniment = data.load_karaoke(path, sample_rate)
@@ -93,7 +92,7 @@ def _score_clips(clips: list[tuple[str, str, bool]], checkpoints: dict[str, str]
             out.append({"name": name, "skipped": str(err)})
             continue
         mixture_sdr = scorer(mixture)["SDR"]
-        row = {"name": name, "frames": features.frame_count(len(mixture), hop), "scores": {}, "audio": {}}
+        row = {"name": name, "scores": {}, "audio": {}}
         for key, module in models.items():
             estimate = inference.separate_voice(module, mixture, hop_frames)
             scores = scorer(estimate)
