@@ -64,7 +64,10 @@ class TaskConfig:
     stage: str = "both"  # source | target | both
     init_from_source: bool = True  # "+wt": start the target model from the source model's weights
     alpha: float = 1.0  # weight of the latent regulariser MSE(z, z*) in the separation DAE (0: plain DAE)
-    dae_output: str = "mask"  # separation DAE output layer: mask (x~ = sigmoid * |mixture|) | magnitude (x~ itself)
+    dae_output: str = "magnitude"  # separation DAE output: magnitude (the voice's log(1 + |STFT|), as the VAE
+    # decodes; the paper's) | mask (logits of a soft mask on the mixture magnitude)
+    voice_loss: str = "l2"  # separation: per-bin loss on log(1 + |voice|), summed in the VAE, averaged in the DAE:
+    # l2 (squared error / 2) | l1 (the paper's DAE; settles on a near-silent voice at CPU budgets)
     source_ckpt: str | None = None  # source VAE checkpoint for stage target; default: this run's source run
 
 
@@ -79,8 +82,12 @@ class EvalConfig:
     stretch_rates: list[float] = field(default_factory=lambda: [0.8, 0.9, 1.0, 1.1, 1.2])  # linear rates
     nonlinear_rate_range: list[float] = field(default_factory=lambda: [0.7, 1.3])  # control rates drawn here
     nonlinear_control_seconds: float = 5.0  # one random control rate every this many seconds of audio
-    max_clips: int = 0  # validation clips used by Tasks 2 and 3 (0: all)
+    max_clips: int = 0  # validation clips used by Task 2 (0: all); Table 3 scores every one
     separation_hop_frames: int = 5  # hop between overlapping 21-frame segments when separating
+    separation_outputs: list[str] = field(default_factory=lambda: ["magnitude", "mask"])  # Table 3 DAE outputs
+    separation_alphas: list[float] = field(default_factory=lambda: [0.0, 1e-4, 0.1, 1.0, 10.0])  # alpha sweep of
+    # "+wt" with the first output, first seed
+    separation_steps: int = 0  # training steps of every Table 3 model (0: trainer.max_steps)
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])  # training seeds (run.seed) of every model
     workers: int = 2  # processes that train and score models side by side (0 or 1: this process only)
     examples: int = 2  # validation clips of Task 3 written as audio examples (mixture / estimates / voice)

@@ -6,8 +6,8 @@ or skipping finished runs) and returns plain, JSON-ready results.
   Chroma and Spec, on the training pianos (in-domain) and on the held-out piano.
 - :func:`singing_alignment` (Figure 4): e of the voice distorted by pitch shift x (linear or non-linear)
   time-stretch, aligned to the intact voice (mono-to-mono) or mixture (mono-to-poly), Proposed vs MCEP.
-- :func:`separation` (Table 3): SDR/SIR/SAR/NSDR of the voice, frame-weighted, for DAE, DAE+wt, rDAE, rDAE+wt,
-  and the energy of the voice estimate relative to the true voice (a near-silent estimate shows up there).
+- :func:`separation` (Table 3): SDR/SIR/SAR/NSDR of the voice for DAE, DAE+wt, rDAE, rDAE+wt with both DAE
+  outputs over seeds, with intervals and paired differences, and an alpha sweep (``da_vae.table3``).
 """
 
 from __future__ import annotations
@@ -24,16 +24,12 @@ from tqdm import tqdm
 from common.align import nonlinear_time_stretch, path_error, pitch_shift, time_stretch
 from common.audio import audio_info, load_audio
 from common.errors import InputError
-from common.metrics import length_weighted_mean, separation_scores
 from common.parallel import worker_pool
-from common.report import Clip, Example
+from common.report import Example
 from common.report.stats import mean_ci
-from da_vae import data, features, inference, training
+from da_vae import data, features, inference, table3, training
 
 log = logging.getLogger(__name__)
-
-SEPARATION_MODELS = {"DAE": (False, 0.0), "DAE + wt": (True, 0.0), "rDAE": (False, 1.0), "rDAE + wt": (True, 1.0)}
-
 
 def _train_variants(container: dict, task: str, latent_dim: int, variants: dict[str, tuple[bool, float]]) -> dict:
     """Train (or resume, or confirm as finished) the source VAE of one seed and latent size and each stage-2
@@ -219,46 +215,7 @@ def singing_alignment(cfg: DictConfig) -> dict:
 
 
 def separation(cfg: DictConfig, examples: list[Example] | None = None) -> dict:
-    """Table 3 for the models of every seed in ``eval.seeds``: ``scores`` (mean over seeds of the
-    frame-weighted means), ``per_seed`` (the same per seed), ``clips`` and ``skipped``. The first
-    ``eval.examples`` clips are appended to ``examples`` as rows mixture / each model's voice (first seed) / voice."""
-    sr, L = cfg.data.sample_rate, cfg.model.latent_dim
-    seeds = list(cfg.eval.seeds)
-    if not seeds:
-        raise InputError("eval.seeds is empty; give at least one training seed, e.g. [0]")
-    models = {(seed, name): m for (seed, _, name), m in trained_models(cfg, "separation", SEPARATION_MODELS, seeds,
-                                                                       [L]).items()}
-    hop = features.hop_length(sr, cfg.data.hop_ms)
-    per_model: dict[tuple, list[dict]] = {key: [] for key in models}
-    lengths, skipped = [], []
-    for item in tqdm(validation_items(cfg, "separation"), desc="table 3", unit="clip"):
-        voice, accompaniment = data.load_karaoke(item.audio, sr)
-        mixture = voice + accompaniment
-        reference = np.stack([voice, accompaniment])
-        try:
-            do_nothing = separation_scores(reference, np.stack([mixture, mixture]))["SDR"][0]
-        except ValueError as err:  # bss_eval is undefined for a silent source
-            skipped.append(f"{item.name}: {err}")
-            continue
-        row = Example(item.name, [Clip("mixture", mixture, sr, "input")]) if len(lengths) < cfg.eval.examples else None
-        for key, module in models.items():
-            estimate = inference.separate_voice(module, mixture, cfg.eval.separation_hop_frames)
-            if row is not None and key[0] == seeds[0]:
-                row.clips.append(Clip(key[1], estimate, sr, f"voice estimate, seed {key[0]}"))
-            scores = separation_scores(reference, np.stack([estimate, mixture - estimate]))
-            per_model[key].append({k: float(value[0]) for k, value in scores.items()} |
-                                  {"NSDR": float(scores["SDR"][0] - do_nothing),
-                                   "energy": float(np.sum(estimate**2) / np.sum(voice**2))})
-        lengths.append(features.frame_count(len(mixture), hop))
-        if row is not None and examples is not None:
-            examples.append(Example(row.title, [*row.clips, Clip("voice", voice, sr, "target: the true voice")]))
-    if skipped:
-        log.warning("table 3: skipped %d clip(s) with a silent source, e.g. %s", len(skipped), skipped[0])
-    if not lengths:
-        raise InputError("table 3: every validation clip has a silent source; check the MIR-1K files")
-    per_seed = {str(seed): {name: {k[1:]: float(v) for k, v in length_weighted_mean(per_model[seed, name],
-                                                                                     lengths).items()}
-                            for name in SEPARATION_MODELS} for seed in seeds}
-    mean = {name: {metric: float(np.mean([per_seed[str(s)][name][metric] for s in seeds]))
-                   for metric in per_seed[str(seeds[0])][name]} for name in SEPARATION_MODELS}
-    return {"scores": mean, "per_seed": per_seed, "clips": len(lengths), "skipped": skipped}
+    """Table 3 on every validation clip (``eval.max_clips`` does not apply), both DAE outputs, every seed of
+    ``eval.seeds``, and the alpha sweep (``da_vae.table3``); the first ``eval.examples`` clips go to ``examples``."""
+    items = [item for item in data.task_items(cfg, "separation") if item.split == "val"]
+    return table3.run(cfg, items, examples)

@@ -96,9 +96,10 @@ def retime_midi(midi: pretty_midi.PrettyMIDI, path: np.ndarray, hop_seconds: flo
 def separate_voice(module: TargetDAE, mixture: np.ndarray, hop_frames: int = 5, batch: int = 256) -> np.ndarray:
     """Task 3: the voice in mono ``mixture`` (samples,) at the model's rate -> voice (samples,).
 
-    The mixture is z-scored, the DAE estimates the voice magnitude of overlapping T-frame segments (every
-    ``hop_frames`` frames, averaged where they overlap); the estimate is clipped to [0, mixture magnitude],
-    given the mixture phase and scaled back. The accompaniment is ``mixture - voice``.
+    The mixture is z-scored and its |STFT| taken on the training frame grid (the model's n_fft and hop, as in
+    ``da_vae.data``); the DAE estimates the voice magnitude of overlapping T-frame segments (every
+    ``hop_frames`` frames, averaged where they overlap), each within [0, mixture magnitude]; the estimate
+    gets the mixture phase and the scale back. The accompaniment is ``mixture - voice``.
     """
     f = module.hparams.features
     hop, T = features.hop_length(f["sample_rate"], f["hop_ms"]), module.hparams.frames
@@ -109,13 +110,13 @@ def separate_voice(module: TargetDAE, mixture: np.ndarray, hop_frames: int = 5, 
     n = magnitude.shape[0]
     padded = torch.nn.functional.pad(magnitude, (0, 0, 0, max(0, T - n)))
     starts = sorted(set(range(0, len(padded) - T + 1, hop_frames)) | {len(padded) - T})
-    segments = module.normalise(torch.stack([padded[s : s + T] for s in starts]), "target")
-    estimates = torch.cat([module.estimate(chunk)[0] for chunk in segments.split(batch)])
+    segments = torch.stack([padded[s : s + T] for s in starts])
+    estimates = torch.cat([module.separate(chunk) for chunk in segments.split(batch)])
     total, count = torch.zeros_like(padded), torch.zeros(len(padded), 1)
     for s, estimate in zip(starts, estimates):
         total[s : s + T] += estimate
         count[s : s + T] += 1
-    voice_magnitude = (total / count)[:n].clamp_min(0)
+    voice_magnitude = (total / count)[:n]
     mask = (voice_magnitude / magnitude.clamp_min(1e-8)).clamp(max=1.0).T
     voice = spectral.istft(S * mask, f["n_fft"], hop, length=len(mixture))
     return voice.numpy() * scale

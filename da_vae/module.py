@@ -1,16 +1,20 @@
 """LightningModules of the two training stages.
 
-Stage 1, :class:`SourceVAE`: the VAE on source-domain segments, ``L_vae = L_rec + L_KL``, in nats per segment:
-for the 0/1 piano roll (task midi) a Bernoulli likelihood (binary cross-entropy of the decoder's logits, summed),
-otherwise a Gaussian one with unit variance (half the summed squared error).
+Stage 1, :class:`SourceVAE`: the VAE on source-domain segments, ``L_vae = L_rec + L_KL``, in nats per segment.
+Task 1: the 0/1 piano roll with a Bernoulli likelihood (binary cross-entropy of the decoder's logits, summed).
+Task 2: a Gaussian likelihood with unit variance on the per-band normalised features (half the summed squared
+error). Task 3 (separation): the VAE encodes and decodes the voice representation ``log(1 + |STFT|)``
+(:func:`voice_representation`) with the loss of the DAE summed over the segment (``voice_loss``: l2, a Gaussian
+of unit variance, or l1, a Laplace of unit scale), so that both decode the same space with the same loss.
 
 Stage 2 holds the trained source encoder, frozen in eval mode, and z = its mean on the parallel source
 segment: :class:`TargetEncoder` (Tasks 1-2) regresses z* on z, ``MSE(z, z*)``; :class:`TargetDAE`
-(Task 3) maps the mixture to the voice, ``l1(x, x~) + alpha * MSE(z, z*)`` (l1 as the mean absolute error
-of the voice magnitudes). Either may start from the source model's weights (``init_from_source``).
+(Task 3) maps the mixture to the voice, ``rec(x, x~) + alpha * MSE(z, z*)`` on ``log(1 + |STFT|)``. Either may
+start from the source model's weights (``init_from_source``).
 
 Inputs are per-band normalised with the training statistics, which every module keeps as buffers, so a
-checkpoint alone is enough to run the model on new audio (see ``da_vae.inference``).
+checkpoint alone is enough to run the model on new audio (see ``da_vae.inference``); separation models take
+``log(1 + |STFT|)`` as it is and keep the statistics only to undo the data module's normalisation.
 
 Each stage also draws its first validation segments as images (``image_examples``, logged by the shared
 ``ExampleLogger`` to W&B and ``<run>/examples/``): input over reconstruction, z over z*, or mixture, estimate
@@ -67,6 +71,10 @@ class _Stage(pl.LightningModule):
         """Raw features ``(..., F)`` -> per-band normalised."""
         return (x - getattr(self, f"{domain}_mean")) / getattr(self, f"{domain}_std")
 
+    def raw(self, x: Tensor, domain: str) -> Tensor:
+        """Per-band normalised features -> raw ones (the inverse of :meth:`normalise`)."""
+        return x * getattr(self, f"{domain}_std") + getattr(self, f"{domain}_mean")
+
     def configure_optimizers(self):
         o = self.hparams.optim
         params = [p for p in self.parameters() if p.requires_grad]
@@ -90,8 +98,25 @@ class _Stage(pl.LightningModule):
         return getattr(self, "_examples", {})
 
 
+VOICE_LOSSES = ("l2", "l1")
+
+
+def voice_representation(magnitude: Tensor) -> Tensor:
+    """What the separation VAE and DAE take in and decode: ``log(1 + |STFT|)``, same shape."""
+    return torch.log1p(magnitude.clamp_min(0))
+
+
+def voice_error(estimate: Tensor, target: Tensor, loss: str) -> Tensor:
+    """Per-bin reconstruction loss of the separation models: ``|e|`` (l1) or ``e^2 / 2`` (l2), same shape."""
+    if loss not in VOICE_LOSSES:
+        raise ValueError(f"voice_loss={loss!r}: use one of {', '.join(VOICE_LOSSES)}")
+    error = estimate - target
+    return error.abs() if loss == "l1" else 0.5 * error.square()
+
+
 class SourceVAE(_Stage):
-    """Stage 1: the VAE on normalised source segments ``(batch, T, Fs)``."""
+    """Stage 1: the VAE on source segments ``(batch, T, Fs)``: normalised features (Tasks 1-2) or the voice
+    representation (separation)."""
 
     stage = "source"
 
@@ -107,26 +132,33 @@ class SourceVAE(_Stage):
         """The source is the 0/1 piano roll: Bernoulli likelihood, decoder outputs are logits."""
         return self.hparams.task == "midi"
 
-    def reconstruction_loss(self, output: Tensor, source: Tensor, raw_source: Tensor) -> Tensor:
-        """-log p(x | z) in nats summed over a segment, mean over the batch: BCE of the logits ``output``
-        against the raw 0/1 roll, or half the squared error to the normalised ``source``."""
+    def reconstruction_loss(self, output: Tensor, x: Tensor, raw_source: Tensor) -> Tensor:
+        """-log p(x | z) + const in nats summed over a segment, mean over the batch: BCE of the logits ``output``
+        against the raw 0/1 roll, else the voice loss (l2: a Gaussian of unit variance; l1 for separation's
+        ``voice_loss=l1``: a Laplace of unit scale) to the VAE input ``x``."""
         if self.binary:
             return F.binary_cross_entropy_with_logits(output, raw_source, reduction="none").flatten(1).sum(1).mean()
-        return 0.5 * (output - source).square().flatten(1).sum(1).mean()
+        loss = self.hparams.get("voice_loss", "l2") if self.hparams.task == "separation" else "l2"
+        return voice_error(output, x, loss).flatten(1).sum(1).mean()
+
+    def vae_input(self, source: Tensor, raw_source: Tensor) -> Tensor:
+        return voice_representation(raw_source) if self.hparams.task == "separation" else source
 
     def losses(self, source: Tensor, target: Tensor, raw_source: Tensor) -> dict[str, Tensor]:
-        output, mu, logvar = self.vae(source)
-        rec = self.reconstruction_loss(output, source, raw_source)
+        x = self.vae_input(source, raw_source)
+        output, mu, logvar = self.vae(x)
+        rec = self.reconstruction_loss(output, x, raw_source)
         kl = kl_divergence(mu, logvar).mean()
         return {"loss": rec + kl, "rec": rec, "kl": kl}
 
     def example_images(self, source: Tensor, target: Tensor, raw_source: Tensor) -> dict[str, np.ndarray]:
-        """Normalised source segments (top) over the VAE's reconstruction from mu (bottom; the roll's
-        probabilities for a binary source), ``(2F, n T)``."""
-        reconstruction = self.vae.decoder(self.vae.encoder(source)[0])
+        """VAE input segments (top) over the VAE's reconstruction from mu (bottom; the roll's probabilities for
+        a binary source), ``(2F, n T)``."""
+        x = self.vae_input(source, raw_source)
+        reconstruction = self.vae.decoder(self.vae.encoder(x)[0])
         reconstruction = torch.sigmoid(reconstruction) if self.binary else reconstruction
         return {f"{self.hparams.task}/input_over_reconstruction":
-                np.concatenate([segment_strip(reconstruction), segment_strip(source)])}
+                np.concatenate([segment_strip(reconstruction), segment_strip(x)])}
 
 
 class _TargetStage(_Stage):
@@ -178,53 +210,60 @@ class TargetEncoder(_TargetStage):
         return {f"{self.hparams.task}/z_over_z_star": np.concatenate([z_star.T.cpu().numpy(), z.T.cpu().numpy()])}
 
 
-DAE_OUTPUTS = ("mask", "magnitude")
+DAE_OUTPUTS = ("magnitude", "mask")
 
 
 class TargetDAE(_TargetStage):
-    """Stage 2 of separation: DAE mixture -> voice, ``l1(x, x~) + alpha * MSE(z, z*)``.
+    """Stage 2 of separation: DAE mixture -> voice, ``rec(x, x~) + alpha * MSE(z, z*)`` (equation 3).
 
-    Input and estimate are magnitude spectrograms |STFT|. ``output`` says what the decoder's output layer
-    gives: ``"mask"``, x~ = sigmoid(decoder) * |mixture| (a soft mask in [0, 1] on the mixture magnitude), or
-    ``"magnitude"``, x~ = the voice magnitude itself, the decoder output read in the voice's normalised space
-    like the source VAE's and mapped back with the voice statistics. With ``init_from_source`` and a mask, the
-    copied VAE decoder starts out giving sigmoid(normalised voice magnitude): above one half where it expects
-    more voice than on average.
+    The DAE reads ``log(1 + |mixture|)``; x and x~ are the voice representation ``log(1 + |voice|)`` and its
+    estimate, compared bin by bin with the VAE's loss (``voice_loss``: l2, squared error / 2, or the paper's
+    l1) averaged over the T x F bins; MSE is the mean over the L latent dimensions. (A loss summed over the
+    segment with weight alpha is the same objective, up to a constant factor, as this mean with
+    alpha / (T F).) z = mu of the frozen VAE encoder on the voice, z* = the DAE encoder's mu on the mixture.
+    ``output`` says what the decoder's output layer gives:
+
+    - ``"magnitude"`` (the paper's): the voice representation itself, like the VAE decoder, so "+wt"
+      starts from a decoder that already maps latents to voices;
+    - ``"mask"``: logits of a soft mask, x~ = log(1 + sigmoid(output) |mixture|); "+wt" then starts the mask
+      logits from the VAE's voice decoder.
     """
 
     stage = "target"
 
-    def __init__(self, alpha: float = 1.0, output: str = "mask", **kwargs):
+    def __init__(self, alpha: float = 1.0, output: str = "magnitude", voice_loss: str = "l2", **kwargs):
         if output not in DAE_OUTPUTS:
             raise ValueError(f"output={output!r}: use one of {', '.join(DAE_OUTPUTS)}")
-        super().__init__(alpha=alpha, output=output, **kwargs)
+        super().__init__(alpha=alpha, output=output, voice_loss=voice_loss, **kwargs)
         self.dae = DenoisingAE(**self.network_args("target"))
 
     @property
     def target_model(self) -> DenoisingAE:
         return self.dae
 
-    def estimate(self, target: Tensor) -> tuple[Tensor, Tensor]:
-        """Normalised mixture segments -> (voice magnitude estimate (batch, T, F), z*)."""
-        out, z = self.dae(target)
+    def estimate_representation(self, mixture: Tensor) -> tuple[Tensor, Tensor]:
+        """Mixture magnitudes ``(batch, T, F)`` -> (voice representation estimate (batch, T, F), z*)."""
+        out, z = self.dae(voice_representation(mixture))
         if self.hparams.output == "mask":
-            return torch.sigmoid(out) * self.mixture_magnitude(target), z
-        return out * self.source_std + self.source_mean, z
+            return voice_representation(torch.sigmoid(out) * mixture), z
+        return out, z
 
-    def mixture_magnitude(self, target: Tensor) -> Tensor:
-        """Normalised mixture segments -> their magnitudes |STFT| (batch, T, F)."""
-        return (target * self.target_std + self.target_mean).clamp_min(0)
+    def separate(self, mixture: Tensor) -> Tensor:
+        """Mixture magnitudes ``(batch, T, F)`` -> voice magnitude estimates, each in [0, mixture]."""
+        return torch.minimum(torch.expm1(self.estimate_representation(mixture)[0]).clamp_min(0), mixture)
 
     def losses(self, source: Tensor, target: Tensor, raw_source: Tensor) -> dict[str, Tensor]:
-        estimate, z = self.estimate(target)
-        l1 = F.l1_loss(estimate, raw_source)
-        mse = F.mse_loss(z, self.source_latent(source))
-        return {"loss": l1 + self.hparams.alpha * mse, "l1": l1, "mse_z": mse}
+        estimate, z_star = self.estimate_representation(self.raw(target, "target").clamp_min(0))
+        rec = voice_error(estimate, voice_representation(raw_source), self.hparams.voice_loss).mean()
+        mse = F.mse_loss(z_star, self.source_latent(voice_representation(raw_source)))
+        return {"loss": rec + self.hparams.alpha * mse, "rec": rec, "mse_z": mse}
 
     def example_images(self, source: Tensor, target: Tensor, raw_source: Tensor) -> dict[str, np.ndarray]:
         """log(1 + magnitude) of the mixture (top), the voice estimate and the true voice (bottom), ``(3F, n T)``."""
-        estimate, mixture = self.estimate(target)[0].clamp_min(0), self.mixture_magnitude(target)
-        strips = [segment_strip(torch.log1p(x)) for x in (raw_source, estimate, mixture)]
+        mixture = self.raw(target, "target").clamp_min(0)
+        estimate = self.estimate_representation(mixture)[0]
+        strips = [segment_strip(x) for x in (voice_representation(raw_source), estimate,
+                                             voice_representation(mixture))]
         return {"separation/mixture_estimate_voice": np.concatenate(strips)}
 
 

@@ -2,7 +2,7 @@
 
     runs/da_vae/<run.name>/<task>-L<L>-source            stage 1 VAE
     runs/da_vae/<run.name>/<task>-L<L>-encoder[-wt]      stage 2, tasks midi and singing
-    runs/da_vae/<run.name>/separation-L<L>-[r]dae[-magnitude][-wt]   stage 2, task separation (r: alpha > 0)
+    runs/da_vae/<run.name>/separation-L<L>-[r]dae[<alpha>][-mask][-wt][-l1]   stage 2, task separation (r: alpha > 0)
 
 each with a ``-seed<k>`` suffix when ``run.seed`` = k is not 0.
 
@@ -21,7 +21,7 @@ from common.errors import InputError
 from common.lightning import fit, run_dir
 from da_vae import data
 from da_vae.config import STAGES, TASKS
-from da_vae.module import DAE_OUTPUTS, SourceVAE, TargetDAE, TargetEncoder, load_stage
+from da_vae.module import DAE_OUTPUTS, VOICE_LOSSES, SourceVAE, TargetDAE, TargetEncoder, load_stage
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,8 @@ def check_task(cfg: DictConfig) -> None:
         raise InputError(f"task.name={cfg.task.name!r} is unknown; use one of {', '.join(TASKS)}")
     if cfg.task.stage not in STAGES:
         raise InputError(f"task.stage={cfg.task.stage!r} is unknown; use one of {', '.join(STAGES)}")
+    if cfg.task.voice_loss not in VOICE_LOSSES:
+        raise InputError(f"task.voice_loss={cfg.task.voice_loss!r} is unknown; use one of {', '.join(VOICE_LOSSES)}")
     if cfg.task.dae_output not in DAE_OUTPUTS:
         raise InputError(f"task.dae_output={cfg.task.dae_output!r} is unknown; use one of {', '.join(DAE_OUTPUTS)}")
 
@@ -43,13 +45,14 @@ def target_variant(task: DictConfig) -> str:
         name = "encoder"
     else:
         name = ("r" if task.alpha > 0 else "") + "dae" + (f"{task.alpha:g}" if task.alpha not in (0, 1) else "")
-        name += "" if task.dae_output == "mask" else f"-{task.dae_output}"
+        name += "" if task.dae_output == "magnitude" else f"-{task.dae_output}"
     return name + ("-wt" if task.init_from_source else "")
 
 
 def stage_config(cfg: DictConfig, stage: str) -> DictConfig:
     """A copy of ``cfg`` whose ``run.name`` is this stage's sub-run."""
     variant = "source" if stage == "source" else target_variant(cfg.task)
+    variant += "-l1" if cfg.task.name == "separation" and cfg.task.voice_loss == "l1" else ""
     out = cfg.copy()
     seed = f"-seed{cfg.run.seed}" if cfg.run.seed else ""
     out.run.name = f"{cfg.run.name}/{cfg.task.name}-L{cfg.model.latent_dim}-{variant}{seed}"
@@ -66,7 +69,7 @@ def module_args(cfg: DictConfig, prepared: data.PreparedTask) -> dict:
     return dict(task=prepared.task, bands=list(prepared.bands), frames=d.segment_frames,
                 model=OmegaConf.to_container(cfg.model), optim=OmegaConf.to_container(cfg.optim),
                 features={"sample_rate": d.sample_rate, "n_fft": d.n_fft, "hop_ms": d.hop_ms, "n_mels": mels},
-                stats=prepared.stats)
+                stats=prepared.stats, **({"voice_loss": cfg.task.voice_loss} if prepared.task == "separation" else {}))
 
 
 def train_stage(cfg: DictConfig, stage: str) -> Path:

@@ -136,25 +136,26 @@ def test_stage_two_loss_falls_and_the_source_encoder_stays_frozen(kind):
         assert torch.equal(value, frozen[key]), key
 
 
-def test_mask_output_is_a_soft_mask_on_the_mixture_magnitude():
-    """x~ = sigmoid(decoder) * |mixture|: inside [0, |mixture|] bin by bin, and the magnitude output is the
-    decoder read in the voice's normalised space."""
+def test_both_outputs_decode_the_voice_representation_within_the_mixture():
+    """mask: x~ = log(1 + sigmoid(decoder) |mixture|); magnitude: x~ = the decoder output itself; either
+    separated magnitude lies in [0, |mixture|] bin by bin."""
     torch.manual_seed(0)
-    stats = {"source_mean": torch.rand(24), "source_std": torch.rand(24) + 0.5,
-             "target_mean": torch.rand(24) + 1.0, "target_std": torch.rand(24) + 0.5}
-    mask = TargetDAE(**stage_args((24, 24)), stats=stats, output="mask").eval()
-    magnitude = TargetDAE(**stage_args((24, 24)), stats=stats, output="magnitude").eval()
+    args = {**stage_args((24, 24)), "task": "separation"}
+    mask = TargetDAE(**args, output="mask").eval()
+    magnitude = TargetDAE(**args, output="magnitude").eval()
     magnitude.load_state_dict(mask.state_dict())
     mixture = torch.rand(5, 21, 24) * 3
-    normalised = mask.normalise(mixture, "target")
-    estimate, z = mask.estimate(normalised)
-    out, z_direct = mask.dae(normalised)
-    torch.testing.assert_close(estimate, torch.sigmoid(out) * mixture)
-    assert (estimate >= 0).all() and (estimate <= mixture + 1e-6).all()
-    torch.testing.assert_close(magnitude.estimate(normalised)[0], out * stats["source_std"] + stats["source_mean"])
+    estimate, z = mask.estimate_representation(mixture)
+    out, z_direct = mask.dae(torch.log1p(mixture))
+    torch.testing.assert_close(estimate, torch.log1p(torch.sigmoid(out) * mixture))
+    torch.testing.assert_close(magnitude.estimate_representation(mixture)[0], out)
     torch.testing.assert_close(z, z_direct)
+    for module in (mask, magnitude):
+        voice = module.separate(mixture)
+        assert (voice >= 0).all() and (voice <= mixture).all()
+    torch.testing.assert_close(mask.separate(mixture), torch.sigmoid(out) * mixture)
     with pytest.raises(ValueError, match="output='wiener'"):
-        TargetDAE(**stage_args((24, 24)), output="wiener")
+        TargetDAE(**args, output="wiener")
 
 
 def test_stage_one_loss_of_the_piano_roll_is_bernoulli_plus_kl_and_gaussian_elsewhere():
@@ -198,3 +199,100 @@ def test_the_roll_vae_learns_to_reconstruct_the_notes():
         optimizer.step()
     module.eval()
     assert float(module.losses(roll, roll, roll)["rec"].detach()) < 0.8 * blind
+
+
+
+def separation_set(n=192, bands=24, seed=0):
+    """Voice-like magnitudes (one harmonic series per segment, its pitch random, silent before a random onset)
+    and mixtures with a random sparse accompaniment, ``(n, 21, bands)`` each."""
+    g = torch.Generator().manual_seed(seed)
+    f0 = torch.randint(2, 6, (n, 1, 1), generator=g)
+    bins = torch.arange(bands).view(1, 1, -1)
+    harmonic = (bins % f0 == 0) & (bins > 0)
+    level = 4.0 / (bins // f0).clamp_min(1)  # harmonics decay
+    onset = torch.randint(0, 12, (n, 1, 1), generator=g)
+    voiced = torch.arange(21).view(1, -1, 1) >= onset
+    voice = (harmonic & voiced).float() * level
+    accompaniment = (torch.rand(n, 21, bands, generator=g) > 0.7).float() * 2 * torch.rand(n, 21, bands, generator=g)
+    return voice, voice + accompaniment
+
+
+def trained_separation_vae(steps=300):
+    torch.manual_seed(0)
+    source = SourceVAE(**{**stage_args((24, 24)), "task": "separation"})
+    voice, _ = separation_set()
+    optimizer = source.configure_optimizers()
+    source.train()
+    for step in range(steps):
+        batch = voice[(step * 32) % 192:(step * 32) % 192 + 32]
+        loss = source.losses(batch, batch, batch)["loss"]
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return source.eval()
+
+
+def test_wt_copies_a_decoder_that_produces_the_voice_representation():
+    """With the paper's output, "+wt" starts the DAE from the VAE: fed a clean voice it decodes what the VAE
+    decodes, a close copy of log(1 + |voice|), and on mixtures its l1 starts far below a random start's; with
+    the mask output the same weights become mask logits and decode something else."""
+    source = trained_separation_vae()
+    voice, mixture = separation_set(seed=1)  # unseen segments
+    args = {**stage_args((24, 24)), "task": "separation"}
+    wt = TargetDAE(**args, init_from_source=True, output="magnitude").start_from(source.vae).eval()
+    random = TargetDAE(**args, init_from_source=False, output="magnitude").start_from(source.vae).eval()
+    masked = TargetDAE(**args, init_from_source=True, output="mask").start_from(source.vae).eval()
+    target = torch.log1p(voice)
+    reconstruction = source.vae(target)[0]
+    torch.testing.assert_close(wt.estimate_representation(voice)[0], reconstruction)
+    assert (reconstruction - target).abs().mean() < 0.7 * target.abs().mean()  # the VAE decodes voices
+    assert not torch.allclose(masked.estimate_representation(voice)[0], reconstruction, atol=0.05)
+
+    def l1(module):
+        return (module.estimate_representation(mixture)[0] - target).abs().mean()
+
+    assert l1(wt) < 0.7 * l1(random)
+
+
+@pytest.mark.parametrize("task, loss", [("separation", "l2"), ("separation", "l1"), ("singing", "l2")])
+def test_stage_one_loss_is_reconstruction_plus_kl(task, loss):
+    """L_vae = L_rec + L_KL: for separation the voice loss summed over the segment of log(1 + |voice|) (l2:
+    squared error / 2; l1: absolute error); Tasks 1-2, half the summed squared error of the normalised features;
+    the KL of the encoder's Gaussian; both averaged over the batch."""
+    torch.manual_seed(0)
+    raw = torch.rand(6, 21, 24) * 4
+    module = SourceVAE(**{**stage_args((24, 24)), "task": task}, voice_loss=loss).eval()  # eval: z = mu
+    normalised = (raw - 1.0) / 2.0
+    x = torch.log1p(raw) if task == "separation" else normalised
+    mu, logvar = module.vae.encoder(x)
+    error = module.vae.decoder(mu) - x
+    rec = error.abs().sum((1, 2)).mean() if loss == "l1" else 0.5 * error.square().sum((1, 2)).mean()
+    kl = (-0.5 * (1 + logvar - mu**2 - logvar.exp()).sum(1)).mean()
+    losses = module.losses(normalised, normalised, raw)
+    torch.testing.assert_close(losses["rec"], rec)
+    torch.testing.assert_close(losses["kl"], kl)
+    assert kl > 0.01
+    torch.testing.assert_close(losses["loss"], rec + kl)
+
+
+@pytest.mark.parametrize("loss", ["l2", "l1"])
+@pytest.mark.parametrize("output", ["magnitude", "mask"])
+@pytest.mark.parametrize("alpha", [0.0, 2.0])
+def test_dae_loss_is_the_voice_loss_plus_alpha_times_the_latent_mse(alpha, output, loss):
+    """Equation 3: the voice loss between log(1 + |voice|) and its estimate (mean per bin) + alpha * MSE(z, z*),
+    z = the frozen VAE encoder's mu on the voice, z* = the DAE encoder's mu on the mixture."""
+    source = trained_source()
+    voice, mixture = separation_set(n=8)
+    stats = {"source_mean": torch.full((24,), 0.5), "source_std": torch.full((24,), 2.0),
+             "target_mean": torch.full((24,), 1.0), "target_std": torch.full((24,), 3.0)}
+    module = TargetDAE(**{**stage_args((24, 24)), "task": "separation"}, stats=stats, alpha=alpha, output=output,
+                       voice_loss=loss, init_from_source=False).start_from(source.vae).eval()
+    error = module.estimate_representation(mixture)[0] - torch.log1p(voice)
+    rec = error.abs().mean() if loss == "l1" else 0.5 * error.square().mean()
+    z, z_star = source.vae.encoder(torch.log1p(voice))[0], module.dae.encoder(torch.log1p(mixture))[0]
+    mse = (z - z_star).square().mean()
+    assert mse > 0.01
+    losses = module.losses((voice - 0.5) / 2.0, (mixture - 1.0) / 3.0, voice)  # as the data module gives them
+    torch.testing.assert_close(losses["rec"], rec)
+    torch.testing.assert_close(losses["mse_z"], mse)
+    torch.testing.assert_close(losses["loss"], rec + alpha * mse)
