@@ -7,7 +7,10 @@ picklable arguments (e.g. ``OmegaConf.to_container(cfg)``)."""
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import signal
+import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -16,9 +19,18 @@ from multiprocessing import get_context
 from common.errors import ConfigError
 
 FORMAT = "%(levelname)s %(name)s: %(message)s"
+PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h)
+
+
+def _die_with_parent() -> None:
+    """Linux: the kernel sends this worker SIGTERM when the process that started it dies (killed eval, Ctrl-C),
+    so no orphan keeps training on the CPU."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _start_worker(root_level: int, log_level: str) -> None:
+    _die_with_parent()
     import torch
 
     from common.lightning.verbosity import configure_logging

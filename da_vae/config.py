@@ -82,6 +82,7 @@ class EvalConfig:
     stretch_rates: list[float] = field(default_factory=lambda: [0.8, 0.9, 1.0, 1.1, 1.2])  # linear rates
     nonlinear_rate_range: list[float] = field(default_factory=lambda: [0.7, 1.3])  # control rates drawn here
     nonlinear_control_seconds: float = 5.0  # one random control rate every this many seconds of audio
+    figure4_tolerance: float = 0.25  # frames: Figure 4's "Proposed below MCEP" allows it this much above MCEP
     max_clips: int = 0  # validation clips used by Task 2 (0: all); Table 3 scores every one
     separation_hop_frames: int = 5  # hop between overlapping 21-frame segments when separating
     separation_outputs: list[str] = field(default_factory=lambda: ["magnitude", "mask"])  # Table 3 DAE outputs

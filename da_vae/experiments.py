@@ -209,7 +209,7 @@ def singing_alignment(cfg: DictConfig) -> dict:
                     key = f"{subtask}|{name}|{step:g}|{stretch}"
                     errors.setdefault(key, []).append(path_error(path, distorted.path))
     median = {key: float(np.median(values)) for key, values in errors.items()}
-    return {"median_e": median, "clips": len(next(iter(errors.values()))),
+    return {"median_e": median, "errors": errors, "clips": len(next(iter(errors.values()))),
             "pitch_steps": [f"{s:g}" for s in cfg.eval.pitch_steps],
             "stretches": [f"{r:g}" for r in cfg.eval.stretch_rates] + ["non-linear"]}
 

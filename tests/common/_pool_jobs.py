@@ -11,3 +11,12 @@ def describe(tag: str) -> tuple[str, int, int]:
     logging.getLogger("da_vae.job").info("job %s ran", tag)
     logging.getLogger("lightning.pytorch").info("lightning chatter %s", tag)
     return tag, os.getpid(), torch.get_num_threads()
+
+
+def sleep_and_report(pid_file: str) -> None:
+    """Write this worker's pid, then sleep far longer than any test."""
+    import time
+    from pathlib import Path
+
+    Path(pid_file).write_text(str(os.getpid()))
+    time.sleep(600)

@@ -37,3 +37,30 @@ def test_one_worker_runs_in_this_process_untouched():
 def test_a_negative_worker_count_names_the_key():
     with pytest.raises(ConfigError, match=r"eval\.workers=-1"), worker_pool(-1):
         pass
+
+
+def test_workers_die_with_the_process_that_started_them(tmp_path):
+    """A killed eval leaves no worker training on: SIGTERM to the parent ends its pool's processes too."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    pid_file = tmp_path / "worker.pid"
+    code = ("from common.parallel import worker_pool\nfrom tests.common._pool_jobs import sleep_and_report\n"
+            f"with worker_pool(2) as run:\n    list(run(sleep_and_report, [{str(pid_file)!r}]))\n")
+    repo = Path(__file__).resolve().parents[2]
+    parent = subprocess.Popen([sys.executable, "-c", code], cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)})
+    deadline = time.monotonic() + 120
+    while not pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    worker = int(pid_file.read_text())
+    parent.send_signal(signal.SIGTERM)
+    parent.wait(timeout=30)
+    for _ in range(100):
+        if not Path(f"/proc/{worker}").exists() or "Z" in Path(f"/proc/{worker}/stat").read_text().split()[2]:
+            return
+        time.sleep(0.1)
+    os.kill(worker, signal.SIGKILL)
+    raise AssertionError(f"worker {worker} outlived its parent")

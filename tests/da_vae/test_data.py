@@ -220,3 +220,27 @@ def test_sp2mc_equals_sptk_frame_by_frame():
     power = np.exp(np.random.default_rng(2).normal(size=(7, 513)))
     ours = features.sp2mc(power, 24, 0.41)
     np.testing.assert_allclose(ours, np.stack([pysptk.sp2mc(p, 24, 0.41) for p in power]), rtol=1e-9, atol=1e-9)
+
+
+def test_figure4_claim_leaves_out_the_intact_voice_and_allows_the_tolerance():
+    """Per distorted condition, the paired per-clip difference must stay below the tolerance; the undistorted
+    cell (pitch 0, rate 1) is not a condition, however Proposed does there."""
+    steps, stretches = ["0", "1"], ["1", "1.1"]
+    mcep = [1.0, 2.0, 3.0, 4.0, 5.0]
+
+    def result(worst):
+        errors = {}
+        for p in steps:
+            for s in stretches:
+                special = {("0", "1"): [9.0] * 5, ("1", "1.1"): [e + worst for e in mcep]}
+                proposed = special.get((p, s), [e - 1 for e in mcep])
+                errors[f"mono-to-mono|Proposed|{p}|{s}"], errors[f"mono-to-mono|MCEP|{p}|{s}"] = proposed, mcep
+                errors[f"mono-to-poly|Proposed|{p}|{s}"], errors[f"mono-to-poly|MCEP|{p}|{s}"] = mcep, mcep
+        return {"errors": errors, "pitch_steps": steps, "stretches": stretches}
+
+    within = dict((c, (ok, e)) for c, ok, e in evaluate.figure4_claims(result(0.1), 0.25))
+    mono = within["Figure 4, mono-to-mono: Proposed below MCEP in every distorted condition (tolerance 0.25 frames)"]
+    assert mono[0] and mono[1].startswith("decidedly lower in 2 of 3 distorted conditions")
+    assert within["Figure 4, mono-to-poly: Proposed below MCEP in every distorted condition (tolerance 0.25 frames)"][0]
+    beyond = evaluate.figure4_claims(result(0.5), 0.25)
+    assert not beyond[0][1] and "worst: pitch 1, stretch 1.1: 0.50 [0.50, 0.50] frames over 5 clips" in beyond[0][2]
