@@ -61,12 +61,18 @@ class Item:
 
 
 def corpus_root(cfg: DictConfig, corpus: str) -> Path:
-    """The MAPS or MIR-1K root: built synthetic stand-in, ``data.maps``/``data.mir1k``, or under ``data.root``."""
+    """The MAPS or MIR-1K root: built synthetic stand-in, ``data.maps``/``data.mir1k``, or ``data.root`` when it
+    is that corpus itself (``/data/MAPS``, holding ``<instrument>/MUS``; ``/data/MIR-1K``, holding ``Wavfile``),
+    else the folder of that name under it."""
     data = cfg.data
     if data.synthetic:
         return ensure_corpus(corpus, data.root, size=data.corpus_size)
     explicit = data.maps if corpus == "maps" else data.mir1k
-    return Path(explicit) if explicit else Path(data.root) / ("MAPS" if corpus == "maps" else "MIR-1K")
+    if explicit:
+        return Path(explicit)
+    root = Path(data.root)
+    is_corpus = any(root.glob("*/MUS")) if corpus == "maps" else (root / "Wavfile").is_dir()
+    return root if is_corpus else root / ("MAPS" if corpus == "maps" else "MIR-1K")
 
 
 def split_groups(items: list[Item], val_fraction: float, seed: int) -> list[Item]:

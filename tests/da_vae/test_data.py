@@ -244,3 +244,18 @@ def test_figure4_claim_leaves_out_the_intact_voice_and_allows_the_tolerance():
     assert within["Figure 4, mono-to-poly: Proposed below MCEP in every distorted condition (tolerance 0.25 frames)"][0]
     beyond = evaluate.figure4_claims(result(0.5), 0.25)
     assert not beyond[0][1] and "worst: pitch 1, stretch 1.1: 0.50 [0.50, 0.50] frames over 5 clips" in beyond[0][2]
+
+
+def test_data_root_may_be_the_corpus_itself_or_the_folder_holding_it(tmp_path):
+    from omegaconf import OmegaConf
+
+    (tmp_path / "MAPS/ENSTDkCl/MUS").mkdir(parents=True)
+    (tmp_path / "MIR-1K/Wavfile").mkdir(parents=True)
+
+    def root(where, corpus):
+        cfg = OmegaConf.create({"data": {"synthetic": False, "root": str(where), "maps": None, "mir1k": None}})
+        return data.corpus_root(cfg, corpus)
+
+    for corpus, name in (("maps", "MAPS"), ("mir1k", "MIR-1K")):
+        assert root(tmp_path, corpus) == tmp_path / name
+        assert root(tmp_path / name, corpus) == tmp_path / name
