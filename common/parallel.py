@@ -18,7 +18,6 @@ from multiprocessing import get_context
 
 from common.errors import ConfigError
 
-FORMAT = "%(levelname)s %(name)s: %(message)s"
 PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h)
 
 
@@ -33,10 +32,10 @@ def _start_worker(root_level: int, log_level: str) -> None:
     _die_with_parent()
     import torch
 
-    from common.lightning.verbosity import configure_logging
+    from common.lightning.verbosity import LOG_FORMAT, configure_logging
 
     torch.set_num_threads(1)
-    logging.basicConfig(level=root_level, format=FORMAT)
+    logging.basicConfig(level=root_level, format=LOG_FORMAT)
     configure_logging(log_level)
 
 

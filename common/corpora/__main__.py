@@ -12,6 +12,7 @@ from pathlib import Path
 
 from common.corpora import CORPORA, DEFAULT_ROOT, corpus_status, ensure_corpus
 from common.errors import InputError
+from common.lightning.verbosity import LOG_FORMAT
 
 
 def _parse(argv):
@@ -45,7 +46,7 @@ def _listing(root: Path) -> str:
 
 
 def main(argv=None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     args = _parse(argv)
     try:
         if args.command == "list":

@@ -23,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from common.errors import InputError
 from common.lightning.config import load_config
-from common.lightning.verbosity import configure_logging
+from common.lightning.verbosity import LOG_FORMAT, configure_logging
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ def main(package: str, schema: type, verbs: Sequence[Verb], argv: Sequence[str] 
     args = parser.parse_args([a for a in argv if not is_override(a)])
     if args.verbose:
         overrides.append(f"log_level={'info' if args.verbose == 1 else 'debug'}")
-    logging.basicConfig(level=os.environ.get("LOGLEVEL", "INFO"), format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=os.environ.get("LOGLEVEL", "INFO"), format=LOG_FORMAT)
     try:
         cfg = load_config(schema, package, args.config, overrides)
         configure_logging(cfg.log_level)

@@ -8,6 +8,7 @@ import warnings
 
 from common.errors import ConfigError
 
+LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"  # our log lines, in the CLI and its worker processes
 LEVELS = {"warning": logging.WARNING, "info": logging.INFO, "debug": logging.DEBUG}
 THIRD_PARTY = ("pytorch_lightning", "lightning_fabric", "lightning", "wandb", "numba", "matplotlib")
 # warnings raised inside libraries that a user of this project cannot act on
