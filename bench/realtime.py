@@ -1,8 +1,8 @@
 """Real-time synth benchmark: the paper-size 8-unit decoder (8 + 12 -> 16 ... 1024 -> 2049 bins), exported to
-numpy, TorchScript, ONNX and ONNX with int8 weights, driving the synth engine on one CPU thread (torch,
-onnxruntime and BLAS all limited to one thread), against a reference on the same inputs: the PyTorch decoder
-module and a torch.istft-style synthesis of the same block (torch.fft.irfft of magnitude x the engine's noise
-phase, Hann synthesis window, overlap-add).
+numpy (float32 and float16 weights, "half"), TorchScript, ONNX and ONNX with int8 weights, driving the synth
+engine on one CPU thread (torch, onnxruntime and BLAS all limited to one thread), against a reference on the same
+inputs: the PyTorch decoder module and a torch.istft-style synthesis of the same block (torch.fft.irfft of
+magnitude x the engine's noise phase, Hann synthesis window, overlap-add).
 
 Per backend, the time per 1024-sample block (decode + phase + inverse FFT + overlap-add + smoothing) while a slider
 moves (a new latent every block) and once it has settled (the decoded frame reused), as the mean over ``--blocks``
@@ -171,9 +171,10 @@ def main() -> None:
     module = paper_module()
     with tempfile.TemporaryDirectory() as tmp:
         paths = export_decoder(module, tmp)
-        runtimes = {b: DecoderRuntime(paths[b]) for b in ("numpy", "int8", "torchscript", "onnx")}
-        setups = [("numpy, K=1", "numpy", 1), ("numpy, K=2", "numpy", 2), ("int8 ONNX, K=1", "int8", 1),
-                  ("TorchScript, K=1", "torchscript", 1), ("ONNX, K=1", "onnx", 1)]
+        runtimes = {b: DecoderRuntime(paths[b]) for b in ("numpy", "half", "int8", "torchscript", "onnx")}
+        setups = [("numpy, K=1", "numpy", 1), ("numpy, K=2", "numpy", 2), ("half, K=1", "half", 1),
+                  ("half, K=2", "half", 2), ("int8 ONNX, K=1", "int8", 1), ("TorchScript, K=1", "torchscript", 1),
+                  ("ONNX, K=1", "onnx", 1)]
         titles = {(True, False): "slider moving (a new latent every block), blocks back to back",
                   (False, False): "slider settled (the decoded frame reused), blocks back to back",
                   (True, True): "slider moving, one block per hop duration (23.2 ms apart, as the audio callback "
@@ -187,7 +188,7 @@ def main() -> None:
             reference = block_times(TorchReference(module, engine_for(runtimes["numpy"], 1, 0.0)), moving,
                                     blocks, args.repeats, paced)
             print(row("reference: PyTorch decoder + torch irfft/OLA", reference, None))
-            for name, backend, k in setups[:3] if paced else setups if moving else setups[:1]:
+            for name, backend, k in setups[:5] if paced else setups if moving else setups[:1]:
                 print(row(name, block_times(engine_for(runtimes[backend], k), moving, blocks, args.repeats, paced),
                           reference))
             print()
@@ -197,9 +198,10 @@ def main() -> None:
         rng = np.random.default_rng(1)
         z, c = rng.random((256, 8)).astype(np.float32), np.eye(12, dtype=np.float32)[np.arange(256) % 12]
         exact = runtimes["numpy"].decode(z, c)
-        error = np.abs(runtimes["int8"].decode(z, c) - exact) / exact.max()
-        print(f"int8 decoder vs float, 256 random latents: max error {error.max():.1%}, mean {error.mean():.2%} of "
-              "the output peak")
+        for backend in ("half", "int8"):
+            error = np.abs(runtimes[backend].decode(z, c) - exact) / exact.max()
+            print(f"{backend} decoder vs float32, 256 random latents: max error {error.max():.1e}, mean "
+                  f"{error.mean():.1e} of the output peak ({20 * np.log10(error.max()):.0f} dB)")
         latency_runtime = runtimes["numpy"]
         if args.ckpt:
             from realtime_ae.module import load_model

@@ -1,12 +1,13 @@
-"""Load an exported decoder without the training code: ``decoder.npz`` (numpy), ``decoder.pt`` (TorchScript) or
-``decoder.onnx`` (onnxruntime) next to ``decoder.json``. Imports numpy, torch or onnxruntime only.
+"""Load an exported decoder without the training code: ``decoder.npz`` / ``decoder-half.npz`` (numpy, float32 /
+float16 weights), ``decoder.pt`` (TorchScript) or ``decoder.onnx`` / ``decoder-int8.onnx`` (onnxruntime) next to
+its ``.json``. Imports numpy, torch or onnxruntime only.
 
-The numpy runtime is the synthesizer's default: for one frame at a time (batch 1) the decoder is a chain of
-matrix-vector products whose cost is reading the weights (11 MB for the paper's 8-unit decoder), and numpy's BLAS
-call per layer has a few microseconds of overhead where a torch or onnxruntime call has tens to hundreds
+The numpy runtime is the synthesizer's: for one frame at a time (batch 1) the decoder is a chain of matrix-vector
+products whose cost is reading the weights (11 MB in float32 for the paper's 8-unit decoder), and numpy's BLAS call
+per layer has a few microseconds of overhead where a torch or onnxruntime call has tens to hundreds
 (``bench/realtime.py``). For two to four frames (the engine decoding several blocks ahead) a numba kernel reads each
 weight once per two frames; BLAS's matrix-matrix product is several times slower than two matrix-vector products
-at these sizes."""
+at these sizes. With float16 weights every call goes through :func:`realtime_ae.kernels.half_chain`."""
 
 from __future__ import annotations
 
@@ -14,107 +15,56 @@ import json
 import warnings
 from pathlib import Path
 
-import numba
 import numpy as np
 
 from common.errors import InputError
+from realtime_ae.kernels import half_chain, small_batch_chain
 
 SUFFIXES = {".npz": "numpy", ".pt": "torchscript", ".onnx": "onnx"}
 # the file each ``synth.backend`` runs, as written by :func:`realtime_ae.export.export_decoder`
-FILES = {"numpy": "decoder.npz", "torchscript": "decoder.pt", "onnx": "decoder.onnx", "int8": "decoder-int8.onnx"}
-SMALL_BATCH = 4  # up to this many frames per call go through the pairwise kernel, more through BLAS
-FASTMATH = {"reassoc", "contract"}  # vectorised sums (a different summation order than BLAS: ~1e-7 relative)
-
-
-@numba.njit(fastmath=FASTMATH, boundscheck=False, inline="always")
-def _store(out0, out1, j, v0, v1, bias, slope):
-    v0, v1 = v0 + bias, v1 + bias
-    out0[j] = v0 if v0 > 0 else v0 * slope
-    out1[j] = v1 if v1 > 0 else v1 * slope
-
-
-@numba.njit(fastmath=FASTMATH, boundscheck=False)
-def _pair_layer(x0, x1, kernel, biases, slope, out0, out1):
-    """One layer for two frames: ``out = lrelu(kernel @ x + biases)``, ``kernel`` (out, in). Four kernel rows at
-    a time, so each load of x feeds four rows and each weight load two frames (eight independent sums)."""
-    n_out, n_in = kernel.shape
-    j = 0
-    while j + 4 <= n_out:
-        a0, a1, b0, b1 = np.float32(0.0), np.float32(0.0), np.float32(0.0), np.float32(0.0)
-        c0, c1, d0, d1 = np.float32(0.0), np.float32(0.0), np.float32(0.0), np.float32(0.0)
-        for i in range(n_in):
-            u, v = x0[i], x1[i]
-            w = kernel[j, i]
-            a0 += w * u
-            a1 += w * v
-            w = kernel[j + 1, i]
-            b0 += w * u
-            b1 += w * v
-            w = kernel[j + 2, i]
-            c0 += w * u
-            c1 += w * v
-            w = kernel[j + 3, i]
-            d0 += w * u
-            d1 += w * v
-        _store(out0, out1, j, a0, a1, biases[j], slope)
-        _store(out0, out1, j + 1, b0, b1, biases[j + 1], slope)
-        _store(out0, out1, j + 2, c0, c1, biases[j + 2], slope)
-        _store(out0, out1, j + 3, d0, d1, biases[j + 3], slope)
-        j += 4
-    for r in range(j, n_out):
-        a0, a1 = np.float32(0.0), np.float32(0.0)
-        for i in range(n_in):
-            a0 += kernel[r, i] * x0[i]
-            a1 += kernel[r, i] * x1[i]
-        _store(out0, out1, r, a0, a1, biases[r], slope)
-
-
-@numba.njit(fastmath=FASTMATH, boundscheck=False, cache=True)
-def small_batch_chain(x, rows, biases, sizes, slopes, a, b):
-    """The dense chain for a few frames ``x`` (n, sizes[0]) float32: ``rows`` all layers' (out, in) kernels
-    flattened, ``biases`` flattened, ``sizes`` (layers + 1,) widths, ``slopes`` (layers,), ``a``/``b`` (>= n + 1,
-    max width) scratch. Frames go in pairs (an odd last one paired with itself), so each weight is read once per
-    pair. Returns a view (n, sizes[-1]) of a or b."""
-    n = x.shape[0]
-    a[:n, : sizes[0]] = x
-    a[n, : sizes[0]] = x[n - 1]
-    src, dst = a, b
-    w_at, b_at = 0, 0
-    for layer in range(sizes.shape[0] - 1):
-        n_in, n_out = sizes[layer], sizes[layer + 1]
-        kernel = rows[w_at : w_at + n_in * n_out].reshape((n_out, n_in))
-        for k in range(0, n, 2):
-            _pair_layer(src[k, :n_in], src[k + 1, :n_in], kernel, biases[b_at : b_at + n_out], slopes[layer],
-                        dst[k, :n_out], dst[k + 1, :n_out])
-        w_at, b_at = w_at + n_in * n_out, b_at + n_out
-        src, dst = dst, src
-    return src[:n, : sizes[-1]]
+FILES = {"half": "decoder-half.npz", "numpy": "decoder.npz", "torchscript": "decoder.pt", "onnx": "decoder.onnx",
+         "int8": "decoder-int8.onnx"}
+SMALL_BATCH = 4  # up to this many float32 frames per call go through the pairwise kernel, more through BLAS
 
 
 class DenseChain:
     """The exported dense decoder in numpy: ``x -> max(x @ w + b, slope * (x @ w + b))`` per layer, with
-    preallocated outputs. One frame: a BLAS matrix-vector product per layer; 2-4 frames: :func:`small_batch_chain`;
-    more: BLAS matrix products. The input is ``[z, chroma]`` with the chroma skip, else ``z``."""
+    preallocated outputs. float32 weights: one frame, a BLAS matrix-vector product per layer; 2-4 frames,
+    :func:`small_batch_chain`; more, BLAS matrix products. float16 weights: :func:`half_chain` (float32 sums).
+    The input is ``[z, chroma]`` with the chroma skip, else ``z``."""
 
     def __init__(self, arrays, skip: bool):
         layers = len(arrays["slopes"])
-        self.weights = [np.ascontiguousarray(arrays[f"w{i}"], np.float32) for i in range(layers)]
+        self.half = arrays["w0"].dtype == np.float16
+        kernels = [np.asarray(arrays[f"w{i}"]) for i in range(layers)]
         self.biases = [np.asarray(arrays[f"b{i}"], np.float32) for i in range(layers)]
         self.slopes = [float(s) for s in arrays["slopes"]]
         self.skip = skip
-        self._outputs = [np.empty(w.shape[1], np.float32) for w in self.weights]
-        self._scratch = [np.empty(w.shape[1], np.float32) for w in self.weights]
-        # the same layers for the small-batch kernel: (out, in) rows, one flat array
-        self._rows = np.concatenate([np.ascontiguousarray(w.T).ravel() for w in self.weights])
         self._flat_biases = np.concatenate(self.biases)
-        self._sizes = np.array([self.weights[0].shape[0]] + [w.shape[1] for w in self.weights], np.int64)
+        self._sizes = np.array([kernels[0].shape[0]] + [w.shape[1] for w in kernels], np.int64)
         self._slopes = np.array(self.slopes, np.float32)
         self._pair = [np.empty((SMALL_BATCH + 1, self._sizes.max()), np.float32) for _ in range(2)]
-        self(np.zeros((2, self._sizes[0] - 12 * skip), np.float32), np.zeros((2, 12), np.float32))  # compile now
+        if self.half:  # (in, out) kernels' float16 bits, one flat array
+            self._kernels = np.concatenate([np.ascontiguousarray(w, np.float16).view(np.uint16).ravel()
+                                            for w in kernels])
+        else:
+            self.weights = [np.ascontiguousarray(w, np.float32) for w in kernels]
+            self._outputs = [np.empty(w.shape[1], np.float32) for w in self.weights]
+            self._scratch = [np.empty(w.shape[1], np.float32) for w in self.weights]
+            # the same layers for the small-batch kernel: (out, in) rows, one flat array
+            self._rows = np.concatenate([np.ascontiguousarray(w.T).ravel() for w in self.weights])
+        for n in (1, 2):  # compile now
+            self(np.zeros((n, self._sizes[0] - 12 * skip), np.float32), np.zeros((n, 12), np.float32))
 
     def __call__(self, z: np.ndarray, chroma: np.ndarray) -> np.ndarray:
         """(z (L,), chroma (12,)) -> (bins,), or (N, L), (N, 12) -> (N, bins); a fresh array."""
         x = np.concatenate([z, chroma], axis=-1) if self.skip else z
+        if self.half:
+            frames = np.atleast_2d(x)
+            out = np.concatenate([half_chain(frames[i : i + SMALL_BATCH], self._kernels, self._flat_biases,
+                                             self._sizes, self._slopes, *self._pair).copy()
+                                  for i in range(0, len(frames), SMALL_BATCH)])
+            return out[0] if x.ndim == 1 else out
         if x.ndim == 2 and len(x) == 1:
             return self(z[0], chroma[0])[None]
         if x.ndim == 2 and len(x) <= SMALL_BATCH:

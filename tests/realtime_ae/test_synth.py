@@ -44,6 +44,28 @@ def test_exported_decoders_match_pytorch(trained, exported):
     # int8 weights and per-call activation quantisation: close to, not equal to, the float decoder
     error = np.abs(DecoderRuntime(exported["int8"]).decode(z.numpy(), chroma.numpy()) - expected)
     assert error.max() < 0.1 * expected.max() and error.mean() < 0.01 * expected.max()
+    # float16 weights: within a few 1e-4 of the peak
+    half = DecoderRuntime(exported["half"])
+    assert half.backend == "numpy" and half._chain.half
+    assert np.abs(half.decode(z.numpy(), chroma.numpy()) - expected).max() < 2e-3 * expected.max()
+
+
+def test_half_decoder_is_the_float_chain_on_rounded_weights(exported):
+    """The float16 kernel equals float32 arithmetic on the float16-rounded weights, for every batch size the
+    runtime splits or pairs (odd, even, across its chunks of 4)."""
+    with np.load(exported["half"]) as arrays:
+        layers = dict(arrays)
+    assert layers["w0"].dtype == np.float16 and layers["b0"].dtype == np.float32
+    runtime = DecoderRuntime(exported["half"])
+    rng = np.random.default_rng(0)
+    for n in (1, 2, 3, 4, 5, 9):
+        z, chroma = rng.random((n, 2), np.float32), np.eye(12, dtype=np.float32)[rng.integers(0, 12, n)]
+        x = np.concatenate([z, chroma], axis=1)
+        for i, slope in enumerate(layers["slopes"]):
+            x = x @ layers[f"w{i}"].astype(np.float32) + layers[f"b{i}"]
+            x = np.maximum(x, slope * x)
+        np.testing.assert_allclose(runtime.decode(z, chroma), x, rtol=1e-5, atol=1e-6 * x.max())
+        np.testing.assert_allclose(runtime.decode(z[-1], chroma[-1]), x[-1], rtol=1e-5, atol=1e-6 * x.max())
 
 
 def test_runtime_loads_without_the_training_code(exported):
