@@ -104,8 +104,9 @@ def test_glorot_init_is_kerass_dense_default():
     first, out = model.encoder[0], model.decoder.out
     for layer in (first, out):
         bound = (6 / (layer.in_features + layer.out_features)) ** 0.5
-        assert float(layer.bias.abs().max()) == 0.0 and bound * 0.95 < float(layer.weight.abs().max()) <= bound
+        weight, bias = layer.weight.detach(), layer.bias.detach()
+        assert float(bias.abs().max()) == 0.0 and bound * 0.95 < float(weight.abs().max()) <= bound
     default = SpectralAutoencoder(2049, HIDDEN, 2)  # PyTorch's: +-1/sqrt(fan_in), biases too
-    assert float(default.decoder.out.weight.abs().max()) > 0.12 > float(out.weight.abs().max())
+    assert float(default.decoder.out.weight.detach().abs().max()) > 0.12 > float(out.weight.detach().abs().max())
     with pytest.raises(ValueError, match="init"):
         SpectralAutoencoder(2049, HIDDEN, 2, init="he")
