@@ -49,7 +49,7 @@ def _eval_cfg(cfg: DictConfig) -> DictConfig:
     audio examples (Griffin-Lim at every validation) and no best checkpoint; ``train`` keeps all of them."""
     out = cfg.copy()
     out.ckpt_path = None
-    out.trainer.limit_val_batches = 0
+    out.trainer.limit_val_batches = 0.0
     out.trainer.num_sanity_val_steps = 0
     out.trainer.monitor = None
     out.logger.examples_every_n_epochs = 0
