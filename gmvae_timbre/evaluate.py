@@ -331,17 +331,22 @@ def differences(cfg: DictConfig) -> str:
         "12 instruments, fewer pitches per instrument than SOL, 3 dynamics); the paper used 1,885 SOL recordings "
         "with M = 82 pitches." if cfg.data.synthetic else "- Data: the SOL folder at data.root.",
         f"- Networks: {cfg.model.channels} conv channels and {cfg.model.hidden} FC units (paper: 512 / 512); "
-        f"{cfg.trainer.max_steps} training steps at Adam lr {cfg.optim.lr:g} (paper: 1e-4, steps not given)"
+        f"{cfg.trainer.max_steps} training steps of batch {cfg.data.batch_size} at Adam lr {cfg.optim.lr:g} (paper: "
+        "batch 128, lr 1e-4, steps not given)"
         + (f", the class means of the priors at lr {cfg.optim.prior_lr:g} (Adam moves a weight by about lr a "
            "step, so at lr the means would stay near their Xavier initialisation in so short a run)."
            if cfg.optim.prior_lr is not None else "."),
         f"- Instrument cross-entropy weight {cfg.model.label_weight:g} (the paper gives no weight); q(y_t|X) "
         f"estimated with {cfg.model.qy_samples} sample(s) of z_t; reconstruction term: summed squared error.",
-        f"- Intervals: 95% percentile bootstrap over the validation notes (items), F-scores averaged over training "
-        f"seeds {list(cfg.eval.seeds)}"
-        + (": one training seed, so the intervals do not include the spread between training runs (the paper "
-           "preset and eval.seeds=[0,1,2] train three)." if len(cfg.eval.seeds) == 1 else
-           "; paired differences resample the same notes for both systems."),
+        (f"- A linear pitch classifier on z_p with cross-entropy weight {cfg.model.pitch_weight:g}, in both models: "
+         "not in the paper; the authors' released configuration has it (weight 1). Without it z_p held little "
+         "more pitch than z_t in our short runs." if cfg.model.pitch_weight > 0 else
+         "- No pitch classifier on z_p (the paper's loss; the authors' released configuration adds one, weight 1)."),
+        f"- Intervals: Table 1 gives the mean over training seeds {list(cfg.eval.seeds)} with a 95% Student-t "
+        "interval over the seeds; verdicts use paired differences on the same validation notes (bootstrap over "
+        "the notes of the seed-averaged difference) and require every seed's own difference to agree"
+        + (" (one training seed: the spread between training runs is not included)."
+           if len(cfg.eval.seeds) == 1 else "."),
         "- F-scores are macro-averaged F1 over the classes present in the validation notes (the paper does not "
         "say which average it used). Audio is rendered from the mel output by pseudo-inverse mel inversion and "
         "Griffin-Lim, not a neural vocoder.",
