@@ -50,6 +50,9 @@ class ModelConfig:
     timbre_log_sigma: float = 0.0  # timbre mixture components' standard deviation e^0
     classifier_hidden: int = 128  # M_VAE auxiliary instrument classifier: two FC layers of this size
     label_weight: float = 1.0  # weight of the instrument cross-entropy on the labelled notes
+    # weight of the cross-entropy of a linear pitch classifier on z_p (every note: pitch is always labelled).
+    # The paper does not mention it; the authors' released configuration adds it with weight 1. 0: no classifier
+    pitch_weight: float = 0.0
     qy_samples: int = 1  # samples of z_t in the Monte Carlo estimate of q(y_t|X) = E_q(z_t|X)[p(y_t|z_t)]
 
 

@@ -195,22 +195,24 @@ def unscale(x, log_min: float, log_max: float):
 
 
 class SolDataModule(pl.LightningDataModule):
-    """Batches ``(x, pitch, instrument, labelled)`` of the training and validation notes; the training order of
-    each epoch is drawn from ``seed`` (the run's seed) and the epoch number."""
+    """Batches ``(x, pitch, instrument, labelled)`` of the training and validation notes, each gathered in one
+    indexing of the in-memory tensors; the training order of each epoch is drawn from ``seed`` (the run's
+    seed) and the epoch number. Both loaders carry their own generator (``resumable_loader``), so iterating
+    them leaves the training's random state alone."""
 
     def __init__(self, notes: SolNotes, data: DictConfig, seed: int = 0):
         super().__init__()
         self.notes, self.batch_size, self.num_workers, self.seed = notes, data.batch_size, data.num_workers, seed
 
+    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        return resumable_loader(self.notes.tensors(split), batch_size=self.batch_size, shuffle=shuffle,
+                                seed=self.seed, batched=True, num_workers=self.num_workers)
+
     def train_dataloader(self) -> DataLoader:
-        return resumable_loader(self.notes.tensors("train"), batch_size=self.batch_size, shuffle=True,
-                                seed=self.seed, num_workers=self.num_workers)
+        return self._loader("train", shuffle=True)
 
     def val_dataloader(self) -> DataLoader:
-        # its own generator: a DataLoader draws a base seed each time it is iterated, which would otherwise come
-        # from the global random state and shift the training's noise whenever validation runs
-        return DataLoader(self.notes.tensors("val"), batch_size=self.batch_size, num_workers=self.num_workers,
-                          generator=torch.Generator().manual_seed(0))
+        return self._loader("val", shuffle=False)
 
 
 def describe(notes: SolNotes) -> dict:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from scipy import stats
 from sklearn.linear_model import LogisticRegression
 from sklearn.manifold import TSNE
 from sklearn.metrics import f1_score
@@ -60,6 +61,21 @@ def paired_f_score_diff(y_true: np.ndarray, a: list[np.ndarray], b: list[np.ndar
              - np.mean([resampled_f_scores(y_true, p, index) for p in b], axis=0))
     low, high = np.quantile(draws, [0.025, 0.975])
     return float(point), float(low), float(high), len(y_true)
+
+
+def seed_interval(values) -> tuple[float, float, float]:
+    """Mean of per-seed scores and its 95% Student-t interval over the seeds, clipped to [0, 1] -> (mean, low,
+    high); one seed gives (v, v, v)."""
+    x = np.asarray(values, dtype=np.float64)
+    if len(x) < 2:
+        return float(x.mean()), float(x.mean()), float(x.mean())
+    half = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
+    return float(x.mean()), float(max(0.0, x.mean() - half)), float(min(1.0, x.mean() + half))
+
+
+def per_seed_differences(y_true: np.ndarray, a: list[np.ndarray], b: list[np.ndarray]) -> np.ndarray:
+    """F1(a) - F1(b) of each training seed (``a[s]``, ``b[s]`` the predictions of seed s) -> ``(seeds,)``."""
+    return np.array([f_score(y_true, pa) - f_score(y_true, pb) for pa, pb in zip(a, b)])
 
 
 @torch.no_grad()

@@ -114,12 +114,13 @@ class TimbrePitchVAE(nn.Module):
 
     ``kind="gmvae"`` (M_GMVAE) adds the K-component timbre mixture (sigma e^0) and q(y_t|X);
     ``kind="vae"`` (M_VAE) keeps p(z_t) = N(0, I) and adds the auxiliary instrument classifier on z_t
-    (two FC layers of ``classifier_hidden`` with ReLU).
+    (two FC layers of ``classifier_hidden`` with ReLU). ``pitch_classifier``: both add a linear layer from z_p
+    to the M pitch logits (``pitch_logits``).
     """
 
     def __init__(self, kind: str, n_mels: int, frames: int, pitches: int, instruments: int, latent_dim: int = 16,
                  channels: int = 512, hidden: int = 512, pitch_log_sigma: float = -2.0,
-                 timbre_log_sigma: float = 0.0, classifier_hidden: int = 128):
+                 timbre_log_sigma: float = 0.0, classifier_hidden: int = 128, pitch_classifier: bool = False):
         super().__init__()
         if kind not in ("gmvae", "vae"):
             raise ValueError(f"kind must be 'gmvae' or 'vae', got {kind!r}")
@@ -136,6 +137,9 @@ class TimbrePitchVAE(nn.Module):
                 nn.Linear(latent_dim, classifier_hidden), nn.ReLU(), nn.Linear(classifier_hidden, classifier_hidden),
                 nn.ReLU(), nn.Linear(classifier_hidden, instruments))
             xavier_init(self.classifier)
+        if pitch_classifier:
+            self.pitch_classifier = nn.Linear(latent_dim, pitches)
+            xavier_init(self.pitch_classifier)
 
     def encode(self, x: Tensor) -> dict[str, Tensor]:
         """``(B, F, T)`` -> posterior means and log variances ``mu_t, logvar_t, mu_p, logvar_p`` ``(B, L)``."""

@@ -4,12 +4,13 @@ The loss of M_GMVAE is the negative ELBO of the paper's equation (2) plus the in
 q(y_t|X) on the labelled notes, per note averaged over the batch::
 
     ||X - X~||^2 + KL(q(z_p|X) || p(z_p|y_p)) + E_q(y_t|X)[KL(q(z_t|X) || p(z_t|y_t))]
-      + KL(q(y_t|X) || U(K)) + label_weight * CE(q(y_t|X), y_t)[labelled]
+      + KL(q(y_t|X) || U(K)) + label_weight * CE(q(y_t|X), y_t)[labelled] + pitch_weight * CE(W z_p, y_p)
 
 (summed squared error over the mel bins, a unit-variance Gaussian likelihood up to a factor and a constant).
 M_VAE replaces the two timbre terms by KL(q(z_t|X) || N(0, I)) and the cross-entropy by that of its auxiliary
-classifier on z_t. Both keep the feature settings and the training log-mel range in their hyperparameters,
-so a checkpoint alone can read and render audio.
+classifier on z_t. The last term (a linear pitch classifier on the sampled z_p, present when ``pitch_weight``
+> 0) is not in the paper; the authors' released configuration has it. Both keep the feature settings and the
+training log-mel range in their hyperparameters, so a checkpoint alone can read and render audio.
 """
 
 from __future__ import annotations
@@ -74,7 +75,8 @@ class TimbrePitchModule(_Module):
         m = model
         self.model = TimbrePitchVAE(m["kind"], features["n_mels"], features["frames"], len(pitches),
                                     len(instruments), m["latent_dim"], m["channels"], m["hidden"],
-                                    m["pitch_log_sigma"], m["timbre_log_sigma"], m["classifier_hidden"])
+                                    m["pitch_log_sigma"], m["timbre_log_sigma"], m["classifier_hidden"],
+                                    m.get("pitch_weight", 0.0) > 0)
 
     @property
     def kind(self) -> str:
@@ -99,10 +101,12 @@ class TimbrePitchModule(_Module):
             label_log_probs = model.classifier(out["z_t"]).log_softmax(-1)
         ce = (F.nll_loss(label_log_probs[labelled], instrument[labelled]) if labelled.any()
               else torch.zeros((), device=x.device))
-        loss = rec + kl_p + kl_t + kl_y + m["label_weight"] * ce
+        pitch_ce = (F.cross_entropy(model.pitch_classifier(out["z_p"]), pitch) if m.get("pitch_weight", 0.0) > 0
+                    else torch.zeros((), device=x.device))
+        loss = rec + kl_p + kl_t + kl_y + m["label_weight"] * ce + m.get("pitch_weight", 0.0) * pitch_ce
         accuracy = (q.argmax(-1) == instrument).float().mean()
         return {"loss": loss, "rec": rec, "kl_pitch": kl_p, "kl_timbre": kl_t, "kl_y": kl_y, "ce": ce,
-                "instrument_acc": accuracy}
+                "pitch_ce": pitch_ce, "instrument_acc": accuracy}
 
     def render(self, x: Tensor, n_iter: int = 32):
         """Scaled log mels ``(B, F, T)`` -> waveforms ``(B, samples)`` (see :func:`mel_to_audio`)."""

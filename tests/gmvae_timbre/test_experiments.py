@@ -30,3 +30,14 @@ def test_paired_difference_decides_only_real_orderings():
     assert low < 0 < high
     point, low, high = experiments.f_score_ci(y_true, [good, twin], 300)
     assert low <= point <= high
+
+
+def test_seed_interval_is_student_t_over_the_seeds_and_per_seed_differences_pair_the_seeds():
+    mean, low, high = experiments.seed_interval([0.7, 0.8, 0.9])
+    half = 4.302653 * 0.1 / np.sqrt(3)  # t(0.975, 2 df) * sd / sqrt(n)
+    assert mean == pytest.approx(0.8) and low == pytest.approx(0.8 - half) and high == 1.0  # clipped to [0, 1]
+    assert experiments.seed_interval([0.5]) == (0.5, 0.5, 0.5)
+    y_true = np.array([0, 0, 1, 1, 2, 2])
+    right, wrong = y_true.copy(), np.array([0, 1, 1, 2, 2, 0])
+    diffs = experiments.per_seed_differences(y_true, [right, wrong], [wrong, wrong])
+    assert diffs[1] == 0 and diffs[0] == pytest.approx(1 - experiments.f_score(y_true, wrong))

@@ -126,3 +126,23 @@ def test_training_stopped_and_resumed_ends_with_the_weights_of_one_uninterrupted
     assert straight["global_step"] == split["global_step"] == 30 and straight["epoch"] == split["epoch"] == 14
     for key, value in straight["state_dict"].items():
         assert torch.equal(split["state_dict"][key], value), key
+
+
+def test_pitch_classifier_term_is_the_cross_entropy_of_a_linear_layer_on_the_sampled_z_p():
+    torch.manual_seed(0)
+    module = TimbrePitchModule(pitches=[60, 61, 62], instruments=["a", "b"], features=FEATURES, log_min=-10.0,
+                               log_max=1.0, model={**MODEL, "pitch_weight": 2.0},
+                               optim={"lr": 1e-3, "betas": [0.9, 0.999]}, label_fraction=0)
+    x, pitch = torch.rand(4, 256, 43) * 2 - 1, torch.tensor([0, 1, 2, 1])
+    torch.manual_seed(3)
+    losses = module.losses(x, pitch, torch.tensor([0, 1, 0, 1]), torch.zeros(4, dtype=bool))
+    torch.manual_seed(3)
+    out = module.model(x)
+    expected = torch.nn.functional.cross_entropy(module.model.pitch_classifier(out["z_p"]), pitch)
+    torch.testing.assert_close(losses["pitch_ce"], expected)
+    rest = losses["rec"] + losses["kl_pitch"] + losses["kl_timbre"] + losses["kl_y"]
+    torch.testing.assert_close(losses["loss"], rest + 2.0 * expected)
+    plain = TimbrePitchModule(pitches=[60, 61, 62], instruments=["a", "b"], features=FEATURES, log_min=-10.0,
+                              log_max=1.0, model=MODEL, optim={"lr": 1e-3, "betas": [0.9, 0.999]}, label_fraction=0)
+    assert not hasattr(plain.model, "pitch_classifier")  # the paper's loss: no pitch classifier, no term
+    assert plain.losses(x, pitch, torch.tensor([0, 1, 0, 1]), torch.zeros(4, dtype=bool))["pitch_ce"].item() == 0.0
