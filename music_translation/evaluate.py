@@ -16,12 +16,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from common.audio import load_audio
 from common.corpora import ensure_corpus
+from common.errors import ConfigError
 from common.lightning.config import eval_without_wandb
 from common.mulaw import mu_law_decode, mu_law_encode
+from common.parallel import worker_pool
 from common.report import write_report
 from music_translation import data, inference, scores, training
 from music_translation.report import build_report
@@ -72,12 +74,66 @@ def contour_scores(a: np.ndarray, out: np.ndarray, rate: int, max_shift: int) ->
     return scores.ncc_best_shift(a, b, max_shift), scores.dtw_corr(a, b), voiced
 
 
+def seed_config(cfg: DictConfig, seed: int) -> DictConfig:
+    """The run of training seed ``seed``: this run itself for ``run.seed``, else ``<run.name>-seed<seed>``."""
+    out = cfg.copy()
+    if seed != cfg.run.seed:
+        out.run.name, out.run.seed = f"{cfg.run.name}-seed{seed}", seed
+    return out
+
+
 def evaluate(cfg: DictConfig) -> Path:
+    """Train (or reuse) one model per ``eval.seeds`` (just ``ckpt`` if given), score each on the same test
+    segments in ``eval.workers`` processes, and write the report over all of them."""
     eval_without_wandb(cfg)
     started = time.time()
     root = data.ensure_synthetic(cfg)
     for domain in [*cfg.data.domains, *cfg.data.unseen_domains]:
         data.prepare_domain(cfg, domain, root)
+    ensure_corpus("nsynth", cfg.eval.nsynth_root, cfg.eval.nsynth_size)
+    runs = [cfg] if cfg.ckpt else [seed_config(cfg, s) for s in cfg.eval.seeds]
+    if not runs:
+        raise ConfigError("eval.seeds is empty: give at least one training seed, e.g. eval.seeds=[0]")
+    out = Path(cfg.eval.out)
+    out.mkdir(parents=True, exist_ok=True)
+    jobs = [(OmegaConf.to_container(c, resolve=True), i == 0) for i, c in enumerate(runs)]
+    with worker_pool(min(cfg.eval.workers, len(runs)), cfg.log_level) as pool_map:
+        per_seed = list(pool_map(model_results, *zip(*jobs)))
+    results = {"seeds": [c.run.seed for c in runs], "per_seed": [{k: v for k, v in r.items() if k != "examples"}
+                                                                  for r in per_seed]}
+    results.update(pool_seeds(per_seed))
+    names = per_seed[0]["domains"]
+    lineup_figure(np.array(results["lineup_confusion"]), names, out / "figure2_lineup.png")
+    (out / "results.raw.json").write_text(json.dumps(results))
+    report = build_report(cfg, results, names, per_seed[0]["examples"], per_seed[0]["rate"], time.time() - started)
+    return write_report(report, out)
+
+
+def pool_seeds(per_seed: list[dict]) -> dict:
+    """The seeds' results on the same segments and notes: per-segment scores and per-pitch margins averaged over
+    seeds (chance does not depend on the model), lineup counts summed."""
+    table2 = {g: {part: None if per_seed[0]["table2"][g][part] is None else
+                  np.mean([r["table2"][g][part] for r in per_seed], axis=0).tolist()
+                  for part in ("translation", "chance", "ceiling")} for g in per_seed[0]["table2"]}
+    figure3 = {}
+    for pair, first in per_seed[0]["figure3"].items():
+        figure3[pair] = {"pitches": first["pitches"], **_mean_similarity([r["figure3"][pair] for r in per_seed]),
+                         "centred": _mean_similarity([r["figure3"][pair]["centred"] for r in per_seed])}
+    return {"table2": table2, "lineup_confusion": np.sum([r["lineup_confusion"] for r in per_seed], 0).tolist(),
+            "figure3": figure3,
+            "voiced_fraction_inputs": float(np.mean([r["voiced_fraction_inputs"] for r in per_seed]))}
+
+
+def _mean_similarity(summaries: list[dict]) -> dict:
+    """:func:`scores.pitch_similarity` summaries of the same notes, averaged over models."""
+    return {k: None if summaries[0][k] is None else np.mean([f[k] for f in summaries], axis=0).tolist()
+            for k in ("diagonal_mean", "off_diagonal_mean", "diagonal", "margins")}
+
+
+def model_results(container: dict, draw: bool) -> dict:
+    """Job: train the run of ``container`` if it has no checkpoint, then score it: Table 2 per segment, the
+    lineup counts, Figure 3's similarities (and, if ``draw``, the figures and audio examples)."""
+    cfg = OmegaConf.create(container)
     ckpt = training.checkpoint_path(cfg)
     if not ckpt.is_file():
         training.train(cfg)
@@ -86,8 +142,6 @@ def evaluate(cfg: DictConfig) -> Path:
     rate, names = module.hparams.sample_rate, module.net.domains
     length = int(cfg.eval.segment_seconds * rate) // module.net.model_args["pool"] * module.net.model_args["pool"]
     out = Path(cfg.eval.out)
-    out.mkdir(parents=True, exist_ok=True)
-
     groups, inputs, unrelated, jobs = table2(cfg, module, rate, length)
     # lineup sets: a test segment of each training domain in turn, decoded by every decoder
     k = len(cfg.data.domains)
@@ -98,7 +152,7 @@ def evaluate(cfg: DictConfig) -> Path:
     decoded = decode_all(module, jobs, cfg)
     max_shift = int(0.25 * rate / 128)  # pYIN hop: frame // 4 = 128 samples at 8 kHz (256 above)
     t = names.index(cfg.eval.target)
-    results = {"table2": {}}
+    results = {"table2": {}, "domains": names[:k], "rate": rate}
     position = 0
     for g in groups:
         n = len(inputs[g])
@@ -128,18 +182,14 @@ def evaluate(cfg: DictConfig) -> Path:
         feats = np.array([scores.log_mel_stats(decoded[j][lineup_start[j] + s], rate) for j in range(k)])
         confusion[source, scores.lineup_pick(classifier.probabilities(feats))] += 1
     results["lineup_confusion"] = confusion.tolist()
-    lineup_figure(confusion, names[:k], out / "figure2_lineup.png")
-    figure3 = embedding_figure(cfg, module, rate, out)
-    results["figure3"] = figure3
-    examples = [(names[source], mu_law_decode(torch.from_numpy(seg.astype(np.int64))).numpy(),
-                 {names[j]: decoded[j][lineup_start[j] + s] for j in range(k)})
-                for s, (source, seg) in enumerate(lineup[:cfg.eval.examples])]
+    results["figure3"] = embedding_figure(cfg, module, rate, out if draw else None)
+    results["examples"] = [(names[source], mu_law_decode(torch.from_numpy(seg.astype(np.int64))).numpy(),
+                            {names[j]: decoded[j][lineup_start[j] + s] for j in range(k)})
+                           for s, (source, seg) in enumerate(lineup[:cfg.eval.examples if draw else 0])]
     voiced_inputs = [scores.pitch_contour(mu_law_decode(torch.from_numpy(s.astype(np.int64))).numpy(), rate)[1]
                      for s in inputs[next(iter(groups))][:4]]
     results["voiced_fraction_inputs"] = float(np.mean(voiced_inputs))
-    (out / "results.raw.json").write_text(json.dumps(results))
-    report = build_report(cfg, results, names[:k], examples, rate, time.time() - started)
-    return write_report(report, out)
+    return results
 
 
 def lineup_figure(confusion: np.ndarray, domains: list[str], path: Path) -> None:
@@ -164,8 +214,9 @@ def lineup_figure(confusion: np.ndarray, domains: list[str], path: Path) -> None
     plt.close(fig)
 
 
-def embedding_figure(cfg: DictConfig, module, rate: int, out: Path) -> dict:
-    """Figure 3: cosine similarities of time-averaged embeddings of each pair's notes (velocity 100)."""
+def embedding_figure(cfg: DictConfig, module, rate: int, out: Path | None) -> dict:
+    """Figure 3: cosine similarities of time-averaged embeddings of each pair's notes (velocity 100), drawn to
+    ``out`` unless None."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -203,7 +254,8 @@ def embedding_figure(cfg: DictConfig, module, rate: int, out: Path) -> dict:
             ax.set_xlabel("pitch index")
         summary[f"{a}:{b}"] = {"pitches": pitches, **scores.pitch_similarity(mats[f"{b} (y) vs {a}"]),
                                "centred": scores.pitch_similarity(mats[f"{b} (y) vs {a}, centred"])}
-    fig.tight_layout()
-    fig.savefig(out / "figure3_embeddings.png", dpi=90)
+    if out is not None:
+        fig.tight_layout()
+        fig.savefig(out / "figure3_embeddings.png", dpi=90)
     plt.close(fig)
     return summary

@@ -35,17 +35,30 @@ def test_pitch_similarity_of_a_pitch_coding_embedding():
     assert min(centred["margins"]) > 0.7 and len(centred["margins"]) == 12
 
 
-def test_eval_writes_the_report(trained):
+def test_eval_writes_the_report_over_seeds(trained):
+    """Two seeds' models (the trained run and one more) scored in two worker processes on the same segments."""
     pairs = "eval.nsynth_pairs=[brass_acoustic_000:string_acoustic_000]"
-    assert trained.run("eval", "eval.nsynth_size=tiny", pairs, "trainer.max_steps=40") == 0
+    assert trained.run("eval", "eval.nsynth_size=tiny", pairs, "trainer.max_steps=40", "eval.seeds=[0,1]",
+                       "eval.workers=2") == 0
+    assert (trained.root / "runs/music_translation/default-seed1/checkpoints/last.ckpt").is_file()
     out = trained.root / "reports"
     readme = (out / "README.md").read_text()
     assert "Table 2" in readme and "lineup" in readme and (out / "figure3_embeddings.png").is_file()
     assert (out / "figure2_lineup.png").is_file() and "figure2_lineup.png" in readme
+    assert "training seeds 0, 1" in readme and "source is not picked more often than chance" in readme
     results = json.loads((out / "results.json").read_text())
     raw = results.get("results", results)
+    assert raw["seeds"] == [0, 1] and len(raw["per_seed"]) == 2
     assert set(raw["table2"]) == {"harpsichord", "strings", "new domains (whistle, flute)"}
-    assert np.array(raw["lineup_confusion"]).sum() == 2
-    assert list(raw["figure3"]) == ["brass_acoustic_000:string_acoustic_000"]
+    for group, pooled in raw["table2"].items():  # per segment: the mean of the two models' scores
+        each = [np.array(r["table2"][group]["translation"]) for r in raw["per_seed"]]
+        np.testing.assert_allclose(pooled["translation"], (each[0] + each[1]) / 2)
+        np.testing.assert_allclose(raw["per_seed"][1]["table2"][group]["chance"], pooled["chance"])
+    assert np.array(raw["lineup_confusion"]).sum() == 2 * 2  # eval.lineup_sets per model
+    pair = "brass_acoustic_000:string_acoustic_000"
+    assert list(raw["figure3"]) == [pair]
+    embeddings = [np.array(r["figure3"][pair]["diagonal"]) for r in raw["per_seed"]]
+    assert not np.array_equal(embeddings[0], embeddings[1])  # two different models
+    np.testing.assert_allclose(raw["figure3"][pair]["diagonal"], (embeddings[0] + embeddings[1]) / 2)
     assert set(raw["figure3"]["brass_acoustic_000:string_acoustic_000"]["centred"]) >= {"diagonal_mean", "margins"}
     assert list(out.glob("examples/*.wav"))
