@@ -115,7 +115,7 @@ def claims(result: dict, systems: list[str]) -> list[Claim]:
     out = []
 
     def add(text, needed, decide):
-        if set(needed) <= have:
+        if len(needed) > 1 and set(needed) <= have:
             holds, evidence = decide()
             out.append(Claim(claim=text, holds=bool(holds), evidence=evidence))
 
@@ -226,7 +226,7 @@ def evaluate(cfg: DictConfig) -> Path:
     items = experiments.test_items(cfg, "uniform")
     result["target"] = items[0].Y
     result["target_audio"] = [fx.synthesize(s.Y, cfg.data.hop_length, cfg.convert.exponent,
-                                            cfg.convert.griffinlim_iters) for s in items[: cfg.eval.examples]]
+                                            cfg.eval.griffinlim_iters) for s in items[: cfg.eval.examples]]
     systems = list(cfg.eval.systems)
     shown = "p_mtl" if "p_mtl" in systems else systems[0]
     figures = []
