@@ -15,7 +15,8 @@ SYSTEMS = {
     "p_mse": dict(melody=True, skips=True, norm="gru", mtl_lambda=0.0, align="uniform", source="speech"),
     "p_mtl": dict(melody=True, skips=True, norm="gru", mtl_lambda=None, align="uniform", source="speech"),
     "phsync": dict(melody=True, skips=True, norm="gru", mtl_lambda=0.0, align="phsync", source="speech"),
-    "singing_ae": dict(melody=False, skips=False, norm="gru", mtl_lambda=0.0, align="uniform", source="singing"),
+    # the proposed network itself (both encoders, skips, IN before the GRUs) fed the singing instead of the speech
+    "singing_ae": dict(melody=True, skips=True, norm="gru", mtl_lambda=0.0, align="uniform", source="singing"),
 }
 SYSTEM_NAMES = {"b1": "Baseline 1 (B1)", "b2": "Baseline 2 (B2)", "allnorm": "AllNorm",
                 "p_mse": "Proposed MSE (P-MSE)", "p_mtl": "Proposed MTL (P-MTL)",
@@ -83,7 +84,9 @@ class EvalConfig:
     min_speech_s: float = 1.0
     examples: int = 2  # audio examples written to the report
     recogniser_steps: int = 300  # the singing phone recogniser of the intelligibility proxy
-    workers: int = 2  # systems trained and scored at a time (forked processes of one torch thread each)
+    griffinlim_iters: int = 16  # Griffin-Lim iterations (after the PGHI phase) of the scored outputs
+    pitch_hop: int = 512  # samples between the pYIN frames of RCA (the estimate is resampled onto the contour)
+    workers: int = 2  # jobs at a time (common.parallel.worker_pool: spawned processes of one torch thread)
     seed: int = 0
 
 

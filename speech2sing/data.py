@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import difflib
 import functools
+import hashlib
+import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -216,23 +219,78 @@ def recording_samples(rec: Recording, d: DictConfig, align: str) -> list[Sample]
     return samples
 
 
-@functools.lru_cache(maxsize=4)
-def _cached_samples(root: str, key: tuple, align: str) -> dict[str, list[Sample]]:
+FEATURE_KEYS = ("test_song", "sample_rate", "n_fft", "hop_length", "min_words", "max_words", "silence_db",
+                "silence_run")
+ARRAYS = ("X", "Y", "f0", "phones", "speech")  # per recording, the samples' arrays concatenated along time
+
+
+def feature_dir(cfg: DictConfig, align: str) -> Path:
+    """``<run.root>/speech2sing/features/<align>-<digest>``: the prepared samples of this corpus and these
+    ``data`` settings, one folder per recording."""
+    key = [str(corpus_root(cfg).resolve()), align, *(cfg.data[k] for k in FEATURE_KEYS)]
+    digest = hashlib.sha1(json.dumps(key).encode()).hexdigest()[:12]
+    return Path(cfg.run.root) / "speech2sing" / "features" / f"{align}-{digest}"
+
+
+def prepare_recording(key: tuple, folder: str, song: str, align: str, out: str) -> str:
+    """Write the samples of one recording to ``out``: ``X.npy``, ``Y.npy`` (frames, F), ``f0.npy``,
+    ``phones.npy`` (frames,), ``speech.npy`` (samples,), each sample's after the previous one's, and
+    ``index.json`` (each sample's ranges; written last, so a folder with it is complete)."""
     d = SimpleNamespace(**dict(key))  # plain attributes: omegaconf look-ups cost per sample
+    folder_path = Path(folder)
+    found = recording_samples(Recording(folder_path.name, song, folder_path), d, align)
+    out_path = Path(out)
+    out_path.mkdir(parents=True, exist_ok=True)
+    frames = np.cumsum([0, *(s.Y.shape[1] for s in found)]).tolist()
+    audio = np.cumsum([0, *(len(s.speech) for s in found)]).tolist()
+    arrays = {"X": [s.X.T for s in found], "Y": [s.Y.T for s in found], "f0": [s.f0 for s in found],
+              "phones": [s.phones for s in found], "speech": [s.speech for s in found]}
+    empty = {"X": (0, d.n_fft // 2 + 1), "Y": (0, d.n_fft // 2 + 1)}
+    for name, parts in arrays.items():
+        joined = np.concatenate(parts) if parts else np.zeros(empty.get(name, (0,)), np.float32)
+        np.save(out_path / f"{name}.npy", joined)
+    index = [{"name": s.name, "singer": s.singer, "frames": frames[i:i + 2], "audio": audio[i:i + 2],
+              "speech_s": s.speech_s} for i, s in enumerate(found)]
+    (out_path / "index.tmp").write_text(json.dumps(index))
+    (out_path / "index.tmp").rename(out_path / "index.json")
+    return out
+
+
+def load_recording(folder: Path) -> list[Sample]:
+    """The samples written by :func:`prepare_recording`, as copy-on-write memory maps (nothing is read until
+    used; processes share the pages)."""
+    arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="c") for name in ARRAYS}
+    out = []
+    for entry in json.loads((folder / "index.json").read_text()):
+        (a, b), (c, e) = entry["frames"], entry["audio"]
+        out.append(Sample(entry["name"], entry["singer"], arrays["X"][a:b].T, arrays["Y"][a:b].T, arrays["f0"][a:b],
+                          arrays["phones"][a:b], arrays["speech"][c:e], entry["speech_s"]))
+    return out
+
+
+@functools.lru_cache(maxsize=4)
+def _load_splits(base: str, test_song: str, recs: tuple[tuple[str, str], ...]) -> dict[str, list[Sample]]:
     splits: dict[str, list[Sample]] = {"train": [], "test": []}
-    for rec in recordings(Path(root)):
-        splits["test" if rec.song == d.test_song else "train"] += recording_samples(rec, d, align)
+    for singer, song in recs:
+        splits["test" if song == test_song else "train"] += load_recording(Path(base) / f"{singer}-{song}")
     if not splits["train"] or not splits["test"]:
-        raise InputError(f"data.test_song={d.test_song}: needs recordings of that song and of others "
+        raise InputError(f"data.test_song={test_song}: needs recordings of that song and of others "
                          f"(found {len(splits['train'])} training and {len(splits['test'])} test samples)")
     return splits
 
 
-def samples(cfg: DictConfig, align: str = "uniform") -> dict[str, list[Sample]]:
-    """``{"train": [...], "test": [...]}``: the paper's split, every recording of ``data.test_song`` held out."""
-    keys = ("test_song", "sample_rate", "n_fft", "hop_length", "min_words", "max_words", "silence_db",
-            "silence_run")
-    return _cached_samples(str(corpus_root(cfg)), tuple((k, cfg.data[k]) for k in keys), align)
+def samples(cfg: DictConfig, align: str = "uniform", run: Callable = map) -> dict[str, list[Sample]]:
+    """``{"train": [...], "test": [...]}``: the paper's split, every recording of ``data.test_song`` held out.
+    Recordings not yet prepared under :func:`feature_dir` are prepared first, through ``run`` (``map``, or a
+    ``common.parallel.worker_pool`` map), then every process reads them from disk."""
+    base, recs = feature_dir(cfg, align), recordings(corpus_root(cfg))
+    todo = [r for r in recs if not (base / f"{r.singer}-{r.song}" / "index.json").is_file()]
+    if todo:
+        log.info("preparing %d recordings (%s) -> %s", len(todo), align, base)
+        key = tuple((k, cfg.data[k]) for k in FEATURE_KEYS)
+        list(run(prepare_recording, [key] * len(todo), [str(r.folder) for r in todo], [r.song for r in todo],
+                 [align] * len(todo), [str(base / f"{r.singer}-{r.song}") for r in todo]))
+    return _load_splits(str(base), str(cfg.data.test_song), tuple((r.singer, r.song) for r in recs))
 
 
 class PairDataset(Dataset):

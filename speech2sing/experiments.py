@@ -7,15 +7,18 @@ speaker-similarity cosine)."""
 from __future__ import annotations
 
 import logging
-import multiprocessing
+from pathlib import Path
 
 import numpy as np
 import torch
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
+from common.lightning import run_dir
 from common.metrics import log_spectral_distance, raw_chroma_accuracy
+from common.parallel import worker_pool
 from speech2sing import data, training
 from speech2sing import features as fx
+from speech2sing.config import SYSTEMS
 from speech2sing.inference import network_outputs
 from speech2sing.models import PhoneRecognizer
 from speech2sing.module import Speech2SingModule, load_module
@@ -23,6 +26,7 @@ from speech2sing.module import Speech2SingModule, load_module
 log = logging.getLogger(__name__)
 
 INPUT_ROW = "input"  # the stretched speech itself, unconverted: what every system starts from
+RECOGNISER = "phone_recogniser"  # the job training the phone recogniser of the intelligibility proxy
 
 
 def lsd_bins(sample_rate: int, n_fft: int, low_hz: float = 100.0, high_hz: float = 3500.0) -> slice:
@@ -43,13 +47,12 @@ def test_items(cfg: DictConfig, align: str) -> list[data.Sample]:
 
 @torch.no_grad()
 def output_of(module: Speech2SingModule | None, sample: data.Sample) -> tuple[np.ndarray, np.ndarray | None]:
-    """The predicted singing log-magnitude (F, T) of ``sample`` (``None`` module: the stretched speech X) and
-    the phoneme head's class per frame (T,) (``None`` without a head)."""
+    """The predicted singing log-magnitude (F, T) of ``sample`` (``None`` module: the stretched speech X; the
+    Singing Autoencoder reads the singing Y) and the phoneme head's class per frame (T,) (``None`` without a head)."""
     if module is None:
         return sample.X, None
-    if module.hparams.system["source"] == "singing":
-        return module(torch.from_numpy(sample.Y)[None])[0][0].clamp_min(0).numpy(), None
-    return network_outputs(module, sample.X, sample.f0)
+    source = sample.Y if module.hparams.system["source"] == "singing" else sample.X
+    return network_outputs(module, np.ascontiguousarray(source), sample.f0)
 
 
 def mfcc_mean(audio: np.ndarray, sample_rate: int) -> np.ndarray:
@@ -69,12 +72,12 @@ def score(log_mag: np.ndarray, sample: data.Sample, cfg: DictConfig, recogniser:
     """Metrics of one output and its Griffin-Lim audio; ``speech_mfcc`` is :func:`mfcc_mean` of the item's
     speech, ``head_phones`` the P-MTL phoneme head's classes (scored as ``head_phone_error``)."""
     d, c = cfg.data, cfg.convert
-    hop, sr = d.hop_length, d.sample_rate
-    audio = fx.synthesize(log_mag, hop, c.exponent, c.griffinlim_iters)
+    hop, sr, pitch_hop = d.hop_length, d.sample_rate, cfg.eval.pitch_hop
+    audio = fx.synthesize(log_mag, hop, c.exponent, cfg.eval.griffinlim_iters)
     lsd = log_spectral_distance(np.expm1(sample.Y), np.expm1(log_mag), "reference", bins=lsd_bins(sr, d.n_fft))
-    f0 = fx.pyin_contour(audio, sr, hop, c.fmin, c.fmax)[: len(sample.f0)]
+    f0 = fx.pyin_contour(audio, sr, pitch_hop, c.fmin, c.fmax)
     times = np.arange(len(sample.f0)) * hop / sr
-    rca = raw_chroma_accuracy(times, sample.f0, times[: len(f0)], f0)
+    rca = raw_chroma_accuracy(times, sample.f0, np.arange(len(f0)) * pitch_hop / sr, f0)
     a = mfcc_mean(audio, sr)
     cosine = float(a @ speech_mfcc / max(1e-9, np.linalg.norm(a) * np.linalg.norm(speech_mfcc)))
     metrics = {"lsd": lsd, "rca": rca, "speaker_cosine": cosine,
@@ -97,11 +100,11 @@ def train_recogniser(cfg: DictConfig) -> PhoneRecognizer:
         for i in rng.integers(0, len(train), 8):
             s = train[i]
             a = int(rng.integers(0, max(1, s.Y.shape[1] - 64)))
-            Y.append(torch.from_numpy(s.Y[:, a:a + 64]))
-            phones.append(torch.from_numpy(s.phones[a:a + 64]))
+            Y.append(torch.from_numpy(np.ascontiguousarray(s.Y[:, a:a + 64])))
+            phones.append(torch.from_numpy(s.phones[a:a + 64].astype(np.int64)))
         n = min(len(p) for p in phones)
         logits = model(torch.stack([y[:, :n] for y in Y]))
-        loss = torch.nn.functional.cross_entropy(logits, torch.stack([p[:n] for p in phones]).long())
+        loss = torch.nn.functional.cross_entropy(logits, torch.stack([p[:n] for p in phones]))
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -109,26 +112,42 @@ def train_recogniser(cfg: DictConfig) -> PhoneRecognizer:
     return model.eval()
 
 
-_SHARED: dict = {}  # what every row needs, set before the worker processes fork (they inherit it)
+def recogniser_path(cfg: DictConfig) -> Path:
+    return run_dir(cfg, training.PACKAGE) / "phone_recogniser.pt"
 
 
-def score_row(row: tuple[str, int | None]) -> tuple[str, int | None, list[dict], list[dict]]:
-    """Train (or reuse) system ``row = (name, seed)`` and score it on the test items (``name == INPUT_ROW``:
-    the stretched speech) -> (name, seed, metrics per item, the first items' log-magnitudes and audio)."""
-    cfg, recogniser, speech_mfcc = _SHARED["cfg"], _SHARED["recogniser"], _SHARED["speech_mfcc"]
-    name, seed = row
-    module = None
-    if name != INPUT_ROW:
-        sub = training.with_system(cfg, name, seed)
-        path = training.last_checkpoint(sub)
+def train_job(container: dict, name: str, seed: int) -> str:
+    """A job of :func:`run_systems`: train system ``name`` with ``seed`` unless its ``last.ckpt`` exists (or
+    ``ckpt_path=last`` asks to resume); ``name == RECOGNISER`` trains the phone recogniser instead."""
+    cfg = OmegaConf.create(container)
+    if name == RECOGNISER:
+        path = recogniser_path(cfg)
         if not path.is_file() or cfg.ckpt_path == "last":
-            path = training.train(sub)
-        module = load_module(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            torch.save(train_recogniser(cfg).state_dict(), path)
+        return str(path)
+    sub = training.with_system(cfg, name, seed)
+    path = training.last_checkpoint(sub)
+    if not path.is_file() or cfg.ckpt_path == "last":
+        path = training.train(sub)
+    return str(path)
+
+
+def score_job(container: dict, name: str, seed: int | None, checkpoint: str | None, recogniser: str
+              ) -> tuple[str, int | None, list[dict], list[dict]]:
+    """A job of :func:`run_systems`: score system ``name`` (its ``checkpoint``; ``INPUT_ROW``: the stretched
+    speech) on the test items -> (name, seed, metrics per item, the first items' log-magnitudes and audio)."""
+    cfg = OmegaConf.create(container)
+    phones = PhoneRecognizer(cfg.data.n_fft // 2 + 1, 64, cfg.model.phones)
+    phones.load_state_dict(torch.load(recogniser, map_location="cpu"))
+    phones.eval()
+    module = None if checkpoint is None else load_module(checkpoint)
     align = "uniform" if module is None else module.hparams.system["align"]
     scores, outputs = [], []
     for i, sample in enumerate(test_items(cfg, align)):
         log_mag, head_phones = output_of(module, sample)
-        metrics, audio = score(log_mag, sample, cfg, recogniser, speech_mfcc[sample.name], head_phones)
+        metrics, audio = score(log_mag, sample, cfg, phones, mfcc_mean(sample.speech, cfg.data.sample_rate),
+                               head_phones)
         scores.append(metrics)
         if seed in (None, cfg.eval.seeds[0]) and i < max(cfg.eval.examples, 1):
             outputs.append({"log_mag": log_mag, "audio": audio})
@@ -137,29 +156,28 @@ def score_row(row: tuple[str, int | None]) -> tuple[str, int | None, list[dict],
     return name, seed, scores, outputs
 
 
-def _one_thread_worker() -> None:
-    torch.set_num_threads(1)
-
-
 def run_systems(cfg: DictConfig) -> dict:
     """``{"items": [names], "scores": {system: {seed: [metrics per item]}}, "outputs": {...}}``: every system of
-    ``eval.systems`` trained (or resumed) once per seed of ``eval.seeds`` and scored on the test items, plus
-    the stretched speech itself (row ``input``), ``eval.workers`` rows at a time (forked processes, one torch
-    thread each). ``outputs`` keeps the first seed's log-magnitudes and audio."""
-    recogniser = train_recogniser(cfg)
+    ``eval.systems`` trained (or reused) once per seed of ``eval.seeds`` and scored on the test items, plus the
+    stretched speech itself (row ``input``), in ``eval.workers`` processes of one torch thread each
+    (``common.parallel.worker_pool``): the samples are prepared once, to disk, and every job reads them
+    memory-mapped. ``outputs`` keeps the first seed's log-magnitudes and audio."""
+    container = OmegaConf.to_container(cfg)
+    with worker_pool(cfg.eval.workers, cfg.log_level) as run:
+        for align in sorted({SYSTEMS[name]["align"] for name in cfg.eval.systems} | {"uniform"}):
+            data.samples(cfg, align, run)
+        trained = [(name, seed) for name in cfg.eval.systems for seed in cfg.eval.seeds]
+        jobs = [(RECOGNISER, 0), *trained]
+        paths = list(run(train_job, [container] * len(jobs), *zip(*jobs)))
+        rows = [*trained, (INPUT_ROW, None)]
+        checkpoints = [*paths[1:], None]
+        done = list(run(score_job, [container] * len(rows), *zip(*rows), checkpoints, [paths[0]] * len(rows)))
     uniform = test_items(cfg, "uniform")
-    if "phsync" in cfg.eval.systems:
-        test_items(cfg, "phsync")  # the features are computed once, here, and inherited by the workers
-    _SHARED.update(cfg=cfg, recogniser=recogniser,
-                   speech_mfcc={s.name: mfcc_mean(s.speech, cfg.data.sample_rate) for s in uniform})
+    recogniser = PhoneRecognizer(cfg.data.n_fft // 2 + 1, 64, cfg.model.phones)
+    recogniser.load_state_dict(torch.load(paths[0], map_location="cpu"))
     result = {"items": [s.name for s in uniform], "scores": {}, "outputs": {},
-              "target_phone_error": [float(np.mean(recognised_phones(recogniser, s.Y) != s.phones)) for s in uniform]}
-    rows = [(name, seed) for name in cfg.eval.systems for seed in cfg.eval.seeds] + [(INPUT_ROW, None)]
-    if cfg.eval.workers > 1:
-        with multiprocessing.get_context("fork").Pool(cfg.eval.workers, _one_thread_worker) as pool:
-            done = pool.map(score_row, rows, chunksize=1)
-    else:
-        done = [score_row(row) for row in rows]
+              "target_phone_error": [float(np.mean(recognised_phones(recogniser.eval(), s.Y) != s.phones))
+                                     for s in uniform]}
     for name, seed, scores, outputs in sorted(done, key=lambda r: r[0] != INPUT_ROW):
         result["scores"].setdefault(name, {})[seed or 0] = scores
         if outputs:

@@ -13,10 +13,9 @@ Decoder on [z_speech; z_melody]: time up (transposed conv k4 stride 2) then freq
 (-> c/4, c/2, c), adding the speech encoder's h2, h1, h0 (skip connections), with IN + GRU after the first
 (c/4, T/4: the mirror of the encoder's), then a conv to F.
 The phoneme decoder reads the penultimate frequency-upsampling block (c/2, T/2): transposed conv (x2 in
-time), GRU, conv to the 41 phone classes. Switches: ``melody`` (False: B1 and the Singing AE), ``skips``
-(False: B2, Singing AE), ``norm`` = "gru" (IN before the GRUs), "all" (also before every down/up-sampling
-layer: AllNorm) or "none" (B2), ``phone_head`` (P-MTL). Lengths are zero-padded to a multiple of 8 (at
-least 16) and cut back.
+time), GRU, conv to the 41 phone classes. Switches: ``melody`` (False: B1), ``skips`` (False: B2), ``norm``
+= "gru" (IN before the GRUs), "all" (also before every down/up-sampling layer: AllNorm) or "none" (B2),
+``phone_head`` (P-MTL). Lengths are zero-padded to a multiple of 8 (at least 16) and cut back.
 """
 
 from __future__ import annotations
