@@ -32,6 +32,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from common.errors import InputError
+from da_vae.augment import augment_audio
+from da_vae.features import hop_length, log_mel_segments
 from da_vae.models import VAE, DenoisingAE, Encoder, copy_source_weights, kl_divergence
 
 EXAMPLE_SEGMENTS = 4  # validation segments drawn side by side in the example images
@@ -188,13 +190,29 @@ class _TargetStage(_Stage):
 
 
 class TargetEncoder(_TargetStage):
-    """Stage 2 of the alignment tasks: target encoder on normalised target segments, ``MSE(z, z*)``."""
+    """Stage 2 of the alignment tasks: target encoder on normalised target segments, ``MSE(z, z*)``.
+
+    With ``augment`` (the ``data.augment`` settings) training batches carry the target audio of each segment as
+    a fourth tensor: it is augmented (``da_vae.augment``) and its log-mel taken here, on the batch's device."""
 
     stage = "target"
 
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
+    def __init__(self, augment: dict | None = None, **kwargs):
+        super().__init__(augment=augment, **kwargs)
         self.encoder = Encoder(**self.network_args("target"))
+
+    def training_step(self, batch, batch_idx):
+        if len(batch) == 4:  # (source, cached target, raw source, target audio)
+            batch = (batch[0], self.augmented_target(batch[3]), batch[2])
+        return super().training_step(batch, batch_idx)
+
+    def augmented_target(self, audio: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """Target audio segments ``(batch, samples)`` -> normalised log-mel ``(batch, T, F)`` of their
+        augmented versions."""
+        f = self.hparams.features
+        hop = hop_length(f["sample_rate"], f["hop_ms"])
+        augmented = augment_audio(audio, f["sample_rate"], self.hparams.augment, generator)
+        return self.normalise(log_mel_segments(augmented, f["sample_rate"], f["n_fft"], hop, f["n_mels"]), "target")
 
     @property
     def target_model(self) -> Encoder:
