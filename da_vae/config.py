@@ -94,6 +94,7 @@ class EvalConfig:
     tasks: list[str] = field(default_factory=lambda: list(TASKS))
     out: str = "reports/da_vae"
     midi_latent_dims: list[int] = field(default_factory=lambda: [128, 12])  # Table 2 "Proposed" rows
+    midi_augment: bool = True  # Table 2 also has the first size trained with data.augment (when data.augment is off)
     pitch_steps: list[float] = field(default_factory=lambda: [-2.0, -1.0, 0.0, 1.0, 2.0])  # semitones
     stretch_rates: list[float] = field(default_factory=lambda: [0.8, 0.9, 1.0, 1.1, 1.2])  # linear rates
     nonlinear_rate_range: list[float] = field(default_factory=lambda: [0.7, 1.3])  # control rates drawn here

@@ -78,9 +78,11 @@ class _Stage(pl.LightningModule):
         return x * getattr(self, f"{domain}_std") + getattr(self, f"{domain}_mean")
 
     def configure_optimizers(self):
+        """Adam, fused (one kernel for all parameters: about a third of a CPU step less than one call per
+        parameter tensor, the same update)."""
         o = self.hparams.optim
         params = [p for p in self.parameters() if p.requires_grad]
-        return torch.optim.Adam(params, lr=o["lr"], betas=tuple(o["betas"]), eps=o["eps"])
+        return torch.optim.Adam(params, lr=o["lr"], betas=tuple(o["betas"]), eps=o["eps"], fused=True)
 
     def _log_losses(self, split: str, losses: dict[str, Tensor]) -> None:
         for name, value in losses.items():
@@ -88,8 +90,16 @@ class _Stage(pl.LightningModule):
 
     def training_step(self, batch, batch_idx):
         losses = self.losses(*batch)
-        self._log_losses("train", losses)
+        if self._trainer is None or self.logs_this_step():
+            self._log_losses("train", losses)
         return losses["loss"]
+
+    def logs_this_step(self) -> bool:
+        """Whether the loggers record this training step (every ``trainer.log_every_n_steps``): only then are the
+        losses handed to ``self.log``, whose bookkeeping costs about as much as the optimizer step of these
+        small networks on a CPU."""
+        every = self.trainer.log_every_n_steps
+        return every > 0 and ((self.global_step + 1) % every == 0 or self.global_step + 1 >= self.trainer.max_steps)
 
     def validation_step(self, batch, batch_idx):
         if batch_idx == 0:  # drawn here, in eval mode, and logged after the epoch by ExampleLogger
