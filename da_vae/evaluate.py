@@ -166,6 +166,11 @@ NOTES = """\
   Disklaviers and sampled pianos; the held-out ENSTDkCl is FluidR3_GM's grand, unheard in training. Table 2
   items are (piece, piano) pairs; in-domain, the 4 pianos of a piece share its stretch, so they are not
   independent and the intervals there are narrower than piece-level ones would be.
+- Augmentation (ours; the paper has none): the `+ augment` rows of Table 2 train stage 2 on piano audio
+  given, per training segment, a random EQ (+-6 dB at 6 log-spaced frequencies), with probability 1/2 a
+  synthetic room (decaying noise, RT60 0.2-0.8 s, reverb energy 0.1-0.6 of the direct sound) and a random
+  level (+-6 dB), before its log-mel (`data.augment`, `da_vae.augment`). The room is applied to the 0.46 s
+  segment alone, so no reverberation rings in from before it.
 - e is the GTW error (mean nearest-neighbour distance between estimated and true path, `common.align`) in
   frames of 20 ms. Non-linear stretches use random control rates in `eval.nonlinear_rate_range`, one per
   `eval.nonlinear_control_seconds`, joined smoothly (`common.align.nonlinear_time_stretch`); [17]'s exact
