@@ -12,6 +12,21 @@ STAGES = ("source", "target", "both")
 
 
 @dataclass
+class AugmentConfig:
+    """Training-time augmentation of the target audio of Tasks 1-2 (``da_vae.augment``): random EQ, room reverb
+    and level, drawn per training segment before its log-mel is taken; validation and eval audio is left as is.
+    Separation ignores it."""
+
+    enabled: bool = False
+    gain_db: float = 6.0  # level: uniform in [-gain_db, gain_db] dB
+    eq_db: float = 6.0  # EQ: gains uniform in [-eq_db, eq_db] dB at eq_bands log-spaced frequencies (60 Hz-Nyquist)
+    eq_bands: int = 6
+    reverb_probability: float = 0.5  # share of segments played in a synthetic room
+    reverb_seconds: list[float] = field(default_factory=lambda: [0.2, 0.8])  # RT60 range of the room, s
+    reverb_wet: list[float] = field(default_factory=lambda: [0.1, 0.6])  # reverb energy / direct energy range
+
+
+@dataclass
 class DataConfig:
     """Datasets, features and segments. ``root`` holds ``MAPS/`` and ``MIR-1K/``; with ``synthetic`` the
     stand-in corpora are built there first (``common.corpora``). Task 1 trains on the MAPS pianos
@@ -36,6 +51,7 @@ class DataConfig:
     split_seed: int = 0
     batch_size: int = 128
     num_workers: int = 0
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
 
 
 @dataclass
@@ -78,6 +94,7 @@ class EvalConfig:
     tasks: list[str] = field(default_factory=lambda: list(TASKS))
     out: str = "reports/da_vae"
     midi_latent_dims: list[int] = field(default_factory=lambda: [128, 12])  # Table 2 "Proposed" rows
+    midi_augment: bool = True  # Table 2 also has the first size trained with data.augment (when data.augment is off)
     pitch_steps: list[float] = field(default_factory=lambda: [-2.0, -1.0, 0.0, 1.0, 2.0])  # semitones
     stretch_rates: list[float] = field(default_factory=lambda: [0.8, 0.9, 1.0, 1.1, 1.2])  # linear rates
     nonlinear_rate_range: list[float] = field(default_factory=lambda: [0.7, 1.3])  # control rates drawn here

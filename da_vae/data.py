@@ -154,19 +154,31 @@ def load_karaoke(path: str, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
     return audio[1], audio[0]
 
 
+AUDIO_TASKS = ("midi", "singing")  # tasks whose target domain is the log-mel of audio (data.augment applies)
+
+
+def target_audio(task: str, item: Item, data: DictConfig) -> np.ndarray:
+    """The audio whose log-mel is the target feature of a Task 1-2 item: the z-scored piano recording (midi) or
+    mixture (singing), mono float32 ``(samples,)`` at ``data.sample_rate``."""
+    if task == "midi":
+        return features.zscore(load_audio(item.audio, data.sample_rate))
+    voice, accompaniment = load_karaoke(item.audio, data.sample_rate)
+    return features.zscore(voice + accompaniment)
+
+
 def item_features(task: str, item: Item, data: DictConfig) -> tuple[np.ndarray, np.ndarray]:
     """``(source (frames, Fs), target (frames, Ft))`` of one item; see the module docstring."""
     sr, n_fft = data.sample_rate, data.n_fft
     hop = features.hop_length(sr, data.hop_ms)
     if task == "midi":
-        audio = features.log_mel(features.zscore(load_audio(item.audio, sr)), sr, n_fft, hop, data.midi_mels)
+        audio = features.log_mel(target_audio(task, item, data), sr, n_fft, hop, data.midi_mels)
         roll = features.piano_roll(features.load_midi(item.midi), len(audio), hop / sr)
         return roll, audio
     voice, accompaniment = load_karaoke(item.audio, sr)
     mixture = voice + accompaniment
     if task == "singing":
-        return tuple(features.log_mel(features.zscore(y), sr, n_fft, hop, data.singing_mels)
-                     for y in (voice, mixture))
+        return (features.log_mel(features.zscore(voice), sr, n_fft, hop, data.singing_mels),
+                features.log_mel(target_audio(task, item, data), sr, n_fft, hop, data.singing_mels))
     scale = max(float(mixture.std()), 1e-8)  # z-score of the mixture; the voice keeps its share of it
     return (features.magnitude(voice / scale, n_fft, hop),
             features.magnitude((mixture - mixture.mean()) / scale, n_fft, hop))
@@ -232,6 +244,31 @@ def prepare(cfg: DictConfig, task: str) -> Path:
     return target
 
 
+def prepare_audio(cfg: DictConfig, task: str) -> Path:
+    """Cache the target audio of every item of a prepared Task 1-2 (``target_audio``) beside its features, once:
+    ``audio.f32`` holds each item's audio with ``n_fft // 2`` zeros on both sides (the centred STFT's padding),
+    ``audio.json`` the start of each item in it, the hop and n_fft. Returns the cache directory."""
+    if task not in AUDIO_TASKS:
+        raise InputError(f"task {task}: data.augment applies to the audio targets of {', '.join(AUDIO_TASKS)} only")
+    directory = prepare(cfg, task)
+    with build_lock(directory.parent, directory.name + "-audio"):
+        if (directory / "audio.json").is_file():
+            return directory
+        prepared, d = PreparedTask(directory), cfg.data
+        items = {item.name: item for item in task_items(cfg, task)}
+        pad, starts, total = d.n_fft // 2, [], 0
+        with open(directory / "audio.f32.partial", "wb") as file:
+            for entry in tqdm(prepared.items, desc=f"prepare {task} audio", unit="item"):
+                y = np.pad(target_audio(task, items[entry["name"]], d), pad).astype(np.float32)
+                file.write(y.tobytes())
+                starts.append(total)
+                total += len(y)
+        (directory / "audio.f32.partial").rename(directory / "audio.f32")
+        geometry = {"hop": features.hop_length(d.sample_rate, d.hop_ms), "n_fft": d.n_fft, "samples": total}
+        (directory / "audio.json").write_text(json.dumps({**geometry, "starts": starts}))
+    return directory
+
+
 class PreparedTask:
     """A prepared cache: ``items``, per-band ``stats`` and memory-mapped ``source``/``target`` matrices."""
 
@@ -240,13 +277,20 @@ class PreparedTask:
         index = json.loads((self.directory / "index.json").read_text())
         self.task, self.rows, self.bands, self.items = index["task"], index["rows"], index["bands"], index["items"]
         self.stats = {k: torch.from_numpy(v) for k, v in np.load(self.directory / "stats.npz").items()}
-        self._maps = None
+        self._maps = self._audio = None
 
     def matrices(self) -> tuple[np.memmap, np.memmap]:
         if self._maps is None:  # opened lazily, so DataLoader workers open their own maps
             self._maps = tuple(np.memmap(self.directory / f"{name}.f32", np.float32, "r", shape=(self.rows, b))
                                for name, b in zip(("source", "target"), self.bands))
         return self._maps
+
+    def audio(self) -> tuple[np.memmap, dict]:
+        """The cached target audio (``prepare_audio``) and its ``audio.json`` (starts per item, hop, n_fft)."""
+        if self._audio is None:
+            meta = json.loads((self.directory / "audio.json").read_text())
+            self._audio = np.memmap(self.directory / "audio.f32", np.float32, "r", shape=(meta["samples"],)), meta
+        return self._audio
 
     def split(self, split: str) -> list[dict]:
         return [item for item in self.items if item["split"] == split]
@@ -257,22 +301,33 @@ class PreparedTask:
         return tuple(np.array(m[lo:hi]) for m in self.matrices())
 
     def __getstate__(self):
-        return {**self.__dict__, "_maps": None}
+        return {**self.__dict__, "_maps": None, "_audio": None}
 
 
 class SegmentPairs(Dataset):
     """Parallel T-frame segments every ``hop`` frames of one split -> normalised ``(source (T, Fs),
-    target (T, Ft), raw target-of-the-source (T, Fs))`` float32 tensors."""
+    target (T, Ft), raw target-of-the-source (T, Fs))`` float32 tensors, and with ``audio`` the target audio the
+    T frames are taken from, ``((T - 1) stft hop + n_fft,)`` samples (see ``prepare_audio``)."""
 
-    def __init__(self, prepared: PreparedTask, split: str, frames: int, hop: int):
-        self.prepared, self.frames = prepared, frames
+    def __init__(self, prepared: PreparedTask, split: str, frames: int, hop: int, audio: bool = False):
+        self.prepared, self.frames, self.with_audio = prepared, frames, audio
         items = prepared.split(split)
+        if audio:  # the start in the cached audio of frame 0 of every row of the feature matrices
+            meta = prepared.audio()[1]
+            index = {item["name"]: k for k, item in enumerate(prepared.items)}
+            self.audio_offset = {item["start"]: meta["starts"][index[item["name"]]] for item in items}
+            self.audio_length = (frames - 1) * meta["hop"] + meta["n_fft"]
         short = [item["name"] for item in items if item["frames"] < frames]
         if short:
             log.warning("%s/%s: %d item(s) shorter than %d frames give no segments (e.g. %s)", prepared.task, split,
                         len(short), frames, short[0])
+        kept = [item for item in items if item["frames"] >= frames]
         self.starts = np.concatenate([np.arange(item["start"], item["start"] + item["frames"] - frames + 1, hop)
-                                      for item in items if item["frames"] >= frames] or [np.zeros(0, np.int64)])
+                                      for item in kept] or [np.zeros(0, np.int64)])
+        if audio:
+            self.audio_starts = np.concatenate([
+                self.audio_offset[item["start"]] + meta["hop"] * np.arange(0, item["frames"] - frames + 1, hop)
+                for item in kept] or [np.zeros(0, np.int64)])
         if len(self.starts) == 0:
             raise InputError(f"{prepared.directory}: the {split} split has no segment of {frames} frames")
         s = prepared.stats
@@ -285,19 +340,24 @@ class SegmentPairs(Dataset):
         start = int(self.starts[index])
         raw = [torch.from_numpy(np.array(m[start : start + self.frames])) for m in self.prepared.matrices()]
         (sm, ss), (tm, ts) = self.norm
-        return (raw[0] - sm) / ss, (raw[1] - tm) / ts, raw[0]
+        pair = ((raw[0] - sm) / ss, (raw[1] - tm) / ts, raw[0])
+        if not self.with_audio:
+            return pair
+        begin = int(self.audio_starts[index])
+        return *pair, torch.from_numpy(np.array(self.prepared.audio()[0][begin : begin + self.audio_length]))
 
 
 class PairedDataModule(pl.LightningDataModule):
-    """Train/val ``SegmentPairs`` of a prepared task."""
+    """Train/val ``SegmentPairs`` of a prepared task; with ``train_audio`` the training batches also hold the
+    target audio of each segment (for ``data.augment``; the cache needs ``prepare_audio``)."""
 
-    def __init__(self, prepared: PreparedTask, data: DictConfig):
+    def __init__(self, prepared: PreparedTask, data: DictConfig, train_audio: bool = False):
         super().__init__()
-        self.prepared, self.data = prepared, data
+        self.prepared, self.data, self.train_audio = prepared, data, train_audio
 
     def setup(self, stage: str | None = None) -> None:
         args = (self.data.segment_frames, self.data.train_hop_frames)
-        self.train_set = SegmentPairs(self.prepared, "train", *args)
+        self.train_set = SegmentPairs(self.prepared, "train", *args, audio=self.train_audio)
         self.val_set = SegmentPairs(self.prepared, "val", *args)
 
     def train_dataloader(self):

@@ -5,7 +5,8 @@ or skipping finished runs) and returns plain, JSON-ready results.
   after a non-linear time-stretch of the audio, for Proposed (per latent size, over the training seeds),
   Chroma and Spec, on the training pianos (in-domain) and on the held-out piano.
 - :func:`singing_alignment` (Figure 4): e of the voice distorted by pitch shift x (linear or non-linear)
-  time-stretch, aligned to the intact voice (mono-to-mono) or mixture (mono-to-poly), Proposed vs MCEP.
+  time-stretch, aligned to the intact voice (mono-to-mono) or mixture (mono-to-poly), Proposed (over the
+  training seeds) vs MCEP (``da_vae.figure4``).
 - :func:`separation` (Table 3): SDR/SIR/SAR/NSDR of the voice for DAE, DAE+wt, rDAE, rDAE+wt with both DAE
   outputs over seeds, with intervals and paired differences, and an alpha sweep (``da_vae.table3``).
 """
@@ -13,21 +14,20 @@ or skipping finished runs) and returns plain, JSON-ready results.
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import asdict
 
 import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
-from tqdm import tqdm
 
-from common.align import nonlinear_time_stretch, path_error, pitch_shift, time_stretch
+from common.align import nonlinear_time_stretch, path_error
 from common.audio import audio_info, load_audio
 from common.errors import InputError
 from common.parallel import worker_pool
 from common.report import Example
 from common.report.stats import mean_ci
-from da_vae import data, features, inference, table3, training
+from da_vae import data, features, figure4, inference, table3, training
+from da_vae.figure4 import random_rates
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,8 @@ def trained_models(cfg: DictConfig, task: str, variants: dict[str, tuple[bool, f
     """Stage-2 models of ``task`` -> {(seed, L, name): model in eval mode}, one source VAE per (seed, L) and one
     model per ``name: (init_from_source, alpha)`` on it; the (seed, L) jobs run ``eval.workers`` at a time."""
     data.prepare(cfg, task)  # the feature cache exists before the workers start
+    if cfg.data.augment.enabled and task in data.AUDIO_TASKS:
+        data.prepare_audio(cfg, task)
     jobs = [(seed, L) for seed in seeds for L in latent_dims]
     containers = []
     for seed, _ in jobs:
@@ -71,12 +73,6 @@ def validation_items(cfg: DictConfig, task: str) -> list[data.Item]:
         log.info("%s: evaluating %d of %d validation clips (eval.max_clips)", task, limit, len(items))
         items = [items[i] for i in np.linspace(0, len(items) - 1, limit).round().astype(int)]
     return items
-
-
-def random_rates(cfg: DictConfig, seconds: float, rng: np.random.Generator) -> np.ndarray:
-    """Control rates of a non-linear stretch: one per ``eval.nonlinear_control_seconds``, uniform in range."""
-    low, high = cfg.eval.nonlinear_rate_range
-    return rng.uniform(low, high, size=max(2, math.ceil(seconds / cfg.eval.nonlinear_control_seconds) + 1))
 
 
 DOMAINS = {"val": "in-domain", "heldout": "held-out piano"}  # item split -> Table 2 domain
@@ -116,21 +112,29 @@ def audio_to_midi(cfg: DictConfig) -> dict:
     """Table 2 for the models of every seed in ``eval.seeds``, per domain: ``in-domain`` (the validation pieces
     on the training pianos ``data.instruments``) and ``held-out piano`` (the same pieces on
     ``data.heldout_instrument``). Each piece gets one non-linear stretch, the same on every piano; the pieces are
-    scored ``eval.workers`` at a time. Per domain: ``items`` {name: {piece, piano, e: {method: e}, e_per_seed:
+    scored ``eval.workers`` at a time. With ``eval.midi_augment`` (and ``data.augment`` off) the first latent size is
+    also trained with ``data.augment`` on in stage 2 (method ``Proposed (L = <L>) + augment``). Per domain:
+    ``items`` {name: {piece, piano, e: {method: e}, e_per_seed:
     {method: {seed: e}}}} (Proposed's e is the mean over seeds), ``median_e`` {method: median of e over items},
     ``mean_e`` {method: [mean, 95% low, high]} and ``median_e_per_seed`` {method: [median of each seed]}."""
     seeds = list(cfg.eval.seeds)
     if not seeds:
         raise InputError("eval.seeds is empty; give at least one training seed, e.g. [0]")
     latent_dims = list(cfg.eval.midi_latent_dims)
-    trained_models(cfg, "midi", {"proposed": (cfg.task.init_from_source, cfg.task.alpha)}, seeds, latent_dims)
+    variant = {"proposed": (cfg.task.init_from_source, cfg.task.alpha)}
+    trained_models(cfg, "midi", variant, seeds, latent_dims)
+    runs = [(f"Proposed (L = {L})", cfg, L) for L in latent_dims]
+    if cfg.eval.midi_augment and not cfg.data.augment.enabled:  # the first size again, stage 2 on augmented audio
+        augmented = cfg.copy()
+        augmented.data.augment.enabled = True
+        trained_models(augmented, "midi", variant, seeds, latent_dims[:1])
+        runs.append((f"Proposed (L = {latent_dims[0]}) + augment", augmented, latent_dims[0]))
     checkpoints: dict[str, dict[str, str]] = {}
     for seed in seeds:
-        for L in latent_dims:
-            run_cfg = cfg.copy()
+        for name, base, L in runs:
+            run_cfg = base.copy()
             run_cfg.task.name, run_cfg.model.latent_dim, run_cfg.run.seed = "midi", L, seed
-            checkpoints.setdefault(f"Proposed (L = {L})", {})[str(seed)] = str(training.last_checkpoint(run_cfg,
-                                                                                                         "target"))
+            checkpoints.setdefault(name, {})[str(seed)] = str(training.last_checkpoint(run_cfg, "target"))
     items = [item for item in data.task_items(cfg, "midi") if item.split in DOMAINS]
     rng = np.random.default_rng(cfg.eval.seed)
     stretches = {}
@@ -166,52 +170,20 @@ def audio_to_midi(cfg: DictConfig) -> dict:
             "heldout_instrument": cfg.data.heldout_instrument}
 
 
-def post_zscore(latents: np.ndarray) -> np.ndarray:
-    """Each latent dimension z-scored over time (the paper's post-normalisation in Task 2)."""
-    return (latents - latents.mean(0)) / (latents.std(0) + 1e-8)
-
-
-def _distortions(cfg: DictConfig, voice: np.ndarray, hop: int, rng: np.random.Generator):
-    """Yield ``(pitch step, stretch label, Distortion)`` for every condition of Figure 4."""
-    sr = cfg.data.sample_rate
-    for step in cfg.eval.pitch_steps:
-        shifted = pitch_shift(voice, sr, step, hop).output if step else voice  # pitch shift keeps the timing
-        for rate in cfg.eval.stretch_rates:
-            yield step, f"{rate:g}", time_stretch(shifted, rate, hop)
-        yield step, "non-linear", nonlinear_time_stretch(shifted, random_rates(cfg, len(voice) / sr, rng), hop)
-
-
 def singing_alignment(cfg: DictConfig) -> dict:
-    d = cfg.data
-    sr, hop = d.sample_rate, features.hop_length(d.sample_rate, d.hop_ms)
-    variant = {"proposed": (cfg.task.init_from_source, cfg.task.alpha)}
-    (model,) = trained_models(cfg, "singing", variant, [cfg.run.seed], [cfg.model.latent_dim]).values()
-
-    def proposed(y, domain):
-        mel = features.log_mel(features.zscore(y), sr, d.n_fft, hop, d.singing_mels)
-        return post_zscore(inference.frame_latents(model, mel, domain))
-
-    rng = np.random.default_rng(cfg.eval.seed)
-    errors: dict[str, list[float]] = {}
-    for item in tqdm(validation_items(cfg, "singing"), desc="figure 4", unit="clip"):
-        voice, accompaniment = data.load_karaoke(item.audio, sr)
-        mixture = voice + accompaniment
-        originals = {
-            "mono-to-mono": {"Proposed": proposed(voice, "source"), "MCEP": features.mcep(voice, sr, d.hop_ms)},
-            "mono-to-poly": {"Proposed": proposed(mixture, "target"), "MCEP": features.mcep(mixture, sr, d.hop_ms)},
-        }
-        for step, stretch, distorted in _distortions(cfg, voice, hop, rng):
-            ours = {"Proposed": proposed(distorted.output, "source"),
-                    "MCEP": features.mcep(distorted.output, sr, d.hop_ms)}
-            for subtask, feats in originals.items():
-                for name, X in feats.items():
-                    path = inference.dtw_path(X, ours[name], "sqeuclidean")
-                    key = f"{subtask}|{name}|{step:g}|{stretch}"
-                    errors.setdefault(key, []).append(path_error(path, distorted.path))
-    median = {key: float(np.median(values)) for key, values in errors.items()}
-    return {"median_e": median, "errors": errors, "clips": len(next(iter(errors.values()))),
-            "pitch_steps": [f"{s:g}" for s in cfg.eval.pitch_steps],
-            "stretches": [f"{r:g}" for r in cfg.eval.stretch_rates] + ["non-linear"]}
+    """Figure 4 (``da_vae.figure4``) on the validation clips (``eval.max_clips``) with the models of every seed
+    in ``eval.seeds``."""
+    seeds = list(cfg.eval.seeds)
+    if not seeds:
+        raise InputError("eval.seeds is empty; give at least one training seed, e.g. [0]")
+    trained_models(cfg, "singing", {"proposed": (cfg.task.init_from_source, cfg.task.alpha)}, seeds,
+                   [cfg.model.latent_dim])
+    checkpoints = {}
+    for seed in seeds:
+        run_cfg = cfg.copy()
+        run_cfg.task.name, run_cfg.run.seed = "singing", seed
+        checkpoints[str(seed)] = str(training.last_checkpoint(run_cfg, "target"))
+    return figure4.run(cfg, validation_items(cfg, "singing"), checkpoints)
 
 
 def separation(cfg: DictConfig, examples: list[Example] | None = None) -> dict:

@@ -46,6 +46,14 @@ def log_mel(y: np.ndarray, sample_rate: int, n_fft: int, hop: int, n_mels: int) 
     return torch.log1p(mel).T.contiguous().numpy()
 
 
+def log_mel_segments(audio: torch.Tensor, sample_rate: int, n_fft: int, hop: int, n_mels: int) -> torch.Tensor:
+    """``log(1 + mel power)`` of audio segments ``(batch, (T - 1) hop + n_fft)`` without centring, on their device
+    -> ``(batch, T, n_mels)``: the T frames of :func:`log_mel` a segment spans, when cut from the signal padded
+    with ``n_fft // 2`` zeros on both sides (``da_vae.data.prepare_audio``)."""
+    mel = spectral.mel_spectrogram(audio, sample_rate, n_fft, hop, n_mels, power=2.0, center=False)
+    return torch.log1p(mel).transpose(-1, -2)
+
+
 def magnitude(y: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
     """``|STFT|`` of mono ``y`` -> ``(frames, n_fft // 2 + 1)``."""
     S = spectral.spectrogram(torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32)), n_fft, hop, power=1.0)

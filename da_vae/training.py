@@ -1,7 +1,7 @@
 """The two training stages as runs of the shared Trainer, one run directory per model:
 
     runs/da_vae/<run.name>/<task>-L<L>-source            stage 1 VAE
-    runs/da_vae/<run.name>/<task>-L<L>-encoder[-wt]      stage 2, tasks midi and singing
+    runs/da_vae/<run.name>/<task>-L<L>-encoder[-wt][-aug] stage 2, tasks midi and singing (-aug: data.augment)
     runs/da_vae/<run.name>/separation-L<L>-[r]dae[<alpha>][-mask][-wt][-l1]   stage 2, task separation (r: alpha > 0)
 
 each with a ``-seed<k>`` suffix when ``run.seed`` = k is not 0.
@@ -49,9 +49,15 @@ def target_variant(task: DictConfig) -> str:
     return name + ("-wt" if task.init_from_source else "")
 
 
+def augments(cfg: DictConfig, stage: str) -> bool:
+    """Whether ``stage`` trains on augmented target audio: the target stage of Tasks 1-2 with ``data.augment``."""
+    return stage == "target" and cfg.data.augment.enabled and cfg.task.name in data.AUDIO_TASKS
+
+
 def stage_config(cfg: DictConfig, stage: str) -> DictConfig:
-    """A copy of ``cfg`` whose ``run.name`` is this stage's sub-run."""
+    """A copy of ``cfg`` whose ``run.name`` is this stage's sub-run (``-aug`` with ``data.augment``)."""
     variant = "source" if stage == "source" else target_variant(cfg.task)
+    variant += "-aug" if augments(cfg, stage) else ""
     variant += "-l1" if cfg.task.name == "separation" and cfg.task.voice_loss == "l1" else ""
     out = cfg.copy()
     seed = f"-seed{cfg.run.seed}" if cfg.run.seed else ""
@@ -88,11 +94,15 @@ def train_stage(cfg: DictConfig, stage: str) -> Path:
             module = TargetDAE(**args, init_from_source=cfg.task.init_from_source, alpha=cfg.task.alpha,
                                output=cfg.task.dae_output)
         else:
-            module = TargetEncoder(**args, init_from_source=cfg.task.init_from_source)
+            augment = OmegaConf.to_container(cfg.data.augment) if augments(cfg, stage) else None
+            module = TargetEncoder(**args, init_from_source=cfg.task.init_from_source, augment=augment)
         module.start_from(source.vae)
+    if augments(cfg, stage):
+        data.prepare_audio(cfg, cfg.task.name)
     stage_cfg = stage_config(cfg, stage)
     log.info("training %s (%s) -> %s", stage_cfg.run.name, type(module).__name__, run_dir(stage_cfg, PACKAGE))
-    fit(stage_cfg, PACKAGE, module, data.PairedDataModule(prepared, cfg.data))  # last.ckpt = the final state
+    datamodule = data.PairedDataModule(prepared, cfg.data, train_audio=augments(cfg, stage))
+    fit(stage_cfg, PACKAGE, module, datamodule)  # last.ckpt = the final state
     return last_checkpoint(cfg, stage)
 
 

@@ -14,7 +14,7 @@ def test_eval_writes_the_three_tables_beside_the_papers(tiny):
     assert tiny.run("eval", "trainer.max_steps=30", "eval.max_clips=2", "eval.pitch_steps=[-1,0,1]",
                     "eval.stretch_rates=[0.9,1.1]", "eval.midi_latent_dims=[32,12]", "eval.seeds=[0,1]",
                     "eval.separation_alphas=[0,0.1,1]", "eval.separation_steps=30",
-                    "run.name=eval") == 0
+                    "eval.workers=0", "run.name=eval") == 0  # in this process: no worker start-up
     out = tiny.root / "reports"
     readme = (out / "README.md").read_text()
     results = json.loads((out / "results.json").read_text())
@@ -27,7 +27,8 @@ def test_eval_writes_the_three_tables_beside_the_papers(tiny):
     midi, cfg = results["results"]["midi"], tiny.config()
     assert list(midi["domains"]) == ["in-domain", "held-out piano"]
     for domain, table2 in midi["domains"].items():
-        assert set(table2["median_e"]) == {"Proposed (L = 32)", "Proposed (L = 12)", "Chroma", "Spec"}
+        assert set(table2["median_e"]) == {"Proposed (L = 32)", "Proposed (L = 12)", "Proposed (L = 32) + augment",
+                                           "Chroma", "Spec"}
         pianos = {item["piano"] for item in table2["items"].values()}
         assert pianos == ({cfg.data.heldout_instrument} if domain == "held-out piano" else set(cfg.data.instruments))
         item = next(iter(table2["items"].values()))
@@ -40,8 +41,15 @@ def test_eval_writes_the_three_tables_beside_the_papers(tiny):
         assert f"| Spec | {median:.2f} | {format_ci(mean, low, high)} | – | {PAPER_TABLE2['Spec']:.2f} |" in readme
         seeds = ", ".join(f"{v:.2f}" for v in table2["median_e_per_seed"]["Proposed (L = 12)"])
         assert f"| Proposed (L = 12) | {table2['median_e']['Proposed (L = 12)']:.2f} |" in readme and seeds in readme
+    assert (tiny.root / "runs/da_vae/eval/midi-L32-encoder-wt-aug-seed1/checkpoints/last.ckpt").is_file()
     figure = results["results"]["singing"]
     assert figure["stretches"] == ["0.9", "1.1", "non-linear"] and len(figure["median_e"]) == 2 * 2 * 3 * 3
+    assert figure["seeds"] == [0, 1] and figure["clips"] == 2  # Figure 4 over the seeds too
+    key = "mono-to-poly|1|non-linear"
+    per_seed = figure["errors_per_seed"][key]
+    assert figure["errors"]["mono-to-poly|Proposed|1|non-linear"] == pytest.approx(
+        [(a + b) / 2 for a, b in zip(per_seed["0"], per_seed["1"])])  # each clip's e: the mean over seeds
+    assert "Proposed, seed 1" in readme and "over the 2 clips" in readme
     separation = results["results"]["separation"]
     assert separation["outputs"] == ["magnitude", "mask"] and separation["seeds"] == [0, 1]
     assert (tiny.root / "runs/da_vae/eval/separation-L32-rdae-mask-wt-seed1/checkpoints/last.ckpt").is_file()
@@ -63,8 +71,9 @@ def test_eval_writes_the_three_tables_beside_the_papers(tiny):
     assert separation["sweep"]["1"]["SDR"][0] == pytest.approx(sum(seed0) / n)
     claims = [c for c in results["claims"] if c["claim"].startswith("Table 3")]
     assert len(claims) == 2 * 3 and all(f"over {n} clips" in c["evidence"] for c in claims)
-    # Table 2: per domain 2 x "< Chroma" and "Chroma < Spec" (no "L = 128 < L = 12" without L = 128); Figure 4: 2
-    assert len(results["claims"]) == 2 * 3 + 2 + 6
+    # Table 2: per domain 3 x "< Chroma", "Chroma < Spec" and "+ augment < without" (no "L = 128 < L = 12"
+    # without L = 128); Figure 4: 2; Table 3: 6
+    assert len(results["claims"]) == 2 * 5 + 2 + 6
 
 
 def test_table3_verdicts_come_from_paired_per_clip_differences():
