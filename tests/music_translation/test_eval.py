@@ -46,6 +46,7 @@ def test_eval_writes_the_report_over_seeds(trained):
     assert "Table 2" in readme and "lineup" in readme and (out / "figure3_embeddings.png").is_file()
     assert (out / "figure2_lineup.png").is_file() and "figure2_lineup.png" in readme
     assert "training seeds 0, 1" in readme and "source is not picked more often than chance" in readme
+    assert "the most picked decoder" in readme
     results = json.loads((out / "results.json").read_text())
     raw = results.get("results", results)
     assert raw["seeds"] == [0, 1] and len(raw["per_seed"]) == 2
