@@ -22,10 +22,11 @@ PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h)
 
 
 def _die_with_parent() -> None:
-    """Linux: the kernel sends this worker SIGTERM when the process that started it dies (killed eval, Ctrl-C),
-    so no orphan keeps training on the CPU."""
+    """Linux: the kernel kills this worker when the process that started it dies (killed eval, Ctrl-C), so no
+    orphan keeps training on the CPU. SIGKILL, since a job may handle SIGTERM (Lightning's trainer does, and
+    finishes its step first); a worker has nobody left to report to."""
     if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _start_worker(root_level: int, log_level: str) -> None:

@@ -20,3 +20,11 @@ def sleep_and_report(pid_file: str) -> None:
 
     Path(pid_file).write_text(str(os.getpid()))
     time.sleep(600)
+
+
+def ignore_sigterm_and_sleep(pid_file: str) -> None:
+    """As :func:`sleep_and_report`, with SIGTERM ignored (a job that handles it, as Lightning's trainer does)."""
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sleep_and_report(pid_file)

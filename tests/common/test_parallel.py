@@ -39,8 +39,10 @@ def test_a_negative_worker_count_names_the_key():
         pass
 
 
-def test_workers_die_with_the_process_that_started_them(tmp_path):
-    """A killed eval leaves no worker training on: SIGTERM to the parent ends its pool's processes too."""
+@pytest.mark.parametrize("job", ["sleep_and_report", "ignore_sigterm_and_sleep"])
+def test_workers_die_with_the_process_that_started_them(tmp_path, job):
+    """A killed eval leaves no worker training on: SIGTERM to the parent ends its pool's processes too, also
+    a job that handles SIGTERM itself."""
     import signal
     import subprocess
     import sys
@@ -48,8 +50,8 @@ def test_workers_die_with_the_process_that_started_them(tmp_path):
     from pathlib import Path
 
     pid_file = tmp_path / "worker.pid"
-    code = ("from common.parallel import worker_pool\nfrom tests.common._pool_jobs import sleep_and_report\n"
-            f"with worker_pool(2) as run:\n    list(run(sleep_and_report, [{str(pid_file)!r}]))\n")
+    code = (f"from common.parallel import worker_pool\nfrom tests.common._pool_jobs import {job}\n"
+            f"with worker_pool(2) as run:\n    list(run({job}, [{str(pid_file)!r}]))\n")
     repo = Path(__file__).resolve().parents[2]
     parent = subprocess.Popen([sys.executable, "-c", code], cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)})
     deadline = time.monotonic() + 120
