@@ -17,7 +17,8 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from common.errors import InputError
-from common.lightning import fit, run_dir
+from common.lightning import check_reusable, fit, run_dir
+from common.lightning.reuse import TRAINING_KEYS
 from gmvae_timbre import data
 from gmvae_timbre.config import MODEL_KINDS
 from gmvae_timbre.module import NoteClassifier, TimbrePitchModule
@@ -33,6 +34,11 @@ def model_variant(kind: str, label_fraction: int, seed: int) -> str:
 
 def classifier_variant(target: str, label_fraction: int, seed: int) -> str:
     return f"cnn-instrument-N{label_fraction}-seed{seed}" if target == "instrument" else f"cnn-pitch-seed{seed}"
+
+
+# what a finished run must share with the config asking for it (paths and loader workers aside)
+TRAINED_WITH = (*TRAINING_KEYS, "data")
+UNTRAINED = ("data.root", "data.sol", "data.cache", "data.num_workers")
 
 
 def sub_run(cfg: DictConfig, variant: str) -> DictConfig:
@@ -54,6 +60,7 @@ def _finished(path: Path, max_steps: int) -> bool:
 def _fit(cfg: DictConfig, variant: str, module: pl.LightningModule, notes: data.SolNotes) -> Path:
     path = last_checkpoint(cfg, variant)
     if cfg.ckpt_path is None and _finished(path, cfg.trainer.max_steps):
+        check_reusable(path.parents[1], sub_run(cfg, variant), TRAINED_WITH, ignore=UNTRAINED)
         log.info("reusing %s", path)
         return path
     log.info("training %s -> %s", variant, path.parent.parent)

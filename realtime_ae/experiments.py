@@ -79,7 +79,7 @@ def train_all(cfg: DictConfig, specs: list[Spec], seeds: list[int]) -> dict[tupl
     runs = {(s, k): run_config(cfg, s, k) for s, k in itertools.product(specs, seeds)}
     for corpus in sorted({s.corpus for s in specs}):  # prepare once, before the workers race for it
         data.prepare(next(c for (s, _), c in runs.items() if s.corpus == corpus))
-    todo = [c for c in runs.values() if not training.last_checkpoint(c).is_file()]
+    todo = [c for c in runs.values() if not training.trained_checkpoint(c)]
     log.info("eval: %d models (%d specs x %d seeds), %d to train", len(runs), len(specs), len(seeds), len(todo))
     jobs = [OmegaConf.to_container(c, resolve=True) for c in todo]
     if cfg.eval.workers > 1 and len(jobs) > 1:

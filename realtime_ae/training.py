@@ -10,7 +10,8 @@ import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
 
 from common.errors import InputError
-from common.lightning import fit, run_dir
+from common.lightning import check_reusable, fit, run_dir
+from common.lightning.reuse import TRAINING_KEYS
 from realtime_ae import data
 from realtime_ae.config import ACTIVATIONS, AUGMENTATIONS
 from realtime_ae.models import INITS
@@ -35,6 +36,21 @@ def check_model(cfg: DictConfig) -> None:
 
 def last_checkpoint(cfg: DictConfig) -> Path:
     return run_dir(cfg, PACKAGE) / "checkpoints" / "last.ckpt"
+
+
+# what a trained run must share with the config asking for it (paths and loader workers aside)
+TRAINED_WITH = (*TRAINING_KEYS, "data")
+UNTRAINED = ("data.root", "data.cache", "data.num_workers")
+
+
+def trained_checkpoint(cfg: DictConfig) -> Path | None:
+    """This run's ``last.ckpt`` if it exists and was trained with the same config (a one-line error if not),
+    else None."""
+    path = last_checkpoint(cfg)
+    if not path.is_file():
+        return None
+    check_reusable(run_dir(cfg, PACKAGE), cfg, TRAINED_WITH, ignore=UNTRAINED)
+    return path
 
 
 def build_module(cfg: DictConfig, corpus: data.PreparedCorpus) -> FrameAutoencoder:

@@ -13,6 +13,7 @@ _EXPORTS = {
     "Verb": "cli", "main": "cli",
     "BaseConfig": "config", "LoggerConfig": "config", "RunConfig": "config", "TrainerConfig": "config",
     "load_config": "config",
+    "check_reusable": "reuse",
     "build_trainer": "trainer", "fit": "trainer", "run_dir": "trainer", "trainer_kwargs": "trainer",
 }
 __all__ = sorted(_EXPORTS)
