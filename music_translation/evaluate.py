@@ -18,14 +18,14 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from common.audio import load_audio
 from common.corpora import ensure_corpus
 from common.errors import ConfigError
 from common.lightning.config import eval_without_wandb
-from common.mulaw import mu_law_decode, mu_law_encode
+from common.mulaw import mu_law_decode
 from common.parallel import worker_pool
 from common.report import write_report
 from music_translation import data, inference, scores, training
+from music_translation.figures import embedding_figure, lineup_figure
 from music_translation.report import build_report
 
 
@@ -37,35 +37,67 @@ def test_segments(cfg: DictConfig, domains: list[str], n: int, length: int, seed
                            for d, c in zip(domains, counts) if c])
 
 
-def decode_all(module, jobs: dict[int, list[np.ndarray]], cfg: DictConfig) -> dict[int, list[np.ndarray]]:
-    """Generate every decoder's streams as one batch: {decoder: [codes (T,)]} -> {decoder: [audio (T,)]}."""
-    pool = module.net.model_args["pool"]
-    chunk = max(1, round(cfg.translate.chunk_seconds * cfg.data.sample_rate / pool))
-    out = {}
-    for decoder, segments in jobs.items():
-        codes = torch.from_numpy(np.stack(segments).astype(np.int64))
-        latent = inference.encode(module, codes)
-        gen = inference.generate(module, latent, decoder, chunk, cfg.eval.seed, cfg.translate.temperature,
-                                 cfg.translate.backend, progress=True)[:, :codes.shape[1]]
-        out[decoder] = list(mu_law_decode(gen).numpy())
-    return out
+def to_audio(codes: np.ndarray) -> np.ndarray:
+    """uint8 mu-law codes (..., T) -> float audio (..., T)."""
+    return mu_law_decode(torch.from_numpy(codes.astype(np.int64))).numpy()
 
 
-def table2(cfg, module, rate, length):
-    """Source groups -> per-item NCC/DTW of translation, chance and ceiling, and voiced fractions."""
-    names, target = module.net.domains, cfg.eval.target
-    t = inference.domain_index(module, target)
-    seen = [d for d in cfg.data.domains if d != target]
-    groups = {d: [d] for d in seen}
+def segment_length(cfg: DictConfig) -> tuple[int, int]:
+    """(sample rate in Hz, samples of a test segment: ``eval.segment_seconds`` in whole latent frames), from the
+    checkpoint with ``ckpt=``, else from this config."""
+    if cfg.ckpt:
+        hparams = inference.load_module(cfg.ckpt).hparams
+        rate, pool = hparams.sample_rate, hparams.model["pool"]
+    else:
+        rate, pool = cfg.data.sample_rate, cfg.model.pool
+    return rate, int(cfg.eval.segment_seconds * rate) // pool * pool
+
+
+def reference_segments(cfg: DictConfig, length: int) -> dict:
+    """The model-independent half of Table 2: the test segments of every source group and of the target domain
+    (unrelated partners), their pYIN contours (worked out in ``pool_map``) and, per input, the chance scores.
+
+    Chance for an input is the mean of its scores against every unrelated segment, so the reference against which
+    each translation is paired carries no sampling noise of its own."""
+    groups = {d: [d] for d in cfg.data.domains if d != cfg.eval.target}
     if list(cfg.data.unseen_domains):
         groups["new domains (" + ", ".join(cfg.data.unseen_domains) + ")"] = list(cfg.data.unseen_domains)
     inputs = {g: test_segments(cfg, ds, cfg.eval.segments, length, cfg.eval.seed + i)
               for i, (g, ds) in enumerate(groups.items())}
-    unrelated = test_segments(cfg, [target], cfg.eval.segments, length, cfg.eval.seed + 99)
-    jobs: dict[int, list] = {t: [s for g in groups for s in inputs[g]]}
-    for g in seen:
-        jobs.setdefault(names.index(g), []).extend(inputs[g])
-    return groups, inputs, unrelated, jobs
+    unrelated = test_segments(cfg, [cfg.eval.target], cfg.eval.segments, length, cfg.eval.seed + 99)
+    return {"groups": groups, "inputs": inputs, "unrelated": unrelated}
+
+
+def contours_of(codes: np.ndarray, rate: int) -> list[tuple[np.ndarray, float]]:
+    """Job: pYIN (contour, voiced fraction) of each segment of ``codes`` (n, T)."""
+    return [scores.pitch_contour(a, rate) for a in to_audio(codes)]
+
+
+def chance_scores(inputs: list[np.ndarray], partners: list[tuple[np.ndarray, float]], max_shift: int) -> np.ndarray:
+    """Per input contour, the mean over the unrelated ``partners`` (contour, voiced) of (NCC, DTW correlation,
+    voiced fraction) -> (n, 3)."""
+    return np.array([np.mean([(scores.ncc_best_shift(a, b, max_shift), scores.dtw_corr(a, b), voiced)
+                              for b, voiced in partners], axis=0) for a in inputs])
+
+
+def max_shift_frames(rate: int) -> int:
+    """0.25 s in pYIN frames (hop: a quarter of ``scores.pitch_contour``'s frame)."""
+    return int(0.25 * rate / (scores.frame_length(rate) // 4))
+
+
+def decode_all(module, segments: np.ndarray, jobs: dict[int, list[int]], cfg: DictConfig) -> dict[int, list]:
+    """Encode every segment (n, T) once, then generate each decoder's streams as one batch:
+    {decoder: [segment index]} -> {decoder: [audio (T,)]}."""
+    pool = module.net.model_args["pool"]
+    chunk = max(1, round(cfg.translate.chunk_seconds * cfg.data.sample_rate / pool))
+    codes = torch.from_numpy(segments.astype(np.int64))
+    latent = torch.cat([inference.encode(module, part) for part in codes.split(16)])
+    out = {}
+    for decoder, index in jobs.items():
+        gen = inference.generate(module, latent[index], decoder, chunk, cfg.eval.seed, cfg.translate.temperature,
+                                 cfg.translate.backend, progress=True)[:, :codes.shape[1]]
+        out[decoder] = list(mu_law_decode(gen).numpy())
+    return out
 
 
 def contour_scores(a: np.ndarray, out: np.ndarray, rate: int, max_shift: int) -> tuple[float, float, float]:
@@ -87,21 +119,31 @@ def evaluate(cfg: DictConfig) -> Path:
     segments in ``eval.workers`` processes, and write the report over all of them."""
     eval_without_wandb(cfg)
     started = time.time()
+    runs = [cfg] if cfg.ckpt else [seed_config(cfg, s) for s in cfg.eval.seeds]
+    if not runs:
+        raise ConfigError("eval.seeds is empty: give at least one training seed, e.g. eval.seeds=[0]")
+    for run in runs:  # an existing run of another training config stops the eval before any work
+        training.trained_checkpoint(run)
     root = data.ensure_synthetic(cfg)
     for domain in [*cfg.data.domains, *cfg.data.unseen_domains]:
         data.prepare_domain(cfg, domain, root)
     ensure_corpus("nsynth", cfg.eval.nsynth_root, cfg.eval.nsynth_size)
-    runs = [cfg] if cfg.ckpt else [seed_config(cfg, s) for s in cfg.eval.seeds]
-    if not runs:
-        raise ConfigError("eval.seeds is empty: give at least one training seed, e.g. eval.seeds=[0]")
     out = Path(cfg.eval.out)
     out.mkdir(parents=True, exist_ok=True)
-    jobs = [(OmegaConf.to_container(c, resolve=True), i == 0) for i, c in enumerate(runs)]
-    with worker_pool(min(cfg.eval.workers, len(runs)), cfg.log_level) as pool_map:
+    rate, length = segment_length(cfg)
+    refs = reference_segments(cfg, length)
+    jobs = [(OmegaConf.to_container(c, resolve=True), i == 0, refs) for i, c in enumerate(runs)]
+    with worker_pool(min(cfg.eval.workers, max(len(runs), len(refs["inputs"]) + 1)), cfg.log_level) as pool_map:
+        found = list(pool_map(contours_of, [*refs["inputs"].values(), refs["unrelated"]], [rate] * (
+            len(refs["inputs"]) + 1)))
+        refs["contours"] = dict(zip(refs["inputs"], found))
         per_seed = list(pool_map(model_results, *zip(*jobs)))
+    partners, shift = found[-1], max_shift_frames(rate)
+    chance = {g: chance_scores([c for c, _ in refs["contours"][g]], partners, shift).tolist() for g in refs["inputs"]}
     results = {"seeds": [c.run.seed for c in runs], "per_seed": [{k: v for k, v in r.items() if k != "examples"}
                                                                   for r in per_seed]}
-    results.update(pool_seeds(per_seed))
+    results.update(pool_seeds(per_seed, chance))
+    results["voiced_fraction_inputs"] = float(np.mean([v for g in refs["contours"].values() for _, v in g]))
     names = per_seed[0]["domains"]
     lineup_figure(np.array(results["lineup_confusion"]), names, out / "figure2_lineup.png")
     (out / "results.raw.json").write_text(json.dumps(results))
@@ -109,19 +151,20 @@ def evaluate(cfg: DictConfig) -> Path:
     return write_report(report, out)
 
 
-def pool_seeds(per_seed: list[dict]) -> dict:
+def pool_seeds(per_seed: list[dict], chance: dict[str, list]) -> dict:
     """The seeds' results on the same segments and notes: per-segment scores and per-pitch margins averaged over
-    seeds (chance does not depend on the model), lineup counts summed."""
-    table2 = {g: {part: None if per_seed[0]["table2"][g][part] is None else
-                  np.mean([r["table2"][g][part] for r in per_seed], axis=0).tolist()
-                  for part in ("translation", "chance", "ceiling")} for g in per_seed[0]["table2"]}
+    seeds, the model-independent chance scores beside them, lineup counts summed."""
+    table2 = {g: {"translation": np.mean([r["table2"][g]["translation"] for r in per_seed], axis=0).tolist(),
+                  "chance": chance[g],
+                  "ceiling": None if per_seed[0]["table2"][g]["ceiling"] is None else
+                  np.mean([r["table2"][g]["ceiling"] for r in per_seed], axis=0).tolist()}
+              for g in per_seed[0]["table2"]}
     figure3 = {}
     for pair, first in per_seed[0]["figure3"].items():
         figure3[pair] = {"pitches": first["pitches"], **_mean_similarity([r["figure3"][pair] for r in per_seed]),
                          "centred": _mean_similarity([r["figure3"][pair]["centred"] for r in per_seed])}
     return {"table2": table2, "lineup_confusion": np.sum([r["lineup_confusion"] for r in per_seed], 0).tolist(),
-            "figure3": figure3,
-            "voiced_fraction_inputs": float(np.mean([r["voiced_fraction_inputs"] for r in per_seed]))}
+            "figure3": figure3}
 
 
 def _mean_similarity(summaries: list[dict]) -> dict:
@@ -130,132 +173,56 @@ def _mean_similarity(summaries: list[dict]) -> dict:
             for k in ("diagonal_mean", "off_diagonal_mean", "diagonal", "margins")}
 
 
-def model_results(container: dict, draw: bool) -> dict:
-    """Job: train the run of ``container`` if it has no checkpoint, then score it: Table 2 per segment, the
-    lineup counts, Figure 3's similarities (and, if ``draw``, the figures and audio examples)."""
+def model_results(container: dict, draw: bool, refs: dict) -> dict:
+    """Job: train the run of ``container`` if it has no checkpoint, then score it on the shared test segments
+    ``refs`` (:func:`reference_segments` with their contours): Table 2 per segment, the lineup counts, Figure 3's
+    similarities (and, if ``draw``, the figures and audio examples)."""
     cfg = OmegaConf.create(container)
-    ckpt = training.checkpoint_path(cfg)
-    if not ckpt.is_file():
-        training.train(cfg)
-    module = inference.load_module(ckpt)
+    module = inference.load_module(training.reuse_or_train(cfg))
     torch.manual_seed(cfg.eval.seed)
     rate, names = module.hparams.sample_rate, module.net.domains
-    length = int(cfg.eval.segment_seconds * rate) // module.net.model_args["pool"] * module.net.model_args["pool"]
-    out = Path(cfg.eval.out)
-    groups, inputs, unrelated, jobs = table2(cfg, module, rate, length)
+    inputs = refs["inputs"]
+    length = next(iter(inputs.values())).shape[1]
     # lineup sets: a test segment of each training domain in turn, decoded by every decoder
     k = len(cfg.data.domains)
     lineup = [(s % k, test_segments(cfg, [names[s % k]], 1, length, 1000 + s)[0]) for s in range(cfg.eval.lineup_sets)]
-    lineup_start = {j: len(jobs.get(j, [])) for j in range(k)}
+    segments = np.concatenate([*inputs.values(), np.array([seg for _, seg in lineup]).reshape(-1, length)])
+    first = dict(zip(inputs, np.cumsum([0, *(len(v) for v in inputs.values())])))
+    lineup_at = len(segments) - len(lineup)
+    t = inference.domain_index(module, cfg.eval.target)
+    jobs = {t: list(range(lineup_at))}  # every source group to the target domain
+    for g in refs["groups"]:
+        if g in names:  # the ceiling: a training domain through its own autoencoder
+            jobs[names.index(g)] = list(range(first[g], first[g] + len(inputs[g])))
     for j in range(k):
-        jobs.setdefault(j, []).extend(seg for _, seg in lineup)
-    decoded = decode_all(module, jobs, cfg)
-    max_shift = int(0.25 * rate / 128)  # pYIN hop: frame // 4 = 128 samples at 8 kHz (256 above)
-    t = names.index(cfg.eval.target)
+        jobs.setdefault(j, []).extend(range(lineup_at, len(segments)))
+    decoded = decode_all(module, segments, jobs, cfg)
+    shift = max_shift_frames(rate)
     results = {"table2": {}, "domains": names[:k], "rate": rate}
-    position = 0
-    for g in groups:
+    for g, contours in refs["contours"].items():
         n = len(inputs[g])
-        translated = decoded[t][position:position + n]
-        position += n
-        audio_in = [mu_law_decode(torch.from_numpy(s.astype(np.int64))).numpy() for s in inputs[g]]
-        chance_in = [mu_law_decode(torch.from_numpy(s.astype(np.int64))).numpy() for s in unrelated[:n]]
-        contours = [scores.pitch_contour(a, rate)[0] for a in audio_in]
-        tr = np.array([contour_scores(a, b, rate, max_shift) for a, b in zip(contours, translated)])
-        ch = np.array([contour_scores(a, b, rate, max_shift) for a, b in zip(contours, chance_in)])
+        translated = decoded[t][first[g]:first[g] + n]
+        tr = [contour_scores(a, b, rate, shift) for (a, _), b in zip(contours, translated)]
         ceiling = None
         if g in names:
-            own = decoded[names.index(g)][:n]
-            ceiling = np.array([contour_scores(a, b, rate, max_shift) for a, b in zip(contours, own)])
-        results["table2"][g] = {"translation": tr.tolist(), "chance": ch.tolist(),
-                                "ceiling": None if ceiling is None else ceiling.tolist()}
+            ceiling = [contour_scores(a, b, rate, shift) for (a, _), b in zip(contours, decoded[names.index(g)][:n])]
+        results["table2"][g] = {"translation": tr, "ceiling": ceiling}
     # lineup: features of every clip, classifier trained on real training audio
     clf_x, clf_y = [], []
     rng = np.random.default_rng(cfg.eval.seed)
     for j in range(k):
-        for seg in data.DomainAudio(cfg, names[j], "train").random_segments(rng, 40, length):
-            clf_x.append(scores.log_mel_stats(mu_law_decode(torch.from_numpy(seg.astype(np.int64))).numpy(), rate))
+        for audio in to_audio(data.DomainAudio(cfg, names[j], "train").random_segments(rng, 40, length)):
+            clf_x.append(scores.log_mel_stats(audio, rate))
             clf_y.append(j)
     classifier = scores.DomainClassifier(np.array(clf_x), np.array(clf_y), k, cfg.eval.classifier_steps)
     confusion = np.zeros((k, k), int)
+    lineup_out = [decoded[j][len(decoded[j]) - len(lineup):] for j in range(k)]  # they close every decoder's job
     for s, (source, _) in enumerate(lineup):
-        feats = np.array([scores.log_mel_stats(decoded[j][lineup_start[j] + s], rate) for j in range(k)])
+        feats = np.array([scores.log_mel_stats(lineup_out[j][s], rate) for j in range(k)])
         confusion[source, scores.lineup_pick(classifier.probabilities(feats))] += 1
     results["lineup_confusion"] = confusion.tolist()
-    results["figure3"] = embedding_figure(cfg, module, rate, out if draw else None)
-    results["examples"] = [(names[source], mu_law_decode(torch.from_numpy(seg.astype(np.int64))).numpy(),
-                            {names[j]: decoded[j][lineup_start[j] + s] for j in range(k)})
+    results["figure3"] = embedding_figure(cfg, module, rate, Path(cfg.eval.out) if draw else None)
+    results["examples"] = [(names[source], to_audio(seg),
+                            {names[j]: lineup_out[j][s] for j in range(k)})
                            for s, (source, seg) in enumerate(lineup[:cfg.eval.examples if draw else 0])]
-    voiced_inputs = [scores.pitch_contour(mu_law_decode(torch.from_numpy(s.astype(np.int64))).numpy(), rate)[1]
-                     for s in inputs[next(iter(groups))][:4]]
-    results["voiced_fraction_inputs"] = float(np.mean(voiced_inputs))
     return results
-
-
-def lineup_figure(confusion: np.ndarray, domains: list[str], path: Path) -> None:
-    """The paper's Figure 2 for the automatic lineup: row = true source, column = picked clip, as a heatmap of
-    row fractions with the counts written in the cells."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fractions = confusion / np.maximum(1, confusion.sum(1, keepdims=True))
-    fig, ax = plt.subplots(figsize=(1.2 * len(domains) + 2, 1.1 * len(domains) + 1.2))
-    ax.imshow(fractions, vmin=0, vmax=1, cmap="viridis")
-    for (i, j), count in np.ndenumerate(confusion):
-        ax.text(j, i, f"{count}", ha="center", va="center", color="w" if fractions[i, j] < 0.5 else "k")
-    ax.set_xticks(range(len(domains)), domains, rotation=30)
-    ax.set_yticks(range(len(domains)), domains)
-    ax.set_xlabel("picked as the source")
-    ax.set_ylabel("true source")
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-
-
-def embedding_figure(cfg: DictConfig, module, rate: int, out: Path | None) -> dict:
-    """Figure 3: cosine similarities of time-averaged embeddings of each pair's notes (velocity 100), drawn to
-    ``out`` unless None."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    root = ensure_corpus("nsynth", cfg.eval.nsynth_root, cfg.eval.nsynth_size)
-    notes = {}
-    for examples in root.glob("nsynth-*/examples.json"):
-        for name, meta in json.loads(examples.read_text()).items():
-            if meta["velocity"] == 100:
-                notes.setdefault(meta["instrument_str"], {})[meta["pitch"]] = examples.parent / "audio" / f"{name}.wav"
-
-    def embed(instrument, pitches):
-        codes = torch.stack([mu_law_encode(torch.from_numpy(load_audio(notes[instrument][p], rate)[:rate * 2]))
-                             for p in pitches])
-        return inference.encode(module, codes).mean(-1).numpy()
-
-    pairs = [p.split(":") for p in cfg.eval.nsynth_pairs if all(i in notes for i in p.split(":"))]
-    fig, axes = plt.subplots(len(pairs), 4, figsize=(13, 3.3 * len(pairs)), squeeze=False)
-    summary = {}
-    for row, (a, b) in enumerate(pairs):
-        # pitch grids of two instruments may be offset: pair each of a's pitches with b's nearest within 1
-        pitches = [(p, min(notes[b], key=lambda q, p=p: abs(q - p))) for p in sorted(notes[a])]
-        pitches = [(p, q) for p, q in pitches if abs(p - q) <= 1]
-        ea, eb = embed(a, [p for p, _ in pitches]), embed(b, [q for _, q in pitches])
-        # centred: minus the mean embedding of all these notes, so a component shared by every note (which
-        # makes raw cosines of a small latent all near 1) does not hide how the rest varies with pitch
-        centre = np.concatenate([ea, eb]).mean(0)
-        mats = {f"{a} self": scores.cosine_matrix(ea, ea), f"{b} self": scores.cosine_matrix(eb, eb),
-                f"{b} (y) vs {a}": scores.cosine_matrix(eb, ea),
-                f"{b} (y) vs {a}, centred": scores.cosine_matrix(eb - centre, ea - centre)}
-        for ax, (title, m) in zip(axes[row], mats.items()):
-            ax.imshow(m, origin="lower", vmin=-1, vmax=1, cmap="viridis")
-            ax.set_title(title, fontsize=8)
-            ax.set_xlabel("pitch index")
-        summary[f"{a}:{b}"] = {"pitches": pitches, **scores.pitch_similarity(mats[f"{b} (y) vs {a}"]),
-                               "centred": scores.pitch_similarity(mats[f"{b} (y) vs {a}, centred"])}
-    if out is not None:
-        fig.tight_layout()
-        fig.savefig(out / "figure3_embeddings.png", dpi=90)
-    plt.close(fig)
-    return summary

@@ -91,7 +91,8 @@ def build_report(cfg: DictConfig, results: dict, domains: list[str], examples: l
                 f"pYIN contours (MIDI, 0 where unvoiced) of each {cfg.eval.segment_seconds:g} s test segment and "
                 f"its translation by the `{cfg.eval.target}` decoder; NCC = zero-mean normalised "
                 "cross-correlation at the best shift (within 0.25 s), DTW = correlation after DTW alignment. "
-                "Chance: the input against an unrelated test segment of the target domain. Ceiling: the input "
+                f"Chance: the input against unrelated test segments of the target domain (per input, the mean over "
+                f"{cfg.eval.segments} of them; it does not depend on the model). Ceiling: the input "
                 "against its own domain's autoencoder output (none for unseen domains). Each segment's score is the "
                 f"mean over the models of {len(seeds)} training seed(s) ({', '.join(map(str, seeds))}); means with "
                 "95% bootstrap intervals over segments, and the mean of each seed's model alone.",

@@ -8,7 +8,8 @@ import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
 
 from common.errors import InputError
-from common.lightning import fit, run_dir
+from common.lightning import check_reusable, fit, run_dir
+from common.lightning.reuse import TRAINING_KEYS
 from music_translation import data
 from music_translation.inference import load_module
 from music_translation.module import TranslationModule
@@ -23,6 +24,28 @@ def section(cfg: DictConfig, name: str) -> dict:
 def checkpoint_path(cfg: DictConfig) -> Path:
     """``ckpt=`` if given, else this run's ``last.ckpt``."""
     return Path(cfg.ckpt) if cfg.ckpt else run_dir(cfg, PACKAGE) / "checkpoints" / "last.ckpt"
+
+
+# what a trained run must share with the config asking for it (``reuse_or_train``)
+TRAINED_WITH = (*TRAINING_KEYS, "augment", "data.domains", "data.sample_rate", "data.segment_seconds",
+                "data.batch_size")
+
+
+def trained_checkpoint(cfg: DictConfig) -> Path | None:
+    """``ckpt=`` as given, else this run's ``last.ckpt`` if there is one (checked to come from the same training
+    config: a one-line error if not), else None."""
+    path = checkpoint_path(cfg)
+    if cfg.ckpt:
+        return path
+    if not path.is_file():
+        return None
+    check_reusable(run_dir(cfg, PACKAGE), cfg, TRAINED_WITH)
+    return path
+
+
+def reuse_or_train(cfg: DictConfig) -> Path:
+    """The checkpoint of ``cfg``, trained first if this run has none."""
+    return trained_checkpoint(cfg) or train(cfg)
 
 
 def check_model(cfg: DictConfig) -> None:

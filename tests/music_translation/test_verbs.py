@@ -75,7 +75,8 @@ def test_bad_inputs_get_one_line(trained, tmp_path, capsys):
               "not a music_translation checkpoint"),
              (["translate", src, "--to", "piano", "--out", tmp_path / "o.wav", f"ckpt={src}"],
               "not a readable checkpoint"),
-             (["domains", f"ckpt={tmp_path / 'missing.ckpt'}"], "does not exist")]
+             (["domains", f"ckpt={tmp_path / 'missing.ckpt'}"], "does not exist"),
+             (["eval", "model.pool=50", "trainer.max_steps=40"], "was trained with model.pool=100, this config has 50")]
     for args, message in cases:
         capsys.readouterr()
         assert trained.run(*args) == 2
