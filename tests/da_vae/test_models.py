@@ -296,3 +296,16 @@ def test_dae_loss_is_the_voice_loss_plus_alpha_times_the_latent_mse(alpha, outpu
     torch.testing.assert_close(losses["rec"], rec)
     torch.testing.assert_close(losses["mse_z"], mse)
     torch.testing.assert_close(losses["loss"], rec + alpha * mse)
+
+
+@pytest.mark.parametrize("frames, n", [(21, 60), (9, 9), (21, 21)])
+def test_sliding_mu_equals_the_encoder_on_every_segment(frames, n):
+    torch.manual_seed(0)
+    encoder = Encoder(bands=12, frames=frames, latent_dim=4, channels=(8, 16, 32), hidden=24)
+    for _ in range(3):  # running statistics away from their initial 0 / 1
+        encoder(torch.randn(16, frames, 12) * 2 + 1)
+    encoder.eval()
+    x = torch.randn(n, 12)
+    segments = x.unfold(0, frames, 1).transpose(1, 2)  # (n - frames + 1, frames, 12)
+    with torch.no_grad():
+        torch.testing.assert_close(encoder.sliding_mu(x, frames), encoder(segments)[0], rtol=1e-4, atol=1e-5)
