@@ -185,9 +185,10 @@ NOTES = """\
   alike), with one per-bin loss (`task.voice_loss`: l2, squared error / 2, by default; l1 settled on a
   near-silent voice in our runs), summed over the segment in the VAE beside its KL and averaged in the
   DAE. The `magnitude` DAE decodes the voice like the VAE (the paper's equation 3); the `mask` DAE decodes
-  logits of a soft mask on the mixture magnitude. Either voice magnitude is averaged over overlapping
-  segments, kept within [0, mixture magnitude] and given the mixture phase; the accompaniment is mixture
-  minus voice. Scores are bss_eval v3 of the voice with both sources as references
+  logits of a soft mask on the mixture magnitude. The output layers of the VAE and the `magnitude` DAE start at
+  the training mean of log(1 + |voice|) per bin (from 0, i.e. silence, they stayed near-silent). Either voice
+  magnitude is averaged over overlapping segments, kept within [0, mixture magnitude] and given the mixture
+  phase; the accompaniment is mixture minus voice. Scores are bss_eval v3 of the voice with both sources as references
   (`common.metrics.SourceScorer`, mir_eval's numbers); NSDR = SDR(voice estimate) - SDR(mixture). The paper
   weights its means by frames; ours are plain means over clips (of similar length), so that each has a
   bootstrap interval and each ordering a paired per-clip test. The default preset trains every Table 3
