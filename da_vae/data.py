@@ -295,6 +295,16 @@ class PreparedTask:
     def split(self, split: str) -> list[dict]:
         return [item for item in self.items if item["split"] == split]
 
+    def source_log1p_mean(self) -> torch.Tensor:
+        """Per-band mean of ``log(1 + source)`` over the training frames, ``(Fs,)``: for separation, the mean
+        voice representation (the separation decoders start their output bias from it)."""
+        source = self.matrices()[0]
+        total, count = np.zeros(source.shape[1]), 0
+        for item in self.split("train"):
+            total += np.log1p(np.maximum(source[item["start"] : item["start"] + item["frames"]], 0)).sum(0)
+            count += item["frames"]
+        return torch.from_numpy(total / max(count, 1)).float()
+
     def clip(self, item: dict) -> tuple[np.ndarray, np.ndarray]:
         """Raw ``(source, target)`` features of one item."""
         lo, hi = item["start"], item["start"] + item["frames"]

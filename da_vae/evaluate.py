@@ -185,9 +185,10 @@ NOTES = """\
   alike), with one per-bin loss (`task.voice_loss`: l2, squared error / 2, by default; l1 settled on a
   near-silent voice in our runs), summed over the segment in the VAE beside its KL and averaged in the
   DAE. The `magnitude` DAE decodes the voice like the VAE (the paper's equation 3); the `mask` DAE decodes
-  logits of a soft mask on the mixture magnitude. Either voice magnitude is averaged over overlapping
-  segments, kept within [0, mixture magnitude] and given the mixture phase; the accompaniment is mixture
-  minus voice. Scores are bss_eval v3 of the voice with both sources as references
+  logits of a soft mask on the mixture magnitude. The output layers of the VAE and the `magnitude` DAE start at
+  the training mean of log(1 + |voice|) per bin (from 0, i.e. silence, they stayed near-silent). Either voice
+  magnitude is averaged over overlapping segments, kept within [0, mixture magnitude] and given the mixture
+  phase; the accompaniment is mixture minus voice. Scores are bss_eval v3 of the voice with both sources as references
   (`common.metrics.SourceScorer`, mir_eval's numbers); NSDR = SDR(voice estimate) - SDR(mixture). The paper
   weights its means by frames; ours are plain means over clips (of similar length), so that each has a
   bootstrap interval and each ordering a paired per-clip test. The default preset trains every Table 3
@@ -237,7 +238,9 @@ def build_report(cfg: DictConfig, results: dict, seconds: dict[str, float], exam
         package="da_vae", title="da_vae: Luo & Su (ISMIR 2018), domain-adaptive VAE",
         summary=f"Written by `python -m da_vae eval` (run `{cfg.run.name}`): {data_line}; every model trained "
                 f"{steps} steps of batch {cfg.data.batch_size}. Wall time: "
-                + ", ".join(f"{k} {v:.0f} s" for k, v in seconds.items()) + ".",
+                + ", ".join(f"{k} {v:.0f} s" for k, v in seconds.items()) + "; CPU time (user + system, this "
+                "process and its `eval.workers` workers): "
+                + ", ".join(f"{k} {v:.0f} s" for k, v in results.get("cpu_seconds", {}).items()) + ".",
         sections=sections, headline=headline, examples=examples,
         claims=[Claim(claim, bool(ok), numbers)
                 for claim, ok, numbers in orderings(results, cfg.eval.figure4_tolerance)],
@@ -256,12 +259,13 @@ def evaluate(cfg: DictConfig) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     run = {"midi": experiments.audio_to_midi, "singing": experiments.singing_alignment,
            "separation": experiments.separation}
-    results, seconds, examples = {}, {}, []
+    results, seconds, cpu, examples = {}, {}, {}, []
     for task in cfg.eval.tasks:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), experiments.cpu_seconds()
         results[task] = run[task](cfg, examples) if task == "separation" else run[task](cfg)
-        seconds[task] = time.perf_counter() - started
-        log.info("eval %s done in %.0f s", task, seconds[task])
+        seconds[task], cpu[task] = time.perf_counter() - started, experiments.cpu_seconds() - cpu_started
+        log.info("eval %s done in %.0f s (%.0f CPU-s)", task, seconds[task], cpu[task])
+    results["cpu_seconds"] = cpu
     if "singing" in results:
         figure4(results["singing"], out / "figure4.png")
     return write_report(build_report(cfg, results, seconds, examples), out)

@@ -13,7 +13,9 @@ or skipping finished runs) and returns plain, JSON-ready results.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import resource
 from dataclasses import asdict
 
 import numpy as np
@@ -30,6 +32,12 @@ from da_vae import data, features, figure4, inference, table3, training
 from da_vae.figure4 import random_rates
 
 log = logging.getLogger(__name__)
+
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process and its finished workers (the pools of ``worker_pool``)."""
+    return sum(r.ru_utime + r.ru_stime for r in map(resource.getrusage, (resource.RUSAGE_SELF,
+                                                                         resource.RUSAGE_CHILDREN)))
+
 
 def _train_variants(container: dict, task: str, latent_dim: int, variants: dict[str, tuple[bool, float]]) -> dict:
     """Train (or resume, or confirm as finished) the source VAE of one seed and latent size and each stage-2
@@ -58,9 +66,11 @@ def trained_models(cfg: DictConfig, task: str, variants: dict[str, tuple[bool, f
         job_cfg = cfg.copy()
         job_cfg.run.seed = seed
         containers.append(OmegaConf.to_container(job_cfg, resolve=True))
+    started = cpu_seconds()
     with worker_pool(cfg.eval.workers, cfg.log_level) as run:
         paths = list(run(_train_variants, containers, [task] * len(jobs), [L for _, L in jobs],
                          [variants] * len(jobs)))
+    log.info("%s: trained %d model(s) in %.0f CPU-s", task, len(jobs) * (1 + len(variants)), cpu_seconds() - started)
     return {(seed, L, name): inference.load_target(path, task)
             for (seed, L), named in zip(jobs, paths) for name, path in named.items()}
 
@@ -78,6 +88,14 @@ def validation_items(cfg: DictConfig, task: str) -> list[data.Item]:
 DOMAINS = {"val": "in-domain", "heldout": "held-out piano"}  # item split -> Table 2 domain
 
 
+def source_fingerprint(model: torch.nn.Module) -> str:
+    """A digest of a stage-2 model's frozen source encoder: equal for models trained on the same VAE."""
+    digest = hashlib.sha1()
+    for tensor in model.source.state_dict().values():
+        digest.update(tensor.numpy().tobytes())
+    return digest.hexdigest()
+
+
 def _score_pieces(container: dict, items: list[dict], stretches: dict[str, list[float]],
                   checkpoints: dict[str, dict[str, str]]) -> dict[str, dict]:
     """Table 2 errors of ``items`` (``data.Item`` fields), each non-linearly stretched with the control rates
@@ -88,6 +106,8 @@ def _score_pieces(container: dict, items: list[dict], stretches: dict[str, list[
     hop_s = hop / d.sample_rate
     models = {(name, seed): inference.load_target(path, "midi")
               for name, by_seed in checkpoints.items() for seed, path in by_seed.items()}
+    sources = {key: source_fingerprint(model) for key, model in models.items()}
+    roll_latents: dict[tuple, np.ndarray] = {}  # the pianos of a piece share its MIDI, models may share a VAE
     scores = {}
     for item in items:
         audio, midi = load_audio(item["audio"], d.sample_rate), features.load_midi(item["midi"])
@@ -101,8 +121,11 @@ def _score_pieces(container: dict, items: list[dict], stretches: dict[str, list[
 
         per_seed: dict[str, dict[str, float]] = {}
         for (name, seed), model in models.items():
-            per_seed.setdefault(name, {})[seed] = error(inference.frame_latents(model, roll, "source"),
-                                                        inference.frame_latents(model, mel, "target"))
+            key = (item["group"], n, sources[name, seed])
+            if key not in roll_latents:
+                roll_latents[key] = inference.frame_latents(model, roll, "source")
+            audio_latents = inference.frame_latents(model, mel, "target")
+            per_seed.setdefault(name, {})[seed] = error(roll_latents[key], audio_latents)
         scores[item["name"]] = {"e_per_seed": per_seed, "Spec": error(roll, mel), "Chroma": error(
             features.midi_chroma(midi, n, hop_s), features.audio_chroma(stretched.output, d.sample_rate, d.n_fft, hop))}
     return scores
@@ -141,13 +164,17 @@ def audio_to_midi(cfg: DictConfig) -> dict:
     for item in items:  # one stretch per piece, drawn in item order
         if item.group not in stretches:
             stretches[item.group] = random_rates(cfg, audio_info(item.audio).duration, rng).tolist()
-    chunks = [[asdict(item) for item in items[k :: max(1, cfg.eval.workers)]] for k in range(max(1, cfg.eval.workers))]
+    pieces = list(stretches)  # a piece's items go to one job, which computes its MIDI's latents once per VAE
+    workers = max(1, cfg.eval.workers)
+    chunks = [[asdict(item) for item in items if item.group in pieces[k::workers]] for k in range(workers)]
     container = OmegaConf.to_container(cfg, resolve=True)
+    started = cpu_seconds()
     with worker_pool(cfg.eval.workers, cfg.log_level) as run:
         scores = {}
         for part in run(_score_pieces, [container] * len(chunks), chunks, [stretches] * len(chunks),
                         [checkpoints] * len(chunks)):
             scores.update(part)
+    log.info("table 2: scored %d items in %.0f CPU-s", len(items), cpu_seconds() - started)
     domains: dict[str, dict] = {name: {"items": {}} for name in DOMAINS.values()}
     for item in items:
         score = scores[item.name]

@@ -27,22 +27,17 @@ def load_target(path: str | Path, task: str) -> TargetEncoder | TargetDAE:
                       "ckpt=<a stage-2 last.ckpt under runs/da_vae/>")
 
 
-def centred_segments(x: torch.Tensor, frames: int) -> torch.Tensor:
-    """``(n, F)`` -> ``(n, frames, F)``: the segment centred on each frame, zero-padded (silence) at the ends."""
-    half = frames // 2
-    padded = torch.nn.functional.pad(x, (0, 0, half, frames - 1 - half))
-    return padded.unfold(0, frames, 1).transpose(1, 2)
-
-
 @torch.no_grad()
 def frame_latents(module: TargetEncoder | TargetDAE, raw: np.ndarray, domain: str, batch: int = 1024) -> np.ndarray:
     """Per-frame latent mu ``(n, L)`` of raw features ``(n, F)``: the source encoder for ``domain="source"``,
     the target encoder otherwise, each applied to the segment centred on the frame."""
     encoder = module.source if domain == "source" else module.target_model
     encoder = encoder.encoder if hasattr(encoder, "decoder") else encoder
+    frames = module.hparams.frames
     x = torch.from_numpy(np.ascontiguousarray(raw, dtype=np.float32))
-    segments = module.normalise(centred_segments(x, module.hparams.frames), domain)
-    return torch.cat([encoder(chunk)[0] for chunk in segments.split(batch)]).numpy()
+    padded = module.normalise(torch.nn.functional.pad(x, (0, 0, frames // 2, frames - 1 - frames // 2)), domain)
+    return torch.cat([encoder.sliding_mu(padded[s : s + batch + frames - 1], frames)
+                      for s in range(0, len(x), batch)]).numpy()
 
 
 def dtw_path(X: np.ndarray, Y: np.ndarray, metric: str = "euclidean") -> np.ndarray:

@@ -11,6 +11,7 @@ about twice as fast on CPU). The decoder mirrors the encoder; its output layer i
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 
@@ -47,6 +48,26 @@ class Encoder(nn.Module):
         h = self.fc(self.convs(x.transpose(1, 2)).flatten(1))
         mu, logvar = self.gauss(h).chunk(2, dim=1)
         return mu, logvar
+
+    def sliding_mu(self, x: Tensor, frames: int) -> Tensor:
+        """Eval mode: mu of every ``frames``-long segment of one sequence ``x (N, F)`` -> ``(N - frames + 1, L)``,
+        row s for the segment starting at frame s; equal to ``forward`` on the stacked segments.
+
+        The convolutions (and their batch norm and tanh) act on frames independently of where a segment starts,
+        so they run once over the whole sequence (the strided ones at stride 1, the second with dilation 2) and
+        each segment picks its positions (every 4th frame) for the fully connected layers."""
+        if self.training:
+            raise RuntimeError("sliding_mu needs eval mode (batch norm with its running statistics)")
+        first, second, third = self.convs
+        h = first(x.T.unsqueeze(0))  # (1, c1, N)
+        conv = second[0]
+        h = second[2](second[1](F.conv1d(h, conv.weight, conv.bias)))  # (1, c2, N - 2): every start
+        conv = third[0]
+        h = third[2](third[1](F.conv1d(h, conv.weight, conv.bias, dilation=2)))  # (1, c3, N - 4)
+        starts = torch.arange(len(x) - frames + 1)
+        positions = starts[:, None] + 4 * torch.arange(conv_frames(frames)[1])  # (segments, T3)
+        h = h[0][:, positions].permute(1, 0, 2).flatten(1)  # (segments, c3 * T3), channel-major like forward
+        return self.gauss(self.fc(h)).chunk(2, dim=1)[0]
 
 
 class Decoder(nn.Module):

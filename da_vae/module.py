@@ -34,7 +34,7 @@ from torch import Tensor
 from common.errors import InputError
 from da_vae.augment import augment_audio
 from da_vae.features import hop_length, log_mel_segments
-from da_vae.models import VAE, DenoisingAE, Encoder, copy_source_weights, kl_divergence
+from da_vae.models import VAE, Decoder, DenoisingAE, Encoder, copy_source_weights, kl_divergence
 
 EXAMPLE_SEGMENTS = 4  # validation segments drawn side by side in the example images
 
@@ -118,6 +118,14 @@ def voice_representation(magnitude: Tensor) -> Tensor:
     return torch.log1p(magnitude.clamp_min(0))
 
 
+def start_at_mean_voice(decoder: Decoder, stats: dict[str, Tensor] | None) -> None:
+    """Set ``decoder``'s output bias to the training mean of the voice representation per bin (``stats["voice_mean"]``,
+    separation only), so that an untrained decoder outputs the average voice instead of log(1 + |voice|) = 0, a
+    silent voice that 120 Adam steps of lr 1e-3 move by at most 0.12 per bin."""
+    if stats and "voice_mean" in stats:
+        decoder.deconvs[-1].bias.data.copy_(stats["voice_mean"].float())
+
+
 def voice_error(estimate: Tensor, target: Tensor, loss: str) -> Tensor:
     """Per-bin reconstruction loss of the separation models: ``|e|`` (l1) or ``e^2 / 2`` (l2), same shape."""
     if loss not in VOICE_LOSSES:
@@ -138,6 +146,7 @@ class SourceVAE(_Stage):
         if self.binary and stats and "source_rate" in stats:  # start from each pitch's log-odds in training:
             rate = stats["source_rate"].float().clamp(1e-3, 0.5)  # a sparse roll is far from p = 1/2
             self.vae.decoder.deconvs[-1].bias.data.copy_(torch.log(rate / (1 - rate)))
+        start_at_mean_voice(self.vae.decoder, stats)
 
     @property
     def binary(self) -> bool:
@@ -264,6 +273,8 @@ class TargetDAE(_TargetStage):
             raise ValueError(f"output={output!r}: use one of {', '.join(DAE_OUTPUTS)}")
         super().__init__(alpha=alpha, output=output, voice_loss=voice_loss, **kwargs)
         self.dae = DenoisingAE(**self.network_args("target"))
+        if output == "magnitude":  # "+wt" overwrites it with the VAE's decoder (``start_from``)
+            start_at_mean_voice(self.dae.decoder, kwargs.get("stats"))
 
     @property
     def target_model(self) -> DenoisingAE:

@@ -72,10 +72,13 @@ def last_checkpoint(cfg: DictConfig, stage: str) -> Path:
 def module_args(cfg: DictConfig, prepared: data.PreparedTask) -> dict:
     d = cfg.data
     mels = {"midi": d.midi_mels, "singing": d.singing_mels}.get(prepared.task, 0)
+    stats = prepared.stats
+    if prepared.task == "separation":  # the decoders' output layers start at the mean voice representation
+        stats = {**stats, "voice_mean": prepared.source_log1p_mean()}
     return dict(task=prepared.task, bands=list(prepared.bands), frames=d.segment_frames,
                 model=OmegaConf.to_container(cfg.model), optim=OmegaConf.to_container(cfg.optim),
                 features={"sample_rate": d.sample_rate, "n_fft": d.n_fft, "hop_ms": d.hop_ms, "n_mels": mels},
-                stats=prepared.stats, **({"voice_loss": cfg.task.voice_loss} if prepared.task == "separation" else {}))
+                stats=stats, **({"voice_loss": cfg.task.voice_loss} if prepared.task == "separation" else {}))
 
 
 def train_stage(cfg: DictConfig, stage: str) -> Path:

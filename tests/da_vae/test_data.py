@@ -9,7 +9,7 @@ import torch
 
 from common.audio import save_audio
 from common.errors import InputError
-from da_vae import data, evaluate, features, inference
+from da_vae import data, evaluate, features, inference, training
 
 SR, HOP = 16000, 320
 
@@ -259,3 +259,12 @@ def test_data_root_may_be_the_corpus_itself_or_the_folder_holding_it(tmp_path):
     for corpus, name in (("maps", "MAPS"), ("mir1k", "MIR-1K")):
         assert root(tmp_path, corpus) == tmp_path / name
         assert root(tmp_path / name, corpus) == tmp_path / name
+
+
+def test_the_mean_voice_of_the_separation_cache_is_over_training_frames(tiny):
+    """``voice_mean`` handed to the separation models = mean of log(1 + |voice|) over the training rows only."""
+    prepared = data.PreparedTask(data.prepare(tiny.config(), "separation"))
+    train = np.concatenate([prepared.clip(item)[0] for item in prepared.split("train")])
+    expected = np.log1p(np.maximum(train, 0)).mean(0)
+    np.testing.assert_allclose(training.module_args(tiny.config(), prepared)["stats"]["voice_mean"].numpy(),
+                               expected, rtol=1e-4, atol=1e-6)

@@ -296,3 +296,37 @@ def test_dae_loss_is_the_voice_loss_plus_alpha_times_the_latent_mse(alpha, outpu
     torch.testing.assert_close(losses["rec"], rec)
     torch.testing.assert_close(losses["mse_z"], mse)
     torch.testing.assert_close(losses["loss"], rec + alpha * mse)
+
+
+@pytest.mark.parametrize("frames, n", [(21, 60), (9, 9), (21, 21)])
+def test_sliding_mu_equals_the_encoder_on_every_segment(frames, n):
+    torch.manual_seed(0)
+    encoder = Encoder(bands=12, frames=frames, latent_dim=4, channels=(8, 16, 32), hidden=24)
+    for _ in range(3):  # running statistics away from their initial 0 / 1
+        encoder(torch.randn(16, frames, 12) * 2 + 1)
+    encoder.eval()
+    x = torch.randn(n, 12)
+    segments = x.unfold(0, frames, 1).transpose(1, 2)  # (n - frames + 1, frames, 12)
+    with torch.no_grad():
+        torch.testing.assert_close(encoder.sliding_mu(x, frames), encoder(segments)[0], rtol=1e-4, atol=1e-5)
+
+
+def test_separation_decoders_start_at_the_mean_voice_not_at_silence():
+    """With the training mean of log(1 + |voice|) per bin (``stats["voice_mean"]``) the VAE's and the magnitude
+    DAE's output layers start there: an untrained DAE's estimate is an average voice, not log(1 + 0) = silence
+    (the mask output and models without the statistics keep the default start)."""
+    torch.manual_seed(0)
+    voice_mean = torch.linspace(0.2, 1.5, 24)
+    stats = {"source_mean": torch.zeros(24), "source_std": torch.ones(24), "target_mean": torch.zeros(24),
+             "target_std": torch.ones(24), "voice_mean": voice_mean}
+    args = {**stage_args((24, 24)), "task": "separation"}
+    vae = SourceVAE(**args, stats=stats)
+    dae = TargetDAE(**args, stats=stats, output="magnitude", init_from_source=False)
+    torch.testing.assert_close(vae.vae.decoder.deconvs[-1].bias.data, voice_mean)
+    torch.testing.assert_close(dae.dae.decoder.deconvs[-1].bias.data, voice_mean)
+    assert not torch.allclose(TargetDAE(**args, stats=stats, output="mask").dae.decoder.deconvs[-1].bias.data,
+                              voice_mean)
+    mixture = torch.rand(64, 21, 24) * 20
+    estimate = dae.eval().estimate_representation(mixture)[0]
+    bare = TargetDAE(**args, output="magnitude", init_from_source=False).eval().estimate_representation(mixture)[0]
+    assert (estimate.mean((0, 1)) - voice_mean).abs().mean() < 0.5 * (bare.mean((0, 1)) - voice_mean).abs().mean()

@@ -182,3 +182,17 @@ def test_a_checkpoint_of_the_wrong_task_is_refused(tiny, midi_checkpoint, tmp_pa
     save_audio(tmp_path / "mix.wav", np.zeros(SR, np.float32) + 0.01, SR)
     assert tiny.run("separate", tmp_path / "mix.wav", f"ckpt={midi_checkpoint}") == 2
     assert "needs the stage-2 (target) model of task separation" in capsys.readouterr().err
+
+
+def test_frame_latents_encode_the_segment_centred_on_each_frame(midi_checkpoint):
+    """Per-frame latents (computed in chunks with shared convolutions) equal the encoder on each centred,
+    zero-padded, normalised segment."""
+    module = inference.load_target(midi_checkpoint, "midi")
+    raw = np.random.default_rng(0).random((70, module.hparams.bands[1]), dtype=np.float32)
+    T = module.hparams.frames
+    padded = torch.nn.functional.pad(torch.from_numpy(raw), (0, 0, T // 2, T - 1 - T // 2))
+    segments = module.normalise(padded.unfold(0, T, 1).transpose(1, 2), "target")
+    with torch.no_grad():
+        expected = module.encoder(segments)[0].numpy()
+    np.testing.assert_allclose(inference.frame_latents(module, raw, "target", batch=32), expected, rtol=1e-4,
+                               atol=1e-5)
