@@ -222,6 +222,16 @@ NOTES = """\
 """
 
 
+def cpu_text(cpu: dict) -> str:
+    """One paragraph: the jobs' CPU seconds by phase and system, and the preparation's wall seconds."""
+    def parts(phase):
+        return ", ".join(f"{name} {seconds:.0f}" for name, seconds in cpu[phase].items())
+    train, score = sum(cpu["train"].values()), sum(cpu["score"].values())
+    return (f"CPU seconds of the worker jobs: training {train:.0f} ({parts('train')}; all seeds of a system "
+            f"together), scoring {score:.0f} ({parts('score')}). Preparing the samples took "
+            f"{cpu['prepare_wall']:.0f} s of wall time (0 when they were on disk already).")
+
+
 def evaluate(cfg: DictConfig) -> Path:
     eval_without_wandb(cfg)
     unknown = [s for s in cfg.eval.systems if s not in SYSTEMS]
@@ -259,7 +269,8 @@ def evaluate(cfg: DictConfig) -> Path:
                  f"{held} of the paper's {len(checks)} orderings hold on paired differences."),
         sections=[Section(title="Table 1: LSD and RCA, with the listening-test proxies",
                           text="Ours beside the paper's. Lower LSD and phone error, higher RCA and cosine are better.",
-                          tables=[table1(result, systems)], figures=figures)],
+                          tables=[table1(result, systems)], figures=figures),
+                  Section(title="Where the time went", text=cpu_text(result["cpu"]))],
         claims=checks, headline=headline, examples=examples(result, cfg, items),
         notes=NOTES, seconds=seconds,
         results={"config": OmegaConf.to_container(cfg), "items": result["items"], "paper": PAPER,
