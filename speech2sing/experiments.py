@@ -7,6 +7,7 @@ speaker-similarity cosine)."""
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,9 @@ log = logging.getLogger(__name__)
 
 INPUT_ROW = "input"  # the stretched speech itself, unconverted: what every system starts from
 RECOGNISER = "phone_recogniser"  # the job training the phone recogniser of the intelligibility proxy
+# training jobs start longest first (measured CPU per step: the phoneme head, IN everywhere and both encoders
+# cost most, B1's single encoder least) and the short recogniser last, so both workers finish together
+LONGEST_FIRST = ("p_mtl", "allnorm", "singing_ae", "p_mse", "phsync", "b2", "b1")
 
 
 def lsd_bins(sample_rate: int, n_fft: int, low_hz: float = 100.0, high_hz: float = 3500.0) -> slice:
@@ -116,27 +120,31 @@ def recogniser_path(cfg: DictConfig) -> Path:
     return run_dir(cfg, training.PACKAGE) / "phone_recogniser.pt"
 
 
-def train_job(container: dict, name: str, seed: int) -> str:
+def train_job(container: dict, name: str, seed: int) -> tuple[str, float]:
     """A job of :func:`run_systems`: train system ``name`` with ``seed`` unless its ``last.ckpt`` exists (or
-    ``ckpt_path=last`` asks to resume); ``name == RECOGNISER`` trains the phone recogniser instead."""
+    ``ckpt_path=last`` asks to resume); ``name == RECOGNISER`` trains the phone recogniser instead. Returns the
+    checkpoint and the job's CPU seconds."""
+    started = time.process_time()
     cfg = OmegaConf.create(container)
     if name == RECOGNISER:
         path = recogniser_path(cfg)
         if not path.is_file() or cfg.ckpt_path == "last":
             path.parent.mkdir(parents=True, exist_ok=True)
             torch.save(train_recogniser(cfg).state_dict(), path)
-        return str(path)
+        return str(path), time.process_time() - started
     sub = training.with_system(cfg, name, seed)
     path = training.last_checkpoint(sub)
     if not path.is_file() or cfg.ckpt_path == "last":
         path = training.train(sub)
-    return str(path)
+    return str(path), time.process_time() - started
 
 
 def score_job(container: dict, name: str, seed: int | None, checkpoint: str | None, recogniser: str
-              ) -> tuple[str, int | None, list[dict], list[dict]]:
+              ) -> tuple[str, int | None, list[dict], list[dict], float]:
     """A job of :func:`run_systems`: score system ``name`` (its ``checkpoint``; ``INPUT_ROW``: the stretched
-    speech) on the test items -> (name, seed, metrics per item, the first items' log-magnitudes and audio)."""
+    speech) on the test items -> (name, seed, metrics per item, the first items' log-magnitudes and audio, the
+    job's CPU seconds)."""
+    started = time.process_time()
     cfg = OmegaConf.create(container)
     phones = PhoneRecognizer(cfg.data.n_fft // 2 + 1, 64, cfg.model.phones)
     phones.load_state_dict(torch.load(recogniser, map_location="cpu"))
@@ -153,33 +161,43 @@ def score_job(container: dict, name: str, seed: int | None, checkpoint: str | No
             outputs.append({"log_mag": log_mag, "audio": audio})
     log.info("%s seed %s: LSD %.2f, RCA %.3f over %d items", name, seed,
              np.mean([s["lsd"] for s in scores]), np.mean([s["rca"] for s in scores]), len(scores))
-    return name, seed, scores, outputs
+    return name, seed, scores, outputs, time.process_time() - started
 
 
 def run_systems(cfg: DictConfig) -> dict:
-    """``{"items": [names], "scores": {system: {seed: [metrics per item]}}, "outputs": {...}}``: every system of
-    ``eval.systems`` trained (or reused) once per seed of ``eval.seeds`` and scored on the test items, plus the
-    stretched speech itself (row ``input``), in ``eval.workers`` processes of one torch thread each
-    (``common.parallel.worker_pool``): the samples are prepared once, to disk, and every job reads them
-    memory-mapped. ``outputs`` keeps the first seed's log-magnitudes and audio."""
+    """``{"items": [names], "scores": {system: {seed: [metrics per item]}}, "outputs": {...}, "cpu": {...}}``:
+    every system of ``eval.systems`` trained (or reused) once per seed of ``eval.seeds`` and scored on the test
+    items, plus the stretched speech itself (row ``input``), in ``eval.workers`` processes of one torch thread
+    each (``common.parallel.worker_pool``): the samples are prepared once, to disk, and every job reads them
+    memory-mapped. ``outputs`` keeps the first seed's log-magnitudes and audio; ``cpu`` the CPU seconds of the
+    jobs (training per system, scoring per system) and the wall seconds of the sample preparation."""
     container = OmegaConf.to_container(cfg)
+    cpu: dict = {"train": {}, "score": {}}
     with worker_pool(cfg.eval.workers, cfg.log_level) as run:
+        started = time.perf_counter()
         for align in sorted({SYSTEMS[name]["align"] for name in cfg.eval.systems} | {"uniform"}):
             data.samples(cfg, align, run)
-        trained = [(name, seed) for name in cfg.eval.systems for seed in cfg.eval.seeds]
-        jobs = [(RECOGNISER, 0), *trained]
-        paths = list(run(train_job, [container] * len(jobs), *zip(*jobs)))
+        cpu["prepare_wall"] = time.perf_counter() - started
+        order = {name: k for k, name in enumerate(LONGEST_FIRST)}
+        trained = sorted(((name, seed) for name in cfg.eval.systems for seed in cfg.eval.seeds),
+                         key=lambda job: order.get(job[0], -1))
+        jobs = [*trained, (RECOGNISER, 0)]
+        paths = []
+        for (name, _), (path, seconds) in zip(jobs, run(train_job, [container] * len(jobs), *zip(*jobs))):
+            paths.append(path)
+            cpu["train"][name] = cpu["train"].get(name, 0.0) + seconds
         rows = [*trained, (INPUT_ROW, None)]
-        checkpoints = [*paths[1:], None]
-        done = list(run(score_job, [container] * len(rows), *zip(*rows), checkpoints, [paths[0]] * len(rows)))
+        checkpoints = [*paths[:-1], None]
+        done = list(run(score_job, [container] * len(rows), *zip(*rows), checkpoints, [paths[-1]] * len(rows)))
     uniform = test_items(cfg, "uniform")
     recogniser = PhoneRecognizer(cfg.data.n_fft // 2 + 1, 64, cfg.model.phones)
-    recogniser.load_state_dict(torch.load(paths[0], map_location="cpu"))
-    result = {"items": [s.name for s in uniform], "scores": {}, "outputs": {},
+    recogniser.load_state_dict(torch.load(paths[-1], map_location="cpu"))
+    result = {"items": [s.name for s in uniform], "scores": {}, "outputs": {}, "cpu": cpu,
               "target_phone_error": [float(np.mean(recognised_phones(recogniser.eval(), s.Y) != s.phones))
                                      for s in uniform]}
-    for name, seed, scores, outputs in sorted(done, key=lambda r: r[0] != INPUT_ROW):
+    for name, seed, scores, outputs, seconds in sorted(done, key=lambda r: r[0] != INPUT_ROW):
         result["scores"].setdefault(name, {})[seed or 0] = scores
+        cpu["score"][name] = cpu["score"].get(name, 0.0) + seconds
         if outputs:
             result["outputs"][name] = outputs
     return result

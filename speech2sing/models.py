@@ -56,13 +56,26 @@ class NormGRU(nn.Module):
         return x + self.gru(self.norm(x).transpose(1, 2))[0].transpose(1, 2)
 
 
-class Encoder(nn.Module):
-    """(B, F, T) -> latent (B, c/8, T/8) and skips [h0 (c, T), h1 (c/2, T/2), h2 (c/4, T/4)]; T % 8 == 0."""
+class SparseRowConv(nn.Conv1d):
+    """A k3 ``Conv1d`` over frequency channels that reads only the rows (bins) nonzero somewhere in the batch:
+    the same output as the full convolution, as zero rows add nothing, at a fraction of the cost on the pitch
+    image C (one 1 per frame, the melody's few dozen bins of 513)."""
 
-    def __init__(self, bins: int, c: int, norm: str):
+    def forward(self, x: Tensor) -> Tensor:
+        rows = x.detach().abs().amax(dim=(0, 2)).nonzero()[:, 0]
+        if len(rows) == 0:  # no voiced frame: the bias alone
+            return self.bias[None, :, None].expand(len(x), -1, x.shape[-1])
+        return F.conv1d(x[:, rows], self.weight[:, rows], self.bias, padding=self.padding)
+
+
+class Encoder(nn.Module):
+    """(B, F, T) -> latent (B, c/8, T/8) and skips [h0 (c, T), h1 (c/2, T/2), h2 (c/4, T/4)]; T % 8 == 0.
+    ``sparse_input``: the input is mostly zero rows (the pitch image), see :class:`SparseRowConv`."""
+
+    def __init__(self, bins: int, c: int, norm: str, sparse_input: bool = False):
         super().__init__()
         all_ = norm == "all"
-        self.inp = nn.Sequential(nn.Conv1d(bins, c, 3, padding=1), _act())
+        self.inp = nn.Sequential((SparseRowConv if sparse_input else nn.Conv1d)(bins, c, 3, padding=1), _act())
         self.down = nn.ModuleList(
             nn.Sequential(_sample("time_down", ch, ch, all_), _sample("freq", ch, ch // 2, all_))
             for ch in (c, c // 2, c // 4))
@@ -91,7 +104,7 @@ class Speech2Singing(nn.Module):
         c, all_ = channels, norm == "all"
         self.melody, self.skips = melody, skips
         self.speech_encoder = Encoder(bins, c, norm)
-        self.melody_encoder = Encoder(bins, c, norm) if melody else None
+        self.melody_encoder = Encoder(bins, c, norm, sparse_input=True) if melody else None
         widths = [(c // 8) * (2 if melody else 1), c // 4, c // 2, c]
         self.up = nn.ModuleList(
             nn.ModuleDict({"time": _sample("time_up", widths[i], widths[i], all_),

@@ -65,3 +65,18 @@ def test_table1_reports_the_heads_phone_error_and_seed_intervals():
     assert "0.200 of the frames" in table.caption
     one_seed = evaluate.table1(result_with(PAPER_LIKE_LSD, PAPER_LIKE_RCA), list(SYSTEMS))
     assert "LSD 95% CI, seeds" not in one_seed.columns
+
+
+def test_run_systems_trains_longest_first_scores_every_row_and_accounts_the_cpu(tiny):
+    from speech2sing import experiments
+
+    cfg = tiny.config("run.name=pipeline", "trainer.max_steps=4", "eval.systems=[b1,p_mtl]", "eval.seeds=[0,1]",
+                      "eval.n_items=2", "eval.workers=0", "eval.recogniser_steps=2", "eval.examples=1")
+    result = experiments.run_systems(cfg)
+    assert list(result["cpu"]["train"]) == ["p_mtl", "b1", experiments.RECOGNISER]  # longest first
+    assert set(result["scores"]) == {INPUT_ROW, "b1", "p_mtl"}
+    assert all(len(result["scores"][s]) == 2 for s in ("b1", "p_mtl"))  # two seeds each
+    assert all(len(v) == len(result["items"]) == 2 for by_seed in result["scores"].values() for v in by_seed.values())
+    assert "head_phone_error" in result["scores"]["p_mtl"][1][0]
+    assert all(seconds > 0 for phase in ("train", "score") for seconds in result["cpu"][phase].values())
+    assert "training" in evaluate.cpu_text(result["cpu"])

@@ -75,3 +75,21 @@ def test_the_paper_sized_network_maps_513_bins_through_a_64_times_smaller_latent
     net = Speech2Singing(513, 512, melody=False, skips=False)
     z, skips = net.speech_encoder(torch.rand(1, 513, 64))
     assert z.shape == (1, 64, 8) and [s.shape[1:] for s in skips] == [(512, 64), (256, 32), (128, 16)]
+
+
+def test_the_melody_encoder_reads_only_the_pitch_image_rows_in_use_with_the_full_convolution_result():
+    from speech2sing.models import SparseRowConv
+
+    torch.manual_seed(0)
+    sparse = SparseRowConv(F, 8, 3, padding=1)
+    full = torch.nn.Conv1d(F, 8, 3, padding=1)
+    full.load_state_dict(sparse.state_dict())
+    c = torch.zeros(2, F, 11)
+    c[0, 4, 2:6], c[1, 9, 5:], c[1, 30, 0] = 1, 1, 1
+    y_sparse, y_full = sparse(c), full(c)
+    assert torch.allclose(y_sparse, y_full, atol=1e-6)
+    y_sparse.square().sum().backward()
+    y_full.square().sum().backward()
+    assert torch.allclose(sparse.weight.grad, full.weight.grad, atol=1e-5)
+    assert torch.allclose(sparse(torch.zeros(1, F, 5)), full(torch.zeros(1, F, 5)))  # no voiced frame at all
+    assert isinstance(Speech2Singing(F, 16).melody_encoder.inp[0], SparseRowConv)
