@@ -14,7 +14,8 @@ def test_eval_writes_the_three_tables_beside_the_papers(tiny):
     assert tiny.run("eval", "trainer.max_steps=30", "eval.max_clips=2", "eval.pitch_steps=[-1,0,1]",
                     "eval.stretch_rates=[0.9,1.1]", "eval.midi_latent_dims=[32,12]", "eval.seeds=[0,1]",
                     "eval.separation_alphas=[0,0.1,1]", "eval.separation_steps=30",
-                    "eval.workers=0", "run.name=eval") == 0  # in this process: no worker start-up
+                    "eval.workers=0", "eval.midi_augment=true",  # in this process: no worker start-up
+                    "run.name=eval") == 0
     out = tiny.root / "reports"
     readme = (out / "README.md").read_text()
     results = json.loads((out / "results.json").read_text())
