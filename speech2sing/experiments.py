@@ -14,7 +14,8 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from common.lightning import run_dir
+from common.lightning import check_reusable, run_dir
+from common.lightning.reuse import TRAINING_KEYS
 from common.metrics import log_spectral_distance, raw_chroma_accuracy
 from common.parallel import worker_pool
 from speech2sing import data, training
@@ -136,6 +137,8 @@ def train_job(container: dict, name: str, seed: int) -> tuple[str, float]:
     path = training.last_checkpoint(sub)
     if not path.is_file() or cfg.ckpt_path == "last":
         path = training.train(sub)
+    else:  # a finished run is reused only if it was trained with this config
+        check_reusable(path.parents[1], sub, (*TRAINING_KEYS, "data"), ignore=("data.root", "data.num_workers"))
     return str(path), time.process_time() - started
 
 
