@@ -201,17 +201,17 @@ NOTES = """\
 - Size: CPU budget. Network width `model.channels` (paper 512), `trainer.max_steps` steps of batch
   `data.batch_size` on random `data.crop_frames`-frame crops (paper: 14 x 1000 iterations of batch 16 on whole
   samples). Learning rate decays by 0.92 every `optim.decay_every` steps (the paper gives no period; one decay
-  per 1000-iteration epoch is our reading, so the 300-step default runs at the full rate 0.002 throughout).
+  per 1000-iteration epoch is our reading, so the 600-step default runs at the full rate 0.002 throughout).
 - RCA is a matter of training budget here, not of the melody path: the pitch image is aligned with the target
   frames (the sung spectrogram's strongest low bin is C's bin, frame for frame), reaches the melody encoder whose
   code joins the speech's at the T/8 bottleneck, and is the contour RCA is scored against; the target singing
   through the same Griffin-Lim and pYIN path scores RCA 0.94. P-MSE (seed 0, 20 held-out items) learns to follow
   the melody only after the first few hundred steps: RCA 0.17 at 300 steps, 0.56 at 600 (constant rate; with 11
   decays squeezed into 300 steps 0.075 at 300 and 0.54 at 1000), from
-  `bench/speech2sing_rca.py optim.decay_every=1000 --system p_mse --steps 300 600`. The default's 300 steps per
-  system (21 trainings in the eval's CPU budget) stop before that, so its melody-conditioned systems sit far below
-  the paper's RCA, with wide intervals over seeds; the skip connections let a short run copy the speech's
-  harmonics, which is why B2 (no skips) follows the melody best at this budget.
+  `bench/speech2sing_rca.py optim.decay_every=1000 --system p_mse --steps 300 600`. The default trains 600 steps
+  per system (21 trainings fit the eval's 10 minutes; at 300 steps RCA was 0.01-0.27, bimodal over seeds); the
+  skip connections let a short run copy the speech's harmonics, which is why B2 (no skips) followed the melody
+  best at 300 steps. Even at 600 steps the budget is a few percent of the paper's 14,000 iterations of batch 16.
 - Seeds: every system is trained once per seed of `eval.seeds` (three by default). An item's value is its
   mean over the seeds; the table gives 95% bootstrap intervals over the items and 95% t-intervals over the
   seeds' means; each ordering is decided on the paired per-item differences of those seed means.
