@@ -28,7 +28,7 @@ from common.errors import InputError
 from common.parallel import worker_pool
 from common.report import Example
 from common.report.stats import mean_ci
-from da_vae import data, features, figure4, inference, table3, training
+from da_vae import catalog, data, features, figure4, inference, table3, training
 from da_vae.figure4 import random_rates
 
 log = logging.getLogger(__name__)
@@ -75,9 +75,9 @@ def trained_models(cfg: DictConfig, task: str, variants: dict[str, tuple[bool, f
             for (seed, L), named in zip(jobs, paths) for name, path in named.items()}
 
 
-def validation_items(cfg: DictConfig, task: str) -> list[data.Item]:
+def validation_items(cfg: DictConfig, task: str) -> list[catalog.Item]:
     """Validation items of ``task``; at most ``eval.max_clips`` of them (spread evenly) when it is > 0."""
-    items = [item for item in data.task_items(cfg, task) if item.split == "val"]
+    items = [item for item in catalog.task_items(cfg, task) if item.split == "val"]
     limit = cfg.eval.max_clips
     if 0 < limit < len(items):
         log.info("%s: evaluating %d of %d validation clips (eval.max_clips)", task, limit, len(items))
@@ -98,7 +98,7 @@ def source_fingerprint(model: torch.nn.Module) -> str:
 
 def _score_pieces(container: dict, items: list[dict], stretches: dict[str, list[float]],
                   checkpoints: dict[str, dict[str, str]]) -> dict[str, dict]:
-    """Table 2 errors of ``items`` (``data.Item`` fields), each non-linearly stretched with the control rates
+    """Table 2 errors of ``items`` (``catalog.Item`` fields), each non-linearly stretched with the control rates
     of its piece, for Proposed (``checkpoints``: {method: {seed: stage-2 last.ckpt}}), Chroma and Spec ->
     {item name: {e_per_seed: {method: {seed: e}}, Chroma: e, Spec: e}}. A job of :func:`audio_to_midi`."""
     d = OmegaConf.create(container).data
@@ -158,7 +158,7 @@ def audio_to_midi(cfg: DictConfig) -> dict:
             run_cfg = base.copy()
             run_cfg.task.name, run_cfg.model.latent_dim, run_cfg.run.seed = "midi", L, seed
             checkpoints.setdefault(name, {})[str(seed)] = str(training.last_checkpoint(run_cfg, "target"))
-    items = [item for item in data.task_items(cfg, "midi") if item.split in DOMAINS]
+    items = [item for item in catalog.task_items(cfg, "midi") if item.split in DOMAINS]
     rng = np.random.default_rng(cfg.eval.seed)
     stretches = {}
     for item in items:  # one stretch per piece, drawn in item order
@@ -216,5 +216,5 @@ def singing_alignment(cfg: DictConfig) -> dict:
 def separation(cfg: DictConfig, examples: list[Example] | None = None) -> dict:
     """Table 3 on every validation clip (``eval.max_clips`` does not apply), both DAE outputs, every seed of
     ``eval.seeds``, and the alpha sweep (``da_vae.table3``); the first ``eval.examples`` clips go to ``examples``."""
-    items = [item for item in data.task_items(cfg, "separation") if item.split == "val"]
+    items = [item for item in catalog.task_items(cfg, "separation") if item.split == "val"]
     return table3.run(cfg, items, examples)

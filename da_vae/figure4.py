@@ -14,7 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from common.align import nonlinear_time_stretch, path_error, pitch_shift, time_stretch
 from common.parallel import worker_pool
-from da_vae import data, features, inference
+from da_vae import catalog, features, inference
 
 SUBTASKS = ("mono-to-mono", "mono-to-poly")
 
@@ -41,7 +41,7 @@ def distortions(cfg: DictConfig, voice: np.ndarray, hop: int, rng: np.random.Gen
 
 
 def _score_clips(container: dict, items: list[tuple[int, dict]], checkpoints: dict[str, str]) -> dict[str, dict]:
-    """Errors of the clips ``items`` ((index, ``data.Item`` fields)) in every condition -> {clip name: {key
+    """Errors of the clips ``items`` ((index, ``catalog.Item`` fields)) in every condition -> {clip name: {key
     ``subtask|pitch|stretch``: {"MCEP": e, "Proposed": {seed: e}}}}, with the stage-2 models ``checkpoints``
     {seed: last.ckpt}. A job of :func:`run`."""
     cfg = OmegaConf.create(container)
@@ -57,7 +57,7 @@ def _score_clips(container: dict, items: list[tuple[int, dict]], checkpoints: di
 
     scores = {}
     for index, fields in items:
-        voice, accompaniment = data.load_karaoke(fields["audio"], sr)
+        voice, accompaniment = catalog.load_karaoke(fields["audio"], sr)
         originals = dict(zip(SUBTASKS, (represent(voice, "source"), represent(voice + accompaniment, "target"))))
         clip = scores[fields["name"]] = {}
         rng = np.random.default_rng([cfg.eval.seed, index])
@@ -74,7 +74,7 @@ def _score_clips(container: dict, items: list[tuple[int, dict]], checkpoints: di
     return scores
 
 
-def run(cfg: DictConfig, items: list[data.Item], checkpoints: dict[str, str]) -> dict:
+def run(cfg: DictConfig, items: list[catalog.Item], checkpoints: dict[str, str]) -> dict:
     """Figure 4 on ``items`` with the stage-2 models ``checkpoints`` {seed: last.ckpt} -> ``errors`` {``subtask|
     method|pitch|stretch``: e per clip} (Proposed's e is the mean over seeds), ``errors_per_seed`` {``subtask|
     pitch|stretch``: {seed: Proposed's e per clip}}, ``median_e`` (median over clips of ``errors``), ``clips``,

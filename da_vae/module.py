@@ -34,7 +34,16 @@ from torch import Tensor
 from common.errors import InputError
 from da_vae.augment import augment_audio
 from da_vae.features import hop_length, log_mel_segments
-from da_vae.models import VAE, Decoder, DenoisingAE, Encoder, copy_source_weights, kl_divergence
+from da_vae.models import (
+    VAE,
+    DenoisingAE,
+    Encoder,
+    copy_source_weights,
+    kl_divergence,
+    start_at_mean_voice,
+    voice_error,
+    voice_representation,
+)
 
 EXAMPLE_SEGMENTS = 4  # validation segments drawn side by side in the example images
 
@@ -108,30 +117,6 @@ class _Stage(pl.LightningModule):
 
     def image_examples(self) -> dict[str, np.ndarray]:
         return getattr(self, "_examples", {})
-
-
-VOICE_LOSSES = ("l2", "l1")
-
-
-def voice_representation(magnitude: Tensor) -> Tensor:
-    """What the separation VAE and DAE take in and decode: ``log(1 + |STFT|)``, same shape."""
-    return torch.log1p(magnitude.clamp_min(0))
-
-
-def start_at_mean_voice(decoder: Decoder, stats: dict[str, Tensor] | None) -> None:
-    """Set ``decoder``'s output bias to the training mean of the voice representation per bin (``stats["voice_mean"]``,
-    separation only), so that an untrained decoder outputs the average voice instead of log(1 + |voice|) = 0, a
-    silent voice that 120 Adam steps of lr 1e-3 move by at most 0.12 per bin."""
-    if stats and "voice_mean" in stats:
-        decoder.deconvs[-1].bias.data.copy_(stats["voice_mean"].float())
-
-
-def voice_error(estimate: Tensor, target: Tensor, loss: str) -> Tensor:
-    """Per-bin reconstruction loss of the separation models: ``|e|`` (l1) or ``e^2 / 2`` (l2), same shape."""
-    if loss not in VOICE_LOSSES:
-        raise ValueError(f"voice_loss={loss!r}: use one of {', '.join(VOICE_LOSSES)}")
-    error = estimate - target
-    return error.abs() if loss == "l1" else 0.5 * error.square()
 
 
 class SourceVAE(_Stage):

@@ -27,7 +27,7 @@ from common.metrics import SourceScorer
 from common.parallel import worker_pool
 from common.report import Clip, Example, Table, mean_ci, paired_diff
 from common.report.stats import format_ci
-from da_vae import data, inference, training
+from da_vae import catalog, data, inference, training
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ def _score_clips(clips: list[tuple[str, str, bool]], checkpoints: dict[str, str]
     models = {key: inference.load_target(path, "separation") for key, path in checkpoints.items()}
     out = []
     for name, path, example in clips:
-        voice, accompaniment = data.load_karaoke(path, sample_rate)
+        voice, accompaniment = catalog.load_karaoke(path, sample_rate)
         mixture = voice + accompaniment
         try:
             scorer = SourceScorer(np.stack([voice, accompaniment]), source=0)
@@ -106,7 +106,7 @@ def _score_clips(clips: list[tuple[str, str, bool]], checkpoints: dict[str, str]
     return out
 
 
-def run(cfg: DictConfig, items: list[data.Item], examples: list[Example] | None = None) -> dict:
+def run(cfg: DictConfig, items: list[catalog.Item], examples: list[Example] | None = None) -> dict:
     """Train and score every Table 3 model on ``items`` (the validation clips) -> JSON-ready results (see
     :func:`summarise`); the first ``eval.examples`` clips are appended to ``examples`` (mixture, each Table 3
     model of the first seed, voice)."""

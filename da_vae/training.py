@@ -21,7 +21,8 @@ from common.errors import InputError
 from common.lightning import fit, run_dir
 from da_vae import data
 from da_vae.config import STAGES, TASKS
-from da_vae.module import DAE_OUTPUTS, VOICE_LOSSES, SourceVAE, TargetDAE, TargetEncoder, load_stage
+from da_vae.models import VOICE_LOSSES
+from da_vae.module import DAE_OUTPUTS, SourceVAE, TargetDAE, TargetEncoder, load_stage
 
 log = logging.getLogger(__name__)
 

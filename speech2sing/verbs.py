@@ -11,13 +11,13 @@ from pytorch_lightning.utilities import rank_zero_only
 
 from common.audio import WRITE_FORMATS, load_audio, save_audio
 from common.errors import InputError
-from speech2sing import data, inference, training
+from speech2sing import catalog, data, inference, training
 from speech2sing.module import load_module
 
 
 def prepare(cfg: DictConfig, args: argparse.Namespace) -> None:
     splits = data.samples(cfg)
-    print(f"corpus: {data.corpus_root(cfg)}; samples: {len(splits['train'])} train, {len(splits['test'])} test "
+    print(f"corpus: {catalog.corpus_root(cfg)}; samples: {len(splits['train'])} train, {len(splits['test'])} test "
           f"(held-out song {cfg.data.test_song})")
 
 

@@ -9,7 +9,7 @@ import torch
 
 from common.audio import save_audio
 from common.errors import InputError
-from da_vae import data, evaluate, features, inference, training
+from da_vae import catalog, data, evaluate, features, inference, training
 
 SR, HOP = 16000, 320
 
@@ -59,16 +59,16 @@ def test_log_mel_is_log1p_of_librosa_mel_power():
 
 
 def test_split_keeps_songs_together_and_holds_out_a_fifth():
-    items = [data.Item(f"s{song}_{clip}", "x.wav", None, f"s{song}") for song in range(10) for clip in range(3)]
-    split = data.split_groups(items, 0.2, seed=0)
+    items = [catalog.Item(f"s{song}_{clip}", "x.wav", None, f"s{song}") for song in range(10) for clip in range(3)]
+    split = catalog.split_groups(items, 0.2, seed=0)
     by_song = {}
     for item in split:
         by_song.setdefault(item.group, set()).add(item.split)
     assert all(len(s) == 1 for s in by_song.values())
     assert sum(s == {"val"} for s in by_song.values()) == 2
-    assert split == data.split_groups(items, 0.2, seed=0)
+    assert split == catalog.split_groups(items, 0.2, seed=0)
     with pytest.raises(InputError, match="at least 2 pieces"):
-        data.split_groups(items[:3], 0.2, seed=0)
+        catalog.split_groups(items[:3], 0.2, seed=0)
 
 
 def test_prepare_caches_once_with_train_statistics_and_serves_normalised_segments(tiny):
@@ -121,7 +121,7 @@ def test_training_and_heldout_pianos_are_disjoint_in_config_and_files(tiny):
 
     cfg = tiny.config()
     assert cfg.data.heldout_instrument not in cfg.data.instruments
-    items = data.task_items(cfg, "midi")
+    items = catalog.task_items(cfg, "midi")
     by_split = {split: [i for i in items if i.split == split] for split in ("train", "val", "heldout")}
     assert {i.instrument for i in by_split["train"] + by_split["val"]} == set(cfg.data.instruments)
     assert {i.instrument for i in by_split["heldout"]} == {cfg.data.heldout_instrument}
@@ -138,7 +138,7 @@ def test_training_and_heldout_pianos_are_disjoint_in_config_and_files(tiny):
     assert heldout_font not in {pianos[name]["soundfont"] for name in cfg.data.instruments}
     assert len({(p["soundfont"], p["program"]) for p in pianos.values()}) >= 3
     with pytest.raises(InputError, match="data.heldout_instrument=AkPnBcht is also in data.instruments"):
-        data.task_items(tiny.config("data.heldout_instrument=AkPnBcht"), "midi")
+        catalog.task_items(tiny.config("data.heldout_instrument=AkPnBcht"), "midi")
 
 
 def test_retime_midi_moves_notes_along_the_path():
@@ -151,17 +151,17 @@ def test_retime_midi_moves_notes_along_the_path():
 
 def test_wrong_layouts_and_mono_karaoke_are_clear_errors(tmp_path):
     with pytest.raises(InputError, match="no MAPS_MUS-.*_ENSTDkCl.wav files.*data.root"):
-        data.maps_items(tmp_path, "ENSTDkCl")
+        catalog.maps_items(tmp_path, "ENSTDkCl")
     with pytest.raises(InputError, match="Wavfile: no <singer>_<song>_<clip>.wav"):
-        data.mir1k_items(tmp_path)
+        catalog.mir1k_items(tmp_path)
     save_audio(tmp_path / "a_1_01.wav", np.zeros(SR, np.float32), SR)
     with pytest.raises(InputError, match="a_1_01.wav: has 1 channel"):
-        data.load_karaoke(str(tmp_path / "a_1_01.wav"), SR)
+        catalog.load_karaoke(str(tmp_path / "a_1_01.wav"), SR)
     folder = tmp_path / "ENSTDkCl/MUS"
     folder.mkdir(parents=True)
     save_audio(folder / "MAPS_MUS-x_ENSTDkCl.wav", np.zeros(SR, np.float32), SR)
     with pytest.raises(InputError, match="MAPS_MUS-x_ENSTDkCl.mid: missing MIDI"):
-        data.maps_items(tmp_path, "ENSTDkCl")
+        catalog.maps_items(tmp_path, "ENSTDkCl")
 
 
 def test_orderings_report_what_the_numbers_say():
@@ -254,7 +254,7 @@ def test_data_root_may_be_the_corpus_itself_or_the_folder_holding_it(tmp_path):
 
     def root(where, corpus):
         cfg = OmegaConf.create({"data": {"synthetic": False, "root": str(where), "maps": None, "mir1k": None}})
-        return data.corpus_root(cfg, corpus)
+        return catalog.corpus_root(cfg, corpus)
 
     for corpus, name in (("maps", "MAPS"), ("mir1k", "MIR-1K")):
         assert root(tmp_path, corpus) == tmp_path / name

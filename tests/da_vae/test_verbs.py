@@ -10,7 +10,7 @@ import torch
 
 from common.align import nonlinear_time_stretch, path_error
 from common.audio import load_audio, resample, save_audio
-from da_vae import data, features, inference
+from da_vae import catalog, data, features, inference
 
 SR, HOP = 16000, 320
 
@@ -27,7 +27,7 @@ def onsets(midi):
 
 def test_align_recovers_a_nonlinear_stretch_better_than_spec_and_retimes_the_midi(tiny, midi_checkpoint, tmp_path,
                                                                                    monkeypatch):
-    piece = next(i for i in data.task_items(tiny.config(), "midi") if i.split == "val")  # unseen in training
+    piece = next(i for i in catalog.task_items(tiny.config(), "midi") if i.split == "val")  # unseen in training
     audio = load_audio(piece.audio, SR)
     stretched = nonlinear_time_stretch(audio, [0.75, 1.3, 0.8, 1.25, 0.9], hop_length=HOP)
     wav = save_audio(tmp_path / "recordings" / "performance.wav", stretched.output, SR)
@@ -58,8 +58,8 @@ def test_align_recovers_a_nonlinear_stretch_better_than_spec_and_retimes_the_mid
 
 def test_separate_writes_voice_and_accompaniment_that_sum_to_the_mixture(tiny, separation_checkpoint, tmp_path,
                                                                          monkeypatch, capsys):
-    clip = next(i for i in data.task_items(tiny.config(), "separation") if i.split == "train")
-    voice, accompaniment = data.load_karaoke(clip.audio, SR)
+    clip = next(i for i in catalog.task_items(tiny.config(), "separation") if i.split == "train")
+    voice, accompaniment = catalog.load_karaoke(clip.audio, SR)
     mixture = resample(voice + accompaniment, SR, 22050)  # a rate the model was not trained at
     wav = save_audio(tmp_path / "dataset" / "song.wav", mixture, 22050)
     (tmp_path / "sep").mkdir()
@@ -87,7 +87,7 @@ def test_separate_feeds_the_model_the_training_frames(tiny, separation_checkpoin
     module = inference.load_target(separation_checkpoint, "separation")
     seen, separate = [], module.separate
     monkeypatch.setattr(module, "separate", lambda x: seen.append(x) or separate(x))
-    voice, accompaniment = data.load_karaoke(item["audio"], SR)
+    voice, accompaniment = catalog.load_karaoke(item["audio"], SR)
     inference.separate_voice(module, voice + accompaniment, hop_frames=5)
     n, T = len(mixture_features), module.hparams.frames
     starts = sorted(set(range(0, n - T + 1, 5)) | {n - T})
@@ -99,8 +99,8 @@ def nsdr_of_held_out_clip(cfg, checkpoint):
     """NSDR of the voice separated from the first validation clip, dB."""
     from common.metrics import SourceScorer
 
-    item = next(i for i in data.task_items(cfg, "separation") if i.split == "val")
-    voice, accompaniment = data.load_karaoke(item.audio, SR)
+    item = next(i for i in catalog.task_items(cfg, "separation") if i.split == "val")
+    voice, accompaniment = catalog.load_karaoke(item.audio, SR)
     scorer = SourceScorer(np.stack([voice, accompaniment]))
     estimate = inference.separate_voice(inference.load_target(checkpoint, "separation"), voice + accompaniment)
     return scorer(estimate)["SDR"] - scorer(voice + accompaniment)["SDR"]

@@ -132,7 +132,7 @@ def test_a_file_deleted_from_a_built_corpus_is_named_and_the_corpus_rebuilt(tmp_
 def test_unpaired_files_of_a_real_dataset_are_counted_and_named(tmp_path, caplog):
     """NUS-48E with a sung song lacking its reading and a reading lacking its song: both skipped with a warning
     naming them; the complete pair is used."""
-    from speech2sing.data import recordings
+    from speech2sing.catalog import recordings
 
     singer = tmp_path / "nus-smc-corpus_48" / "ADIZ"
     for kind, song in [("read", "01"), ("sing", "01"), ("sing", "02"), ("read", "03")]:

@@ -3,13 +3,13 @@ features computed in memory; a second call prepares nothing."""
 
 import numpy as np
 
-from speech2sing import data
+from speech2sing import catalog, data
 
 
 def test_prepared_samples_round_trip_through_disk_as_memory_maps(tiny, monkeypatch):
     cfg = tiny.config()
     splits = data.samples(cfg)
-    recs = data.recordings(data.corpus_root(cfg))
+    recs = catalog.recordings(catalog.corpus_root(cfg))
     base = data.feature_dir(cfg, "uniform")
     assert sorted(p.name for p in base.iterdir()) == sorted(f"{r.singer}-{r.song}" for r in recs)
     assert len(splits["train"]) > 0 and len(splits["test"]) > 0

@@ -11,7 +11,7 @@ import pytest
 from common.audio import load_audio, save_audio
 from common.corpora import speech as mbrola
 from common.metrics import raw_chroma_accuracy
-from speech2sing import data
+from speech2sing import catalog, data
 from speech2sing import features as fx
 from speech2sing.inference import prepare_speech
 from speech2sing.module import load_module
@@ -25,17 +25,17 @@ def held_out_line(tiny, tmp_path_factory):
     recording of a singer in a register the model was trained on (the tiny corpus trains on two male voices;
     a female melody lies above every pitch bin the model saw)."""
     out = tmp_path_factory.mktemp("line")
-    root = data.corpus_root(tiny.config())
+    root = catalog.corpus_root(tiny.config())
     manifest = json.loads((root / "manifest.json").read_text())
     register = {i["singer"]: mbrola.VOICES[i["voice"].removeprefix("mbrola-")] for i in manifest["items"]}
     trained = {register[i["singer"]] for i in manifest["items"] if i["song"] != "01"}
-    rec = next(r for r in data.recordings(root) if r.song == "01" and register[r.singer] in trained)
-    read = data.read_labels(rec.path("read", "txt"))
+    rec = next(r for r in catalog.recordings(root) if r.song == "01" and register[r.singer] in trained)
+    read = catalog.read_labels(rec.path("read", "txt"))
     words = [lab for lab in read if not data.is_silence(lab[2])]
     end = next(lab[0] for lab in read if lab[0] > words[0][0] and data.is_silence(lab[2]))
     speech = load_audio(rec.path("read", "wav"), SR)[int(words[0][0] * SR): int(end * SR)]
     item = next(i for i in manifest["items"] if i["singer"] == rec.singer and i["song"] == "01")
-    sung = data.read_labels(rec.path("sing", "txt"))
+    sung = catalog.read_labels(rec.path("sing", "txt"))
     first = next(lab[0] for lab in sung if not data.is_silence(lab[2]))
     line_end = next(lab[0] for lab in sung if lab[0] > first and data.is_silence(lab[2]))
     first_line = [n for n in item["melody"] if n[0] < line_end]  # the first phrase
