@@ -144,9 +144,9 @@ def build_report(cfg: DictConfig, results: dict, domains: list[str], examples: l
         f"(1e-3); {cfg.trainer.max_steps} batches of {cfg.data.batch_size} x {cfg.data.segment_seconds:g} s "
         "(the paper: 6 days on 8 V100s). There are no human musicians or listeners here: chance and ceiling "
         "references replace the human rows of Table 2, and a classifier replaces the lineup listeners. "
-        f"Over all sources, translation NCC {_ci(tr_all)} vs chance {_ci(ch_all)}. A WaveNet this small, "
-        "trained this briefly, mostly produces noisy or weakly pitched audio; the voiced fractions above say "
-        "how much pitch its outputs carry.")
+        f"Over all sources, translation NCC {_ci(tr_all)} vs chance {_ci(ch_all)}. A WaveNet this small "
+        "imitates a domain's timbre only coarsely: the voiced fractions above say how much pitch its outputs "
+        "carry, the audio examples how they sound.")
     headline = [Headline("NCC, all sources", float(tr_all.mean()), 0.85),
                 Headline("lineup accuracy", accuracy, None)]
     return Report(package="music_translation",
