@@ -202,6 +202,8 @@ NOTES = """\
   `data.batch_size` on random `data.crop_frames`-frame crops (paper: 14 x 1000 iterations of batch 16 on whole
   samples). Learning rate decays by 0.92 every `optim.decay_every` steps (the paper gives no period; one decay
   per 1000-iteration epoch is our reading, so the 600-step default runs at the full rate 0.002 throughout).
+  The gradient norm is clipped at `trainer.gradient_clip_val` = 1 (not in the paper): without it P-MSE blew
+  up at step ~1,830 of a 2,400-step run; the 600-step default never reaches norm 1, so its numbers are the same.
 - RCA is a matter of training budget here, not of the melody path: the pitch image is aligned with the target
   frames (the sung spectrogram's strongest low bin is C's bin, frame for frame), reaches the melody encoder whose
   code joins the speech's at the T/8 bottleneck, and is the contour RCA is scored against; the target singing

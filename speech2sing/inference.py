@@ -13,6 +13,9 @@ from speech2sing import features as fx
 from speech2sing.module import Speech2SingModule
 
 MIDI_SUFFIXES, CSV_SUFFIXES = {".mid", ".midi"}, {".csv", ".txt"}
+# log(1 + |S|) of audio within [-1, 1] is at most log(513) = 6.2 (1024-point Hann window); an output beyond 30
+# (|S| ~ 1e13) comes from a network whose training diverged
+MAX_LOG_MAGNITUDE = 30.0
 
 
 def melody_contour(path: str | Path, sample_rate: int, hop: int, fmin: float = 65.0, fmax: float = 1000.0
@@ -55,6 +58,11 @@ def network_outputs(module: Speech2SingModule, X: np.ndarray, f0: np.ndarray) ->
     f = module.hparams.features
     C = fx.pitch_image(f0, X.shape[0], f["sample_rate"])
     y_hat, logits = module(torch.from_numpy(X)[None], torch.from_numpy(C)[None])
+    peak = float(y_hat.max())
+    if not peak <= MAX_LOG_MAGNITUDE:  # also NaN
+        raise InputError(f"{module.checkpoint_path or module.hparams.system_name}: the network outputs log-magnitude "
+                         f"{peak:.3g} (a real spectrogram stays below {MAX_LOG_MAGNITUDE:g}): its training diverged; "
+                         "retrain it with trainer.gradient_clip_val=1 or a lower optim.lr")
     return y_hat[0].clamp_min(0).numpy(), None if logits is None else logits[0].argmax(0).numpy()
 
 

@@ -19,7 +19,10 @@ from speech2sing.models import Speech2Singing, mtl_loss
 class Speech2SingModule(pl.LightningModule):
     """``system``: the switches of ``speech2sing.config.SYSTEMS`` (melody, skips, norm, mtl_lambda, align,
     source); ``model`` / ``optim`` the config sections; ``features`` sample rate, n_fft, hop and silence
-    settings, kept so a checkpoint alone converts new speech."""
+    settings, kept so a checkpoint alone converts new speech. ``checkpoint_path``: the file it was loaded from
+    (:func:`load_module`), named in errors about its outputs."""
+
+    checkpoint_path: str | None = None
 
     def __init__(self, *, system_name: str, system: dict, model: dict, optim: dict, features: dict):
         super().__init__()
@@ -86,4 +89,5 @@ def load_module(path: str | Path) -> Speech2SingModule:
     except Exception as err:  # truncated, foreign or another package's checkpoint
         raise InputError(f"{path}: not a speech2sing checkpoint ({type(err).__name__}); pass a last.ckpt written "
                          "by `python -m speech2sing train`") from None
+    module.checkpoint_path = str(path)
     return module.eval()

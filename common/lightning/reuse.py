@@ -11,7 +11,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from common.errors import ConfigError
 
-TRAINING_KEYS = ("model", "optim", "run.seed", "trainer.max_steps")
+TRAINING_KEYS = ("model", "optim", "run.seed", "trainer.max_steps", "trainer.gradient_clip_val",
+                 "trainer.gradient_clip_algorithm")
 
 
 def _leaves(node: Any, prefix: str) -> dict[str, Any]:

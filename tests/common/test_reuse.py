@@ -8,7 +8,7 @@ from common.lightning import check_reusable
 from common.lightning.reuse import changed_keys
 
 TRAINED = {"run": {"seed": 0, "name": "a"}, "model": {"pool": 200, "layers": [4, 4]}, "optim": {"lr": 0.005},
-           "trainer": {"max_steps": 700, "log_every_n_steps": 25}, "eval": {"segments": 20}}
+           "trainer": {"max_steps": 700, "log_every_n_steps": 25, "gradient_clip_val": None}, "eval": {"segments": 20}}
 
 
 def config(**changes):
@@ -24,6 +24,7 @@ def test_only_training_keys_count():
     assert changed_keys(config(), config(model__layers=[4, 2])) == [("model.layers", [4, 4], [4, 2])]
     assert [k for k, *_ in changed_keys(config(), config(run__seed=1, trainer__max_steps=10))] == [
         "run.seed", "trainer.max_steps"]
+    assert changed_keys(config(), config(trainer__gradient_clip_val=1.0)) == [("trainer.gradient_clip_val", None, 1.0)]
 
 
 def test_ignored_leaves_do_not_count():

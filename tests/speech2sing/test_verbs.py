@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pretty_midi
 import pytest
+import torch
 
 from common.audio import load_audio, save_audio
 from common.corpora import speech as mbrola
@@ -93,7 +94,7 @@ def test_training_lowered_the_loss(tiny, checkpoint):
 
 
 @pytest.mark.parametrize("case", ["missing_speech", "silent_speech", "short_speech", "missing_melody",
-                                  "empty_midi", "missing_ckpt", "foreign_ckpt", "empty_folder"])
+                                  "empty_midi", "missing_ckpt", "foreign_ckpt", "diverged_ckpt", "empty_folder"])
 def test_bad_input_is_one_line_naming_it(tiny, checkpoint, held_out_line, tmp_path, capsys, case):
     speech_wav, midi = held_out_line
     speech, melody, ckpt = str(speech_wav), str(midi), str(checkpoint)
@@ -113,6 +114,11 @@ def test_bad_input_is_one_line_naming_it(tiny, checkpoint, held_out_line, tmp_pa
     elif case == "foreign_ckpt":
         ckpt = str(tmp_path / "foreign.ckpt")
         (tmp_path / "foreign.ckpt").write_bytes(b"not a checkpoint")
+    elif case == "diverged_ckpt":  # a blown-up network: its output layer's bias far beyond any spectrogram
+        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        state["state_dict"]["network.out.bias"] += 100.0
+        ckpt = str(tmp_path / "diverged.ckpt")
+        torch.save(state, ckpt)
     elif case == "empty_folder":
         speech = str(tmp_path / "empty")
         (tmp_path / "empty").mkdir()
@@ -121,5 +127,5 @@ def test_bad_input_is_one_line_naming_it(tiny, checkpoint, held_out_line, tmp_pa
     assert code == 2 and len(err) == 1 and err[0].startswith("error: ")
     named = {"missing_speech": "nope.wav", "silent_speech": "silent.wav", "short_speech": "short.wav",
              "missing_melody": "nope.mid", "empty_midi": "empty.mid", "missing_ckpt": "nope.ckpt",
-             "foreign_ckpt": "foreign.ckpt", "empty_folder": "empty"}[case]
+             "foreign_ckpt": "foreign.ckpt", "diverged_ckpt": "diverged.ckpt", "empty_folder": "empty"}[case]
     assert named in err[0]
