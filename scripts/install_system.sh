@@ -3,14 +3,16 @@
 # singing with exact phone timing); Chromium and its driver for the browser test of the HTML reports; xvfb
 # (virtual display) and libportaudio2 (sounddevice) for the realtime_ae synth window and its tests; strace for
 # the test that an offline run sends nothing over the network; fluid-soundfont-gm and csound-soundfont (GM
-# soundfonts FluidR3_GM and sf_GMbank) for the pianos of the MAPS stand-in.
+# soundfonts FluidR3_GM and sf_GMbank) for the pianos of the MAPS stand-in; fluidsynth and
+# musescore-general-soundfont-small for the held-out inputs of the reports' "On new inputs" sections (an engine and
+# a soundfont no corpus uses, common/heldout.py).
 # MBROLA lives in Debian's contrib/non-free components, which the default sources don't enable: we read the
 # machine's own Debian source (mirror + suite) and point apt at a private sources file with those components,
 # leaving /etc untouched.
 set -euo pipefail
 
 PACKAGES=(espeak-ng mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 sox chromium chromium-driver xvfb libportaudio2 strace
-          fluid-soundfont-gm csound-soundfont)
+          fluid-soundfont-gm csound-soundfont fluidsynth musescore-general-soundfont-small)
 STATE=/var/lib/musicrep-apt
 
 have_all() {
@@ -19,7 +21,8 @@ have_all() {
         && command -v Xvfb >/dev/null && ldconfig -p | grep libportaudio.so.2 >/dev/null && command -v strace >/dev/null \
         && [ -d /usr/share/mbrola/us1 ] && [ -d /usr/share/mbrola/us2 ] \
         && [ -d /usr/share/mbrola/us3 ] && [ -d /usr/share/mbrola/en1 ] \
-        && [ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] && [ -f /usr/share/sounds/sf2/sf_GMbank.sf2 ]
+        && [ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] && [ -f /usr/share/sounds/sf2/sf_GMbank.sf2 ] \
+        && command -v fluidsynth >/dev/null && [ -f /usr/share/sounds/sf3/MuseScore_General.sf3 ]
 }
 
 if have_all; then

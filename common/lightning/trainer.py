@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -23,79 +22,16 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import Callback, LearningRateMonitor, ModelCheckpoint, TQDMProgressBar
 from pytorch_lightning.loggers import CSVLogger, Logger, WandbLogger
-from pytorch_lightning.plugins.io import TorchCheckpointIO
 from pytorch_lightning.strategies import DDPStrategy
 from pytorch_lightning.utilities import rank_zero_only
 
 from common.errors import ConfigError, InputError
 from common.lightning import resume
 from common.lightning.callbacks import AverageBatchNormStats, ExampleLogger, NonFiniteLossGuard
+from common.lightning.checkpoint import AtomicCheckpointIO, StampCheckpoint, resume_checkpoint
 from common.lightning.verbosity import is_verbose
 
 log = logging.getLogger(__name__)
-
-
-PREVIOUS = "last-previous.ckpt"
-
-
-class AtomicCheckpointIO(TorchCheckpointIO):
-    """Writes checkpoints to a temporary file and renames it, so a kill mid-write never leaves a torn
-    ``last.ckpt`` behind; the ``last.ckpt`` it replaces is kept as ``last-previous.ckpt``. A failed write (disk
-    full, folder gone) removes the temporary file and stops with one line naming the path."""
-
-    def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options=None) -> None:
-        path = Path(path)
-        tmp = path.with_name(path.name + ".partial")
-        try:
-            super().save_checkpoint(checkpoint, tmp, storage_options)
-            if path.name == "last.ckpt" and path.is_file():
-                os.replace(path, path.with_name(PREVIOUS))
-            os.replace(tmp, path)
-        except OSError as err:
-            tmp.unlink(missing_ok=True)
-            raise InputError(f"{path}: could not write the checkpoint ({err.strerror or err}); free space on that "
-                             "disk or set run.root to a folder with room") from err
-
-
-def readable_checkpoint(path: Path) -> str | None:
-    """Why ``path`` cannot be a checkpoint (missing, truncated, corrupt), or None when its archive is intact."""
-    if not path.is_file():
-        return "missing"
-    try:
-        with zipfile.ZipFile(path) as archive:
-            bad = archive.testzip()
-    except (OSError, zipfile.BadZipFile) as err:
-        return f"unreadable ({err})"
-    return f"corrupt member {bad}" if bad else None
-
-
-def resume_checkpoint(cfg: DictConfig, directory: Path) -> str | None:
-    """The checkpoint ``ckpt_path`` names, checked before anything is created: for ``last``, ``last.ckpt`` or,
-    when that is truncated or corrupt, ``last-previous.ckpt`` (with a one-line warning naming both); None when
-    the run has no checkpoint yet (a fresh start)."""
-    if cfg.ckpt_path is None:
-        return None
-    if cfg.ckpt_path != "last":
-        path = Path(cfg.ckpt_path)
-        if not path.is_file():
-            raise InputError(f"ckpt_path={cfg.ckpt_path}: no such checkpoint; use ckpt_path=last to resume "
-                             f"from {directory / 'checkpoints' / 'last.ckpt'}")
-        problem = readable_checkpoint(path)
-        if problem:
-            raise InputError(f"ckpt_path={path}: {problem}; give another checkpoint")
-        return str(path)
-    last, previous = directory / "checkpoints" / "last.ckpt", directory / "checkpoints" / PREVIOUS
-    if not last.exists() and not previous.exists():
-        return None
-    problem = readable_checkpoint(last)
-    if problem is None:
-        return str(last)
-    fallback = readable_checkpoint(previous)
-    if fallback is None:
-        log.warning("%s is %s: resuming from the checkpoint before it, %s", last, problem, previous)
-        return str(previous)
-    raise InputError(f"{last} is {problem} and {previous} is {fallback}: nothing to resume from; start over with "
-                     "ckpt_path=null (or another run.name)")
 
 
 def check_writable(directory: Path) -> None:
@@ -280,7 +216,7 @@ def fit(cfg: DictConfig, package: str, module: pl.LightningModule, datamodule: p
             resume.supersede_wandb(directory)
             replay_rows = rows
     pl.seed_everything(cfg.run.seed, workers=True, verbose=is_verbose(cfg.log_level))
-    trainer = build_trainer(cfg, directory, list(callbacks))
+    trainer = build_trainer(cfg, directory, [StampCheckpoint(package), *callbacks])
     if replay_rows:
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):

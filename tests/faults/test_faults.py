@@ -15,8 +15,9 @@ import torch
 from common.audio import load_audio, save_audio
 from common.corpora import ensure_corpus
 from common.lightning import main
+from common.lightning.checkpoint import PREVIOUS
 from common.lightning.config import load_config
-from common.lightning.trainer import PREVIOUS, batchnorm_sync, trainer_kwargs
+from common.lightning.trainer import batchnorm_sync, trainer_kwargs
 from tests.lightning.test_training import REPO, load, run_path, toy
 from tests.toy_task.__main__ import VERBS
 from tests.toy_task.module import ToyConfig

@@ -67,3 +67,16 @@ def test_ddp_strategy_follows_devices_and_accelerator():
     assert single["strategy"] == "auto" and single["val_check_interval"] == 20
     with pytest.raises(ConfigError, match="trainer.accelerator='tpu'"):
         trainer_kwargs(load_config(ToyConfig, PKG, "default", ["trainer.accelerator=tpu"]).trainer)
+
+
+@pytest.mark.parametrize("algorithm", ["norm", "value"])
+def test_the_trainer_factory_applies_every_optimisation_key(tmp_path, algorithm):
+    from common.lightning import build_trainer
+
+    cfg = load_config(ToyConfig, "tests.toy_task", "default",
+                      ["trainer.gradient_clip_val=0.5", f"trainer.gradient_clip_algorithm={algorithm}",
+                       "trainer.accumulate_grad_batches=3", "trainer.max_steps=7", "logger.wandb=false",
+                       "trainer.accelerator=cpu"])
+    trainer = build_trainer(cfg, tmp_path)
+    assert trainer.gradient_clip_val == 0.5 and trainer.gradient_clip_algorithm == algorithm
+    assert trainer.accumulate_grad_batches == 3 and trainer.max_steps == 7
