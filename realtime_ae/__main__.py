@@ -1,4 +1,4 @@
-"""``python -m realtime_ae prepare|train|eval|export|render|resynth|play [--config PRESET] [key=value ...]``."""
+"""``python -m realtime_ae prepare|train|eval|models|export|render|resynth|play [--config PRESET] [key=value ...]``."""
 
 from __future__ import annotations
 
@@ -34,6 +34,8 @@ VERBS = [
     Verb("prepare", "build the corpus (synthetic scales by default) and cache its frames", V + "prepare"),
     Verb("train", "train one autoencoder (model.*) on data.corpus", V + "train"),
     Verb("eval", "train what is missing and write the paper's Tables I-V and figures to eval.out", V + "evaluate"),
+    Verb("models", "list the models the verbs use by default: path, present or not, how to make or replace them",
+         V + "models"),
     Verb("export", "export the decoder of synth.ckpt (or this run) to TorchScript and ONNX", V + "export",
          _export_args),
     Verb("render", "render a scripted latent trajectory to a .wav offline", V + "render", _render_args),
