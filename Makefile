@@ -1,6 +1,7 @@
 # One entry point for installing, testing, benchmarking, building data, training and evaluating.
 #   make eval-all                      every paper's experiments -> reports/README.md (main job)
 #   make test                          the default test suite (excludes `slow`)
+#   make readme-results                copy eval-all's reports to docs/results/ and README's numbers from them
 #   make train-translation GPUS=8      Lightning DDP on 8 GPUs; NODES=M for multi-node (torchrun or SLURM)
 #   make train-davae GPUS=0 CONFIG=paper DATA=/data/MAPS ARGS="trainer.max_steps=1000 run.name=exp1"
 #   make plan-translation GPUS=8 CONFIG=paper    what the preset costs on 8 GPUs (measured here, projected there)
@@ -48,7 +49,7 @@ else
   LAUNCH := $(PY) -m
 endif
 
-.PHONY: install test test-all lint bench data eval-all clean-runs \
+.PHONY: install test test-all lint bench data eval-all readme-results clean-runs \
   $(addprefix train-,$(PAPERS)) $(addprefix eval-,$(PAPERS)) $(addprefix prepare-,$(PAPERS)) \
   $(addprefix plan-,$(PAPERS))
 
@@ -90,6 +91,9 @@ $(foreach paper,$(PAPERS),$(eval $(call paper_targets,$(paper))))
 
 eval-all: $(STAMP)
 	$(PY) -m common.eval_all --config $(CONFIG) $(DEVICE_ARGS) $(DATA_ARGS) $(ARGS)
+
+readme-results: $(STAMP)
+	$(PY) -m common.report.publish --preset $(CONFIG)
 
 clean-runs:
 	rm -rf runs reports
