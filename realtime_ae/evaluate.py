@@ -5,6 +5,7 @@ embedding figures, audio examples and the synth window, written through ``common
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from pathlib import Path
 
@@ -171,7 +172,8 @@ def evaluate(cfg: DictConfig) -> Path:
         package="realtime_ae",
         title="realtime_ae: Colonel & Keene (2020), chroma-conditioned autoencoder latent spaces for real-time "
               "timbre synthesis",
-        summary=summary(cfg, unique, seeds, tests) + " " + power_text(power),
+        summary=f"Command: `python -m realtime_ae {' '.join(sys.argv[1:])}`. " + summary(cfg, unique, seeds, tests) +
+        " " + power_text(power),
         sections=sections, claims=claims(specs, mse, seeds, cfg.eval.skip_margin),
         headline=headline(specs, mse, seeds), examples=examples,
         notes=NOTES_TEXT, seconds=time.perf_counter() - started, results=results)
