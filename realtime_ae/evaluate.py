@@ -4,6 +4,7 @@ embedding figures, audio examples and the synth window, written through ``common
 
 from __future__ import annotations
 
+import datetime
 import logging
 import sys
 import time
@@ -15,6 +16,7 @@ from omegaconf import DictConfig
 
 from common.errors import InputError
 from common.report import Figure, Headline, Report, Section, Table, write_report
+from common.report.writer import machine
 from realtime_ae import experiments, figures, labels, newinputs
 from realtime_ae.claims import claims, power_summary, seed_interval
 from realtime_ae.experiments import SYNTH, Spec
@@ -172,8 +174,8 @@ def evaluate(cfg: DictConfig) -> Path:
         package="realtime_ae",
         title="realtime_ae: Colonel & Keene (2020), chroma-conditioned autoencoder latent spaces for real-time "
               "timbre synthesis",
-        summary=f"Command: `python -m realtime_ae {' '.join(sys.argv[1:])}`. " + summary(cfg, unique, seeds, tests) +
-        " " + power_text(power),
+        summary=f"Command: `python -m realtime_ae {' '.join(sys.argv[1:])}`, run on {datetime.date.today()} on "
+                f"{machine()}. " + summary(cfg, unique, seeds, tests) + " " + power_text(power),
         sections=sections, claims=claims(specs, mse, seeds, cfg.eval.skip_margin),
         headline=headline(specs, mse, seeds), examples=examples,
         notes=NOTES_TEXT, seconds=time.perf_counter() - started, results=results)
