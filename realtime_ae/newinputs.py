@@ -70,14 +70,14 @@ def inputs(sample_rate: int, programs: list[int], seed: int = 0) -> dict[str, li
     return sets
 
 
-def half_engine(module, volume: float, seed: int = 0) -> SynthEngine:
-    """The engine as ``render`` runs it: the float16 numpy decoder (``synth.backend=half``)."""
+def half_engines(module, volume: float, seed: int = 0):
+    """A maker of fresh engines as ``render`` runs them: the float16 numpy decoder (``synth.backend=half``)."""
     layers = dense_layers(module)
     chain = DenseChain({k: v.astype(np.float16) if k.startswith("w") else v for k, v in layers.items()},
                        module.hparams.model["skip"])
     f = module.hparams.features
-    return SynthEngine(chain, module.hparams.model["bottleneck"], f["sample_rate"], f["n_fft"], f["hop_length"],
-                       volume=volume, seed=seed, frames_per_decode=2)
+    return lambda: SynthEngine(chain, module.hparams.model["bottleneck"], f["sample_rate"], f["n_fft"],
+                               f["hop_length"], volume=volume, seed=seed, frames_per_decode=2)
 
 
 def held(engine: SynthEngine, z: np.ndarray, pitch_class: int, seconds: float) -> np.ndarray:
@@ -89,13 +89,14 @@ def held(engine: SynthEngine, z: np.ndarray, pitch_class: int, seconds: float) -
     return engine.render(int(np.ceil(seconds * engine.sample_rate / engine.hop)))
 
 
-def latent_points(low: list[float], high: list[float], seed: int = 0) -> np.ndarray:
-    """9 latents inside the sliders' range: a 3 x 3 grid at 1/6, 1/2, 5/6 for 2 units, else uniform draws."""
+def latent_points(low: list[float], high: list[float], count: int = 9, seed: int = 0) -> np.ndarray:
+    """``count`` latents inside the sliders' range: for 9 and 2 units a 3 x 3 grid at 1/6, 1/2, 5/6 of it, else
+    uniform draws from its middle 80%."""
     low, high = np.asarray(low), np.asarray(high)
-    if len(low) == 2:
+    if len(low) == 2 and count == 9:
         u = np.array([(a, b) for a in (1 / 6, 1 / 2, 5 / 6) for b in (1 / 6, 1 / 2, 5 / 6)])
     else:
-        u = np.random.default_rng(seed).uniform(0.1, 0.9, (9, len(low)))
+        u = np.random.default_rng(seed).uniform(0.1, 0.9, (count, len(low)))
     return (low + u * (high - low)).astype(np.float32)
 
 
@@ -110,10 +111,10 @@ def judge_chroma(clips: list[np.ndarray], sample_rate: int) -> np.ndarray:
     return np.array([chroma[:, i * per + 4: (i + 1) * per - 4].sum(1).argmax() for i in range(len(clips))])
 
 
-def synth_row(make_engine, low: list[float], high: list[float]) -> dict:
-    """The render measures of the engines ``make_engine()`` returns (fresh, at the default volume), over latents
-    in [``low``, ``high``]."""
-    points = latent_points(low, high)
+def synth_row(make_engine, low: list[float], high: list[float], count: int = 9) -> dict:
+    """The render measures of the engines ``make_engine()`` returns (fresh, at the default volume), over ``count``
+    latents in [``low``, ``high``]."""
+    points = latent_points(low, high, count)
     clips = [held(make_engine(), z, k, HELD_SECONDS) for k in range(12) for z in points]
     engine = make_engine()
     judged = judge_chroma(clips, engine.sample_rate).reshape(12, len(points))
@@ -165,7 +166,7 @@ def section(models: dict, corpus, clips: dict, volume: float):
     synth, resynth = [], []
     for (seed, threads), module in models.items():
         f = module.hparams.features
-        synth.append({"seed": seed, "threads": threads, **synth_row(lambda m=module: half_engine(m, volume),
+        synth.append({"seed": seed, "threads": threads, **synth_row(half_engines(module, volume),
                                                                     *latent_range(module, corpus))})
         resynth += [{"seed": seed, "threads": threads, **row} for row in lsd_rows(
             lambda audio, m=module: resynthesise_audio(m, audio), clips, f["n_fft"], f["hop_length"])]

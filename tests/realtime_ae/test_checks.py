@@ -81,16 +81,16 @@ def met(target, value) -> bool:
 
 def test_render_targets_fail_on_degenerate_synths(monkeypatch):
     chroma, clipped, repeat = newinputs.TARGETS
-    good = newinputs.synth_row(engine_factory(harmonic(True, 4.0)), [0, 0], [1, 1])
+    good = newinputs.synth_row(engine_factory(harmonic(True, 4.0)), [0, 0], [1, 1], count=3)
     assert good["chroma_classes"] == 12 and good["clipped_samples"] == 0 and good["shortest_repeat_s"] >= 10
     assert all(t.met(good[t.measure]) for t in newinputs.TARGETS)
-    deaf = newinputs.synth_row(engine_factory(harmonic(False)), [0, 0], [1, 1])  # ignores the chroma buttons
+    deaf = newinputs.synth_row(engine_factory(harmonic(False)), [0, 0], [1, 1], count=3)  # ignores the chroma
     assert deaf["chroma_classes"] == 1 and not chroma.met(deaf["chroma_classes"])
     monkeypatch.setattr(SynthEngine, "_limit_block", lambda self, out: None)  # no limiter
-    loud = newinputs.synth_row(engine_factory(harmonic(True, 4.0)), [0, 0], [1, 1])
+    loud = newinputs.synth_row(engine_factory(harmonic(True, 4.0)), [0, 0], [1, 1], count=1)
     assert loud["clipped_samples"] > 0 and not clipped.met(loud["clipped_samples"])
     monkeypatch.setattr("realtime_ae.engine.NOISE_TABLES", (64, 1))  # one table of 64 rows, cycled
-    cycled = newinputs.synth_row(engine_factory(harmonic(True)), [0, 0], [1, 1])
+    cycled = newinputs.synth_row(engine_factory(harmonic(True)), [0, 0], [1, 1], count=1)
     assert cycled["shortest_repeat_s"] == pytest.approx(64 * HOP / SR) and not repeat.met(cycled["shortest_repeat_s"])
 
 

@@ -15,6 +15,10 @@ MUTANTS = [
            "the synthesizer's model trained without its log-magnitude term", (CHECKS,)),
     Mutant("seed-not-applied", "realtime_ae/training.py", "    pl.seed_everything(cfg.run.seed, workers=True)",
            "    pl.seed_everything(0, workers=True)", "`run.seed` not applied to the initial weights", (CHECKS,)),
+    Mutant("init-shared-stream", "realtime_ae/models.py", "            with torch.no_grad():\n"
+           "                m.weight.uniform_(-bound, bound, generator=generator)\n",
+           "            nn.init.xavier_uniform_(m.weight)\n", "Glorot weights drawn from one stream: variants of "
+           "one seed no longer start their shared layers equal", (T + "test_models.py",)),
     Mutant("val-output-is-input", "realtime_ae/module.py", '("output", output)',
            '("output", frames * peaks[:, None])', "the validation \"output\" example written from the input "
            "magnitudes", (CHECKS,)),
