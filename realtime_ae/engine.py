@@ -184,7 +184,7 @@ class SynthEngine:
         """The limiter, in place on one output block (see the module docstring)."""
         peak = max(float(out.max()), -float(out.min()))
         start = self.limiter_gain
-        end = start + self.release * (1.0 - start) if start < 1.0 else 1.0
+        end = start + self.release * (1.0 - start) if start < 1.0 - 1e-4 else 1.0  # snaps back to unit gain
         if peak * end > CEILING:
             end = CEILING / peak
         self.limiter_gain = end

@@ -142,6 +142,12 @@ def test_the_limiter_keeps_loud_output_below_full_scale_without_clicks():
     loud = jumpy_run(40.0, volume=1.0)
     assert 0.8 < np.abs(loud).max() < 0.99
     assert click_level(loud) < 0.003
+    engine = SynthEngine(harmonic_decoder, 1, SR, N_FFT, HOP, phase="advance", volume=1.0)
+    engine.set_latent([0.9])
+    engine.render(40)
+    engine.set_volume(0.05)
+    engine.render(200)
+    assert engine.limiter_gain == 1.0  # released back to unit gain (and to the cheap path) once quiet
     engine = SynthEngine(harmonic_decoder, 1, SR, N_FFT, HOP, phase="advance", volume=0.2)
     engine.set_latent([0.9])
     quiet = engine.render(60)
