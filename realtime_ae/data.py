@@ -29,7 +29,7 @@ from common.audio import load_audio
 from common.corpora import ensure_corpus
 from common.corpora.manifest import build_lock
 from common.errors import InputError
-from common.lightning.data import ResumableShuffle, resumable_loader
+from common.lightning.data import resumable_loader
 from realtime_ae import features
 from realtime_ae.config import CORPORA
 
@@ -171,33 +171,38 @@ class FrameSet(Dataset):
 
 class RankBatches(DistributedSampler):
     """One rank's training batches (lists of rows): every epoch's order is a permutation drawn from (seed, epoch)
-    (:class:`ResumableShuffle`), dealt round-robin over the ``world`` ranks (the last ``n mod world`` rows
-    skipped, so every rank has as many batches), then cut into ``batch_size`` rows: the ranks' batches differ, and
-    each is reproducible from (seed, epoch, rank). ``data.batch_size`` is per rank: N ranks step on N x 200 frames.
-    A ``DistributedSampler``, so Lightning does not wrap it again; its position is the checkpointed state."""
+    (as ``common.lightning.data.ResumableShuffle``'s), dealt round-robin over the ``world`` ranks (the last
+    ``n mod world`` rows skipped, so every rank has as many batches), then cut into ``batch_size`` rows: the ranks'
+    batches differ, and each is reproducible from (seed, epoch, rank). ``data.batch_size`` is per rank: N ranks step
+    on N x 200 frames. A ``DistributedSampler``, so Lightning does not wrap it again; (epoch, batches yielded) is
+    the checkpointed state, so a run stopped mid-epoch resumes at its next batch. An epoch whose last batch was
+    taken is over."""
 
     def __init__(self, n: int, batch_size: int, seed: int = 0, rank: int = 0, world: int = 1):
         super().__init__(range(n), num_replicas=world, rank=rank, shuffle=True, seed=seed)
-        self.order = ResumableShuffle(n, seed, shuffle=True)
         self.n, self.batch_size, self.world, self.rank = n, batch_size, world, rank
+        self.epoch, self.yielded = 0, 0
 
     def __len__(self) -> int:
         return -(-(self.n // self.world) // self.batch_size)
 
     def __iter__(self):
-        mine = [i for k, i in enumerate(self.order) if k % self.world == self.rank and k < self.n // self.world
-                * self.world]
-        for start in range(0, len(mine), self.batch_size):
-            yield mine[start: start + self.batch_size]
+        if self.yielded >= len(self):
+            self.epoch, self.yielded = self.epoch + 1, 0
+        order = torch.randperm(self.n, generator=torch.Generator().manual_seed((self.seed + self.epoch) % 2**63))
+        mine = order[self.rank: self.n // self.world * self.world: self.world].tolist()
+        while self.yielded < len(self):
+            self.yielded += 1
+            yield mine[(self.yielded - 1) * self.batch_size: self.yielded * self.batch_size]
 
-    def set_epoch(self, epoch: int) -> None:  # the order's own state carries the epoch
+    def set_epoch(self, epoch: int) -> None:  # the sampler's own state carries the epoch
         pass
 
     def state_dict(self) -> dict:
-        return self.order.state_dict()
+        return {"epoch": self.epoch, "yielded": self.yielded}
 
     def load_state_dict(self, state: dict) -> None:
-        self.order.load_state_dict(state)
+        self.epoch, self.yielded = state["epoch"], state["yielded"]
 
 
 class FrameDataModule(pl.LightningDataModule):
