@@ -144,16 +144,22 @@ def run(cfg: DictConfig, items: list[catalog.Item], examples: list[Example] | No
     if not rows:
         raise InputError("table 3: every validation clip has a silent source; check the MIR-1K files")
     if examples is not None:
-        sr = cfg.data.sample_rate
-        for row in (r for r in rows if r["audio"]):
-            clips = [Clip(f"{name}, {o}", row["audio"][key], sr, f"voice estimate, seed {seeds[0]}")
-                     for o, named in first.items() for name, key in named.items()]
-            examples.append(Example(row["name"], [Clip("mixture", row["audio"]["mixture"], sr, "input"), *clips,
-                                                  Clip("voice", row["audio"]["voice"], sr, "target: the true voice")]))
+        examples += [example(row, first, seeds[0], cfg.data.sample_rate) for row in rows if row["audio"]]
     per_clip = {key: {m: [row["scores"][key][m] for row in rows] for m in METRICS} for key in jobs}
     return summarise(per_clip, seeds, outputs, alphas, cfg.task.alpha) | {
         "clips": [row["name"] for row in rows], "skipped": skipped, "steps": steps,
         "segment_size": cfg.data.segment_frames * (cfg.data.n_fft // 2 + 1), "voice_loss": cfg.task.voice_loss}
+
+
+def example(row: dict, first: dict[str, dict[str, str]], seed: int, sample_rate: int) -> Example:
+    """The audio example of a scored clip (a row of :func:`_score_clips` with its audio): the mixture, the voice
+    estimate of each model ``first`` names ({output: {Table 3 name: model key}}, trained with ``seed``) and the
+    true voice."""
+    audio = row["audio"]
+    estimates = [Clip(f"{name}, {o}", audio[key], sample_rate, f"voice estimate, seed {seed}")
+                 for o, named in first.items() for name, key in named.items()]
+    return Example(row["name"], [Clip("mixture", audio["mixture"], sample_rate, "input"), *estimates,
+                                 Clip("voice", audio["voice"], sample_rate, "target: the true voice")])
 
 
 def summarise(per_clip: dict, seeds: list[int], outputs: list[str], alphas: list[float], alpha: float) -> dict:
