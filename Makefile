@@ -1,8 +1,10 @@
 # One entry point for installing, testing, benchmarking, building data, training and evaluating.
 #   make eval-all                      every paper's experiments -> reports/README.md (main job)
 #   make test                          the default test suite (excludes `slow`)
+#   make readme-results                copy eval-all's reports to docs/results/ and README's numbers from them
 #   make train-translation GPUS=8      Lightning DDP on 8 GPUs; NODES=M for multi-node (torchrun or SLURM)
 #   make train-davae GPUS=0 CONFIG=paper DATA=/data/MAPS ARGS="trainer.max_steps=1000 run.name=exp1"
+#   make plan-translation GPUS=8 CONFIG=paper    what the preset costs on 8 GPUs (measured here, projected there)
 
 SHELL := /bin/bash
 VENV ?= .venv
@@ -31,6 +33,7 @@ PAPERS := davae translation speech2sing gmvae realtime
 DEVICE_ARGS := $(if $(GPUS),$(if $(filter 0,$(GPUS)),trainer.accelerator=cpu trainer.devices=1,trainer.accelerator=gpu trainer.devices=$(GPUS)))
 NODE_ARGS := $(if $(filter-out 1,$(NODES)),trainer.num_nodes=$(NODES))
 DATA_ARGS := $(if $(DATA),data.root=$(DATA))
+PLAN_ARGS := $(if $(filter-out 0,$(GPUS)),--gpus $(GPUS)) $(if $(filter-out 1,$(NODES)),--nodes $(NODES))
 RUN_ARGS = --config $(CONFIG) $(DEVICE_ARGS) $(NODE_ARGS) $(DATA_ARGS) $(ARGS)
 # Multi-node: under SLURM, srun starts one task per GPU and Lightning reads SLURM_*; elsewhere torchrun
 # starts the local processes and Lightning reads the torchelastic environment. Single node: plain python,
@@ -46,8 +49,9 @@ else
   LAUNCH := $(PY) -m
 endif
 
-.PHONY: install test test-all lint bench data eval-all clean-runs \
-  $(addprefix train-,$(PAPERS)) $(addprefix eval-,$(PAPERS)) $(addprefix prepare-,$(PAPERS))
+.PHONY: install test test-all lint bench data eval-all readme-results clean-runs \
+  $(addprefix train-,$(PAPERS)) $(addprefix eval-,$(PAPERS)) $(addprefix prepare-,$(PAPERS)) \
+  $(addprefix plan-,$(PAPERS))
 
 install: $(STAMP)
 
@@ -80,11 +84,16 @@ train-$(1): $(STAMP)
 eval-$(1): $(STAMP)
 	@test -f $(PKG_$(1))/__main__.py || { echo "error: $(PKG_$(1)) is not built yet (see its issue)"; exit 2; }
 	$(PY) -m $(PKG_$(1)) eval $(RUN_ARGS)
+plan-$(1): $(STAMP)
+	$(PY) -m $(PKG_$(1)) plan --config $(CONFIG) $(PLAN_ARGS) $(DATA_ARGS) $(ARGS)
 endef
 $(foreach paper,$(PAPERS),$(eval $(call paper_targets,$(paper))))
 
 eval-all: $(STAMP)
 	$(PY) -m common.eval_all --config $(CONFIG) $(DEVICE_ARGS) $(DATA_ARGS) $(ARGS)
+
+readme-results: $(STAMP)
+	$(PY) -m common.report.publish --preset $(CONFIG)
 
 clean-runs:
 	rm -rf runs reports

@@ -29,6 +29,7 @@ from common.errors import ConfigError, InputError
 from common.lightning import resume
 from common.lightning.callbacks import AverageBatchNormStats, ExampleLogger, NonFiniteLossGuard
 from common.lightning.checkpoint import AtomicCheckpointIO, StampCheckpoint, resume_checkpoint
+from common.lightning.dryrun import probes
 from common.lightning.verbosity import is_verbose
 
 log = logging.getLogger(__name__)
@@ -216,7 +217,7 @@ def fit(cfg: DictConfig, package: str, module: pl.LightningModule, datamodule: p
             resume.supersede_wandb(directory)
             replay_rows = rows
     pl.seed_everything(cfg.run.seed, workers=True, verbose=is_verbose(cfg.log_level))
-    trainer = build_trainer(cfg, directory, [StampCheckpoint(package), *callbacks])
+    trainer = build_trainer(cfg, directory, [StampCheckpoint(package), *probes(), *callbacks])
     if replay_rows:
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):

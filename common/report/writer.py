@@ -3,8 +3,11 @@ in its folder, then the site index one level up."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
+import os
+import platform
 from dataclasses import asdict
 from pathlib import Path
 
@@ -29,9 +32,19 @@ def _context(report: Report, examples) -> dict:
             "headline": [{"name": h.name, "ours": h.text(h.ours), "paper": h.text(h.paper)} for h in report.headline]}
 
 
+def machine() -> str:
+    """The CPU model and core count the report was computed on (Linux; the platform's processor elsewhere)."""
+    cpuinfo = Path("/proc/cpuinfo")
+    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+                  if line.startswith("model name")), None) if cpuinfo.is_file() else None
+    return f"{model or platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+
+
 def summary(report: Report) -> dict:
-    """What ``results.json`` holds besides the paper's own payload; the site index reads it."""
+    """What ``results.json`` holds besides the paper's own payload; the site index and ``make readme-results``
+    read it."""
     return {"package": report.package, "title": report.title, "seconds": report.seconds,
+            "date": datetime.date.today().isoformat(), "machine": machine(),
             "headline": [{"name": h.name, "ours": h.text(h.ours), "paper": h.text(h.paper)} for h in report.headline],
             "claims": [asdict(c) for c in report.claims]}
 

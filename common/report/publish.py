@@ -1,0 +1,111 @@
+"""``make readme-results``: the numbers the repository quotes, copied from one ``make eval-all``, never typed.
+
+1. Each paper's report in ``reports/[<preset>/]<package>/`` (README.md, results.json and its figures; no audio)
+   is copied to ``docs/results/<preset>/<package>/``, where it is committed.
+2. The block of README.md between :data:`BEGIN` and :data:`END` is rewritten from those results.json files:
+   per paper its headline numbers beside the paper's, the claims that hold, the "On new inputs" targets met,
+   the eval's wall time, the date and the machine.
+
+    python -m common.report.publish [--preset default] [--reports reports] [--docs docs/results] [--readme README.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from common.errors import InputError
+from common.report.site import PAPERS
+
+BEGIN = "<!-- results:begin: written by `make readme-results` from docs/results/default/*/results.json -->"
+END = "<!-- results:end -->"
+FIGURES = (".png", ".svg", ".jpg")
+
+
+def publish(reports: Path, out: Path) -> list[Path]:
+    """Copy every paper's report that exists under ``reports`` into ``out``; returns the results.json copies."""
+    written = []
+    for paper in PAPERS:
+        source = reports / paper.package
+        if not (source / "results.json").is_file():
+            continue
+        target = out / paper.package
+        if target.exists():
+            shutil.rmtree(target)
+        for path in sorted(source.rglob("*")):
+            if path.is_file() and (path.name in ("README.md", "results.json") or path.suffix in FIGURES):
+                dest = target / path.relative_to(source)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(path, dest)
+        written.append(target / "results.json")
+    if not written:
+        raise InputError(f"{reports}: no paper report found (no */results.json); run `make eval-all` first")
+    return written
+
+
+def _targets(results: dict) -> str:
+    entry = results.get("results", {}).get("new_inputs")
+    if not entry:
+        return "–"
+    met = sum(t["holds"] for t in entry["targets"])
+    return f"{met} of {len(entry['targets'])}"
+
+
+def results_block(out: Path, link_base: str) -> str:
+    """The README table of the published results under ``out`` (links relative to the README)."""
+    rows = ["| paper | headline: ours / paper | claims that hold | On new inputs: targets met | eval wall time |",
+            "|---|---|---|---|---|"]
+    dates, machines = set(), set()
+    for paper in PAPERS:
+        path = out / paper.package / "results.json"
+        if not path.is_file():
+            rows.append(f"| {paper.package} | not published | – | – | – |")
+            continue
+        r = json.loads(path.read_text())
+        dates.add(r.get("date", "?"))
+        machines.add(r.get("machine", "?"))
+        headline = "; ".join(f"{h['name']}: {h['ours']} / {h['paper']}" for h in r.get("headline", [])) or "–"
+        claims = r.get("claims", [])
+        held = sum(c["holds"] for c in claims)
+        minutes = f"{r['seconds'] / 60:.1f} min" if r.get("seconds") else "–"
+        rows.append(f"| [{paper.package}]({link_base}/{paper.package}/README.md) | {headline} | {held} of "
+                    f"{len(claims)} | {_targets(r)} | {minutes} |")
+    when = f"Computed on {', '.join(sorted(dates))} on {'; '.join(sorted(machines))}."
+    return "\n".join([BEGIN, "", when, "", *rows, "", END])
+
+
+def update_readme(readme: Path, block: str) -> None:
+    text = readme.read_text()
+    if BEGIN not in text or END not in text:
+        raise InputError(f"{readme}: has no results block; put the two lines {BEGIN!r} and {END!r} where it goes")
+    head, rest = text.split(BEGIN, 1)
+    tail = rest.split(END, 1)[1]
+    readme.write_text(head + block + tail)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m common.report.publish", description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="default")
+    parser.add_argument("--reports", default="reports", help="where make eval-all wrote the reports")
+    parser.add_argument("--docs", default="docs/results", help="where the published copies go")
+    parser.add_argument("--readme", default="README.md", help="README to update (default preset only)")
+    args = parser.parse_args(argv)
+    reports = Path(args.reports) / ("" if args.preset == "default" else args.preset)
+    out = Path(args.docs) / args.preset
+    try:
+        written = publish(reports, out)
+        if args.preset == "default":
+            update_readme(Path(args.readme), results_block(out, str(out)))
+    except InputError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"published {len(written)} reports to {out}" + (f" and updated {args.readme}" if args.preset == "default"
+                                                          else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

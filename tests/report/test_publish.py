@@ -1,0 +1,46 @@
+"""`make readme-results`: the README's numbers are copied from results.json, never typed."""
+
+import json
+
+import pytest
+
+from common.errors import InputError
+from common.report import publish
+
+
+def write_result(reports, package, held, targets, seconds=120.0):
+    folder = reports / package
+    (folder / "figures").mkdir(parents=True)
+    (folder / "README.md").write_text("# report\n")
+    (folder / "figures" / "f.png").write_bytes(b"png")
+    (folder / "examples").mkdir()
+    (folder / "examples" / "a.wav").write_bytes(b"RIFF")
+    claims = [{"claim": f"c{i}", "holds": i < held, "evidence": ""} for i in range(3)]
+    new_inputs = {"targets": [{"holds": i < targets} for i in range(4)]}
+    (folder / "results.json").write_text(json.dumps({
+        "package": package, "seconds": seconds, "date": "2026-12-05", "machine": "CPU X, 2 cores",
+        "headline": [{"name": "NCC", "ours": "0.51", "paper": "0.84"}], "claims": claims,
+        "results": {"new_inputs": new_inputs}}))
+
+
+def test_readme_block_is_written_from_the_published_results(tmp_path):
+    reports, docs, readme = tmp_path / "reports", tmp_path / "docs", tmp_path / "README.md"
+    write_result(reports, "music_translation", held=2, targets=3)
+    readme.write_text(f"# title\n\n{publish.BEGIN}\nold numbers\n{publish.END}\n\nmore text\n")
+    assert publish.main(["--reports", str(reports), "--docs", str(docs), "--readme", str(readme)]) == 0
+    copied = docs / "default" / "music_translation"
+    assert (copied / "figures" / "f.png").is_file() and not (copied / "examples").exists()
+    text = readme.read_text()
+    assert "old numbers" not in text and text.endswith("more text\n")
+    assert "| NCC: 0.51 / 0.84 | 2 of 3 | 3 of 4 | 2.0 min |" in text
+    assert "Computed on 2026-12-05 on CPU X, 2 cores." in text
+    assert "| da_vae | not published |" in text
+
+
+def test_publish_refuses_an_empty_reports_folder_and_a_readme_without_markers(tmp_path):
+    with pytest.raises(InputError, match="no paper report found"):
+        publish.publish(tmp_path / "reports", tmp_path / "docs")
+    readme = tmp_path / "README.md"
+    readme.write_text("# no block\n")
+    with pytest.raises(InputError, match="has no results block"):
+        publish.update_readme(readme, "x")
