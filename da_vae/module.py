@@ -12,9 +12,8 @@ segment: :class:`TargetEncoder` (Tasks 1-2) regresses z* on z, ``MSE(z, z*)``; :
 (Task 3) maps the mixture to the voice, ``rec(x, x~) + alpha * MSE(z, z*)`` on ``log(1 + |STFT|)``. Either may
 start from the source model's weights (``init_from_source``).
 
-Inputs are per-band normalised with the training statistics, which every module keeps as buffers, so a
-checkpoint alone is enough to run the model on new audio (see ``da_vae.inference``); separation models take
-``log(1 + |STFT|)`` as it is and keep the statistics only to undo the data module's normalisation.
+Inputs are per-band normalised with the training statistics, kept as buffers, so a checkpoint alone runs the
+model on new audio (``da_vae.inference.load_stage``); separation models take ``log(1 + |STFT|)`` as it is.
 
 Each stage also draws its first validation segments as images (``image_examples``, logged by the shared
 ``ExampleLogger`` to W&B and ``<run>/examples/``): input over reconstruction, z over z*, or mixture, estimate
@@ -23,15 +22,12 @@ and voice.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from common.errors import InputError
 from da_vae.augment import augment_audio
 from da_vae.features import hop_length, log_mel_segments
 from da_vae.models import (
@@ -46,6 +42,11 @@ from da_vae.models import (
 )
 
 EXAMPLE_SEGMENTS = 4  # validation segments drawn side by side in the example images
+
+
+def kind(task: str, stage: str) -> str:
+    """The stamped model kind of ``stage`` ("source" VAE or "target" model) of ``task``: "<task> <stage>"."""
+    return f"{task} {stage}"
 
 
 def segment_strip(x: Tensor) -> np.ndarray:
@@ -72,6 +73,11 @@ class _Stage(pl.LightningModule):
             std = stats[f"{domain}_std"] if stats else torch.ones(n)
             self.register_buffer(f"{domain}_mean", mean.float().clone())
             self.register_buffer(f"{domain}_std", std.float().clone())
+
+    @property
+    def checkpoint_kind(self) -> str:
+        """What the checkpoint stamp calls this model (``kind``): e.g. "midi target" (see :func:`kind`)."""
+        return kind(self.hparams.task, self.stage)
 
     def network_args(self, domain: str) -> dict:
         bands = self.hparams.bands[0 if domain == "source" else 1]
@@ -289,26 +295,3 @@ class TargetDAE(_TargetStage):
         strips = [segment_strip(x) for x in (voice_representation(raw_source), estimate,
                                              voice_representation(mixture))]
         return {"separation/mixture_estimate_voice": np.concatenate(strips)}
-
-
-def load_stage(path: str | Path, task: str, stage: str, missing_hint: str) -> _Stage:
-    """The ``stage`` ("source" or "target") model of ``task`` saved in checkpoint ``path``, in eval mode.
-
-    ``InputError`` naming the file when it is missing (with ``missing_hint``), unreadable, or of another
-    task or stage."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such checkpoint; {missing_hint}")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-        hp, state = dict(checkpoint["hyper_parameters"]), checkpoint["state_dict"]
-    except Exception as err:  # a truncated or foreign file fails in many ways
-        raise InputError(f"{path}: not a readable da_vae checkpoint ({type(err).__name__}); pass a last.ckpt "
-                         "written by `python -m da_vae train`") from None
-    if hp.get("stage") != stage or hp.get("task") != task:
-        raise InputError(f"{path}: holds a stage={hp.get('stage')} model of task={hp.get('task')}, but this "
-                         f"needs the stage-{1 if stage == 'source' else 2} ({stage}) model of task {task}")
-    cls = SourceVAE if stage == "source" else TargetDAE if task == "separation" else TargetEncoder
-    module = cls(**{k: v for k, v in hp.items() if k != "stage"})
-    module.load_state_dict(state)
-    return module.eval()

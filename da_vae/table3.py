@@ -26,7 +26,7 @@ from common.errors import InputError
 from common.metrics import SourceScorer
 from common.parallel import worker_pool
 from common.report import Clip, Example, Table, mean_ci, paired_diff
-from common.report.stats import format_ci
+from common.report.stats import detectable_effect, format_ci
 from da_vae import catalog, data, inference, training
 
 log = logging.getLogger(__name__)
@@ -165,8 +165,8 @@ def example(row: dict, first: dict[str, dict[str, str]], seed: int, sample_rate:
 def summarise(per_clip: dict, seeds: list[int], outputs: list[str], alphas: list[float], alpha: float) -> dict:
     """Per-clip scores ``{model_key: {metric: [per clip]}}`` -> ``tables`` ({output: {model: {metric: (mean,
     low, high)}}}, clip values averaged over seeds), ``per_seed`` SDR means, ``orderings`` ({output: {claim:
-    [(better, worse, mean diff, low, high, n, seeds where it holds)]}}), ``sweep`` ({alpha: {metric: (mean, low,
-    high)}}) and ``per_clip`` itself."""
+    [(better, worse, mean diff, low, high, n, seeds where it holds, detectable effect)]}}), ``sweep`` ({alpha:
+    {metric: (mean, low, high)}}) and ``per_clip`` itself."""
 
     def clip_values(output, name, metric, which=seeds):
         return np.mean([per_clip[table_models(s, output, alpha)[name]][metric] for s in which], axis=0)
@@ -177,7 +177,8 @@ def summarise(per_clip: dict, seeds: list[int], outputs: list[str], alphas: list
         per_seed[o] = {name: [float(np.mean(clip_values(o, name, "SDR", [s]))) for s in seeds] for name in VARIANTS}
         orderings[o] = {
             claim: [(better, worse, *paired_diff(clip_values(o, better, "SDR"), clip_values(o, worse, "SDR")),
-                     sum(per_seed[o][better][k] > per_seed[o][worse][k] for k in range(len(seeds))))
+                     sum(per_seed[o][better][k] > per_seed[o][worse][k] for k in range(len(seeds))),
+                     detectable_effect(clip_values(o, better, "SDR") - clip_values(o, worse, "SDR")))
                     for better, worse in pairs]
             for claim, pairs in ORDERINGS.items()}
     sweep = {f"{a:g}": {m: mean_ci(per_clip[model_key(seeds[0], outputs[0], True, a)][m]) for m in METRICS}
@@ -227,8 +228,8 @@ def claims(result: dict) -> list[tuple[str, bool, str]]:
     for o in result["outputs"]:
         for claim, pairs in result["orderings"][o].items():
             evidence = "; ".join(f"{better} - {worse} {format_ci(mean, low, high)} dB over {n} clips (higher in "
-                                 f"{seeds} of {len(result['seeds'])} seeds)"
-                                 for better, worse, mean, low, high, n, seeds in pairs)
+                                 f"{seeds} of {len(result['seeds'])} seeds; detectable: {effect:.2f} dB)"
+                                 for better, worse, mean, low, high, n, seeds, effect in pairs)
             below = sorted({better for better, *_ in pairs if result["tables"][o][better]["NSDR"][2] < 0})
             if below:
                 evidence += f"; but {', '.join(below)} is worse than the mixture itself (NSDR interval below 0)"

@@ -21,8 +21,9 @@ from common.errors import InputError
 from common.lightning import fit, run_dir
 from da_vae import data
 from da_vae.config import STAGES, TASKS
+from da_vae.inference import load_stage
 from da_vae.models import VOICE_LOSSES
-from da_vae.module import DAE_OUTPUTS, SourceVAE, TargetDAE, TargetEncoder, load_stage
+from da_vae.module import DAE_OUTPUTS, SourceVAE, TargetDAE, TargetEncoder
 
 log = logging.getLogger(__name__)
 

@@ -104,7 +104,7 @@ def test_table3_verdicts_come_from_paired_per_clip_differences():
     assert dae_wt[0] == pytest.approx(dae[0] + 1.0)
     claims = {claim: (ok, evidence) for claim, ok, evidence in table3.claims(result)}
     assert claims["Table 3, `magnitude` DAE: DAE + wt > DAE in SDR"][0]
-    assert "DAE + wt - DAE 1.00 [1.00, 1.00] dB over 6 clips (higher in 2 of 2 seeds)" in \
+    assert "DAE + wt - DAE 1.00 [1.00, 1.00] dB over 6 clips (higher in 2 of 2 seeds; detectable: 0.00 dB)" in \
         claims["Table 3, `magnitude` DAE: DAE + wt > DAE in SDR"][1]
     assert claims["Table 3, `magnitude` DAE: rDAE + wt has the best SDR"][0]
     ok, evidence = claims["Table 3, `magnitude` DAE: rDAE > DAE in SDR"]

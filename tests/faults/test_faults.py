@@ -130,6 +130,34 @@ def test_a_file_deleted_from_a_built_corpus_is_named_and_the_corpus_rebuilt(tmp_
     assert victim.is_file() and sorted(root.rglob("*.wav")) == wavs
 
 
+@pytest.mark.parametrize("damage", ["deleted MIDI", "zero-byte WAV"])
+def test_a_damaged_file_of_a_built_maps_is_named_and_the_corpus_rebuilt(tmp_path, caplog, damage):
+    """A MIDI file deleted from a built MAPS stand-in, or a WAV emptied to zero bytes, is named in one warning with
+    the count, and the corpus is rebuilt whole (every piece back), instead of training on what is left."""
+    root = ensure_corpus("maps", tmp_path, size="tiny")
+    files = sorted(root.rglob("*.mid" if damage == "deleted MIDI" else "*.wav"))
+    victim, before = files[len(files) // 2], sorted(p.name for p in root.rglob("*"))
+    victim.unlink() if damage == "deleted MIDI" else victim.write_bytes(b"")
+    with caplog.at_level(logging.WARNING):
+        assert ensure_corpus("maps", tmp_path, size="tiny") == root
+    [line] = [r.getMessage() for r in caplog.records if "manifest lists" in r.getMessage()]
+    assert "1 file(s) its manifest lists are missing or empty" in line and victim.name in line
+    assert victim.stat().st_size > 0 and sorted(p.name for p in root.rglob("*")) == before
+
+
+def test_corpus_list_names_a_half_made_corpus_and_how_to_rebuild_it(tmp_path, capsys):
+    from common.corpora.__main__ import main as corpora_main
+
+    (tmp_path / ".maps.partial-4242" / "MAPS").mkdir(parents=True)  # a build killed before its rename
+    (tmp_path / "mir1k" / "MIR-1K").mkdir(parents=True)  # a folder without its manifest
+    assert corpora_main(["list", "--root", str(tmp_path)]) == 0
+    rows = {line.split("|")[1].strip(): line for line in capsys.readouterr().out.splitlines()[2:]}
+    rebuild = "`python -m common.corpora build --root {} --only {}` rebuilds it"
+    for name in ("maps", "mir1k"):
+        assert "incomplete (a killed or failed build; " + rebuild.format(tmp_path, name) in rows[name], rows[name]
+    assert "| missing |" in rows["nsynth"]
+
+
 def test_unpaired_files_of_a_real_dataset_are_counted_and_named(tmp_path, caplog):
     """NUS-48E with a sung song lacking its reading and a reading lacking its song: both skipped with a warning
     naming them; the complete pair is used."""
