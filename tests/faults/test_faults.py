@@ -301,14 +301,20 @@ def test_resumed_at_any_point_of_an_epoch_continues_the_same_run(tmp_path, stop,
 
 
 def test_offline_training_sends_nothing_over_the_network(tmp_path):
-    """W&B offline: every socket a run connects (all its processes: W&B's service, libraries' threads) is local."""
-    trace = tmp_path / "connect.trace"
-    env = {**os.environ, "PYTHONPATH": str(REPO), "WANDB_MODE": "offline"}
+    """W&B offline, as a user runs it (no WANDB_MODE in the environment; offline is the config's default): no
+    process of the run (W&B's service, libraries' threads) connects outside the machine, sends anything to a DNS
+    port (a local stub resolver such as 127.0.0.53 included), asks a resolver daemon, or even starts the libc
+    resolver (reading /etc/resolv.conf is the first step of every name lookup)."""
+    trace = tmp_path / "network.trace"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("WANDB_MODE", None)
     env.pop("ORT_DISABLE_TELEMETRY", None)  # common sets it itself
-    cmd = ["strace", "-f", "-e", "trace=connect", "-o", str(trace), sys.executable, "-m", PKG, "train",
-           f"run.root={tmp_path}", "trainer.max_steps=5", "logger.wandb=true"]
+    cmd = ["strace", "-f", "-e", "trace=connect,sendto,sendmsg,sendmmsg,openat", "-o", str(trace), sys.executable,
+           "-m", PKG, "train", f"run.root={tmp_path}", "trainer.max_steps=5", "logger.wandb=true"]
     result = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
-    inet = [line for line in trace.read_text().splitlines() if "AF_INET" in line]
-    remote = [line for line in inet if '"127.' not in line and '"::1"' not in line]
-    assert not remote, remote[:3]
+    assert list(tmp_path.rglob("offline-run-*")), "the run should have logged to an offline W&B run"
+    lines = trace.read_text().splitlines()
+    remote = [line for line in lines if "AF_INET" in line and '"127.' not in line and '"::1"' not in line]
+    dns = [line for line in lines if "htons(53)" in line or "systemd/resolve" in line or "/etc/resolv.conf" in line]
+    assert not remote and not dns, (remote + dns)[:3]

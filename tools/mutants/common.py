@@ -69,6 +69,9 @@ MUTANTS = [
     Mutant("resume-previous-ignored", "common/lightning/checkpoint.py", "        return str(previous)\n",
            "        return str(last)\n", "a truncated last.ckpt is resumed instead of the one before it",
            ("tests/faults/test_faults.py::test_truncated_last_checkpoint_falls_back_to_the_one_before",)),
+    Mutant("wandb-env-left-unset", "common/lightning/trainer.py", '        os.environ["WANDB_MODE"] = wandb_mode(cfg)\n',
+           "", "an offline run leaves W&B's process settings online: its telemetry makes a DNS query",
+           ("tests/faults/test_faults.py::test_offline_training_sends_nothing_over_the_network",)),
     Mutant("reuse-ignores-seed", "common/lightning/reuse.py", '"model", "optim", "run.seed", ',
            '"model", "optim", ', "an eval reuses a run trained with another seed", ("tests/common/test_reuse.py",)),
 ]
