@@ -25,6 +25,16 @@ def onsets(midi):
     return np.array(sorted(n.start for inst in midi.instruments for n in inst.notes))
 
 
+def one_note(path) -> None:
+    import pretty_midi
+
+    piece = pretty_midi.PrettyMIDI()
+    piano = pretty_midi.Instrument(0)
+    piano.notes.append(pretty_midi.Note(80, 60, 0.1, 0.5))
+    piece.instruments.append(piano)
+    piece.write(str(path))
+
+
 def test_align_recovers_a_nonlinear_stretch_better_than_spec_and_retimes_the_midi(tiny, midi_checkpoint, tmp_path,
                                                                                    monkeypatch):
     piece = next(i for i in catalog.task_items(tiny.config(), "midi") if i.split == "val")  # unseen in training
@@ -173,9 +183,7 @@ def test_bad_input_is_one_line_naming_it(tiny, midi_checkpoint, tmp_path, capsys
     save_audio(tmp_path / "one.wav", np.full(1, 0.1, np.float32), SR)
     (tmp_path / "bad.mid").write_bytes(b"not a midi file")
     pretty_midi.PrettyMIDI().write(str(tmp_path / "empty.mid"))
-    piece = pretty_midi.PrettyMIDI()
-    piece.instruments.append(pretty_midi.Instrument(0, notes=[pretty_midi.Note(80, 60, 0.1, 0.5)]))
-    piece.write(str(tmp_path / "x.mid"))
+    one_note(tmp_path / "x.mid")
     torch.save({"musicrep": {"package": "gmvae_timbre", "kind": "GMVAE"}}, tmp_path / "other.ckpt")
     args = make_args(tmp_path)
     if verb == "align":
@@ -208,13 +216,9 @@ def test_frame_latents_encode_the_segment_centred_on_each_frame(midi_checkpoint)
 def test_align_refuses_to_overwrite_its_midi_before_any_work(tiny, tmp_path, capsys):
     """`<stem>.aligned.mid` in --out-dir would be the input MIDI itself: refused in one line before the model is
     even loaded (the checkpoint given does not exist), and the MIDI is untouched."""
-    import pretty_midi
-
     save_audio(tmp_path / "take.wav", 0.1 * np.random.default_rng(0).standard_normal(SR).astype(np.float32), SR)
     midi = tmp_path / "take.aligned.mid"
-    piece = pretty_midi.PrettyMIDI()
-    piece.instruments.append(pretty_midi.Instrument(0, notes=[pretty_midi.Note(80, 60, 0.1, 0.5)]))
-    piece.write(str(midi))
+    one_note(midi)
     before = midi.read_bytes()
     assert tiny.run("align", "--audio", tmp_path / "take.wav", "--midi", midi, "--out-dir", tmp_path,
                     f"ckpt={tmp_path / 'nope.ckpt'}") == 2
