@@ -68,9 +68,12 @@ MUTANTS = [
     # every claim's direction can fail
     Mutant("table3-claim-on-mean", "da_vae/table3.py", "all(p[3] > 0 for p in pairs)", "all(p[2] > 0 for p in pairs)",
            "a Table 3 ordering holds when the mean difference is positive, whatever its interval", (CLAIMS,)),
-    Mutant("table2-claim-on-mean", "da_vae/evaluate.py", 'return (f"Table 2, {domain}: {a} < {b}", high < 0,',
-           'return (f"Table 2, {domain}: {a} < {b}", mean < 0,',
-           "a Table 2 ordering holds when the mean difference is negative, whatever its interval", (CLAIMS,)),
-    Mutant("figure4-tolerance-on-mean", "da_vae/evaluate.py", "if d[2] >= tolerance]", "if d[0] >= tolerance]",
-           "Figure 4's 'not above MCEP' judged on the mean difference, not its upper bound", (CLAIMS,)),
+    Mutant("ordering-on-mean", "da_vae/claims.py", "    return high < 0, f\"{format_ci(mean, low, high)}",
+           "    return mean < 0, f\"{format_ci(mean, low, high)}",
+           "a Table 2 / Figure 4 ordering holds when the mean difference is negative, whatever its interval",
+           (CLAIMS,)),
+    Mutant("figure4-tolerance-on-mean", "da_vae/claims.py", "if d[2] >= tolerance]", "if d[0] >= tolerance]",
+           "Figure 4's 'within the tolerance' judged on the mean difference, not its upper bound", (CLAIMS,)),
+    Mutant("figure4-overall-dropped", "da_vae/claims.py", "overall and not worse, evidence", "not worse, evidence",
+           "Figure 4 holds when Proposed is merely not worse than MCEP (an identity passes)", (CLAIMS,)),
 ]
