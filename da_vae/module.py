@@ -14,10 +14,8 @@ start from the source model's weights (``init_from_source``).
 
 Inputs are per-band normalised with the training statistics, kept as buffers, so a checkpoint alone runs the
 model on new audio (``da_vae.inference.load_stage``); separation models take ``log(1 + |STFT|)`` as it is.
-
-Each stage also draws its first validation segments as images (``image_examples``, logged by the shared
-``ExampleLogger`` to W&B and ``<run>/examples/``): input over reconstruction, z over z*, or mixture, estimate
-and voice.
+Training noise and augmentation draw from ``step_generator(run.seed, rank, step)``. Each stage draws its first
+validation segments as images for W&B and ``<run>/examples/`` (``image_examples``).
 """
 
 from __future__ import annotations
@@ -28,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from da_vae.augment import augment_audio
+from da_vae.augment import augment_audio, step_generator
 from da_vae.features import hop_length, log_mel_segments
 from da_vae.models import (
     VAE,
@@ -104,6 +102,7 @@ class _Stage(pl.LightningModule):
             self.log(f"{split}/{name}", value, prog_bar=name == "loss", sync_dist=split == "val")
 
     def training_step(self, batch, batch_idx):
+        self.noise = step_generator(self.hparams.get("seed", 0), self.global_rank, self.global_step, self.device)
         losses = self.losses(*batch)
         if self._trainer is None or self.logs_this_step():
             self._log_losses("train", losses)
@@ -158,7 +157,7 @@ class SourceVAE(_Stage):
 
     def losses(self, source: Tensor, target: Tensor, raw_source: Tensor) -> dict[str, Tensor]:
         x = self.vae_input(source, raw_source)
-        output, mu, logvar = self.vae(x)
+        output, mu, logvar = self.vae(x, getattr(self, "noise", None))  # this rank's and step's draws
         rec = self.reconstruction_loss(output, x, raw_source)
         kl = kl_divergence(mu, logvar).mean()
         return {"loss": rec + kl, "rec": rec, "kl": kl}
@@ -212,8 +211,9 @@ class TargetEncoder(_TargetStage):
         self.encoder = Encoder(**self.network_args("target"))
 
     def training_step(self, batch, batch_idx):
-        if len(batch) == 4:  # (source, cached target, raw source, target audio)
-            batch = (batch[0], self.augmented_target(batch[3]), batch[2])
+        if len(batch) == 4:  # (source, cached target, raw source, target audio): augmented with this rank's draws
+            draws = step_generator(self.hparams.get("seed", 0), self.global_rank, self.global_step, self.device)
+            batch = (batch[0], self.augmented_target(batch[3], draws), batch[2])
         return super().training_step(batch, batch_idx)
 
     def augmented_target(self, audio: Tensor, generator: torch.Generator | None = None) -> Tensor:

@@ -80,7 +80,8 @@ def module_args(cfg: DictConfig, prepared: data.PreparedTask) -> dict:
     return dict(task=prepared.task, bands=list(prepared.bands), frames=d.segment_frames,
                 model=OmegaConf.to_container(cfg.model), optim=OmegaConf.to_container(cfg.optim),
                 features={"sample_rate": d.sample_rate, "n_fft": d.n_fft, "hop_ms": d.hop_ms, "n_mels": mels},
-                stats=stats, **({"voice_loss": cfg.task.voice_loss} if prepared.task == "separation" else {}))
+                stats=stats, seed=cfg.run.seed,
+                **({"voice_loss": cfg.task.voice_loss} if prepared.task == "separation" else {}))
 
 
 def train_stage(cfg: DictConfig, stage: str) -> Path:

@@ -47,6 +47,14 @@ def evaluate(cfg: DictConfig, args: argparse.Namespace) -> None:
     print(f"report: {run(cfg)}")
 
 
+def plan(cfg: DictConfig, args: argparse.Namespace) -> None:
+    from common.plan import run_plan
+    from da_vae.plan import plan_spec
+
+    training.check_task(cfg)
+    run_plan(plan_spec(cfg), cfg, args)
+
+
 def _long_enough(module, audio, path) -> None:
     """Audio shorter than one of the model's segments cannot be aligned or separated: one line naming it."""
     f = module.hparams.features
