@@ -37,8 +37,9 @@ def table2(result: dict, domain: str) -> Table:
         rows.append([name, median, format_ci(*r["mean_e"][name]),
                      ", ".join(f"{v:.2f}" for v in seeds) if seeds else None, PAPER_TABLE2.get(name)])
     return Table(["feature", "median e, ours", "mean e [95% CI], ours", "median e of each seed", "median e, paper"],
-                 rows, caption=f"{domain}: alignment error e in frames of 20 ms over {len(r['items'])} items "
-                               "(piece x piano); Proposed's e is the mean over the training seeds")
+                 rows, caption=f"{domain}: alignment error e in frames of {result['hop_ms']:g} ms over "
+                               f"{len(r['items'])} items (piece x piano); Proposed's e is the mean over the training "
+                               "seeds")
 
 
 def figure4_tables(result: dict) -> list[Table]:
@@ -87,7 +88,7 @@ def figure4(result: dict, path: Path) -> None:
             ax.text(j, i, f"{value:.1f}", ha="center", va="center", color="k" if bright else "w", fontsize=8)
         ax.set(title=f"{sub}: {name}", xticks=range(len(stretches)), xticklabels=stretches,
                yticks=range(len(steps)), yticklabels=steps, xlabel="time-stretch rate", ylabel="pitch shift (st)")
-    fig.colorbar(image, ax=axes, label="median alignment error e (frames of 20 ms, log scale)")
+    fig.colorbar(image, ax=axes, label=f"median alignment error e (frames of {result['hop_ms']:g} ms, log scale)")
     fig.suptitle(f"Figure 4: singing voice alignment under distortion ({result['clips']} validation clips)")
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -115,13 +116,14 @@ def build_report(cfg: DictConfig, results: dict, seconds: dict[str, float], exam
         r = results["midi"]
         sections.append(Section(
             "Task 1: audio-to-MIDI alignment (Table 2)",
-            "Alignment error e after a non-linear time-stretch of the audio (frames of 20 ms; lower is better), on "
-            f"the validation pieces played on the training pianos ({', '.join(r['instruments'])}: in-domain) and on "
-            f"the held-out piano {r['heldout_instrument']}, whose soundfont no training piano uses; models trained "
-            f"with seeds {r['seeds']} (`eval.seeds`). Rows ending in `{AUGMENTED.strip()}`: the same source VAEs, "
-            "stage 2 trained on augmented piano audio (`data.augment`: random EQ, synthetic room reverb and level per "
-            "training segment; `eval.midi_augment`). Intervals: 95% percentile bootstrap over the items; each "
-            "ordering is decided on the paired per-item differences (claims below).",
+            " ".join(f"""Alignment error e after a non-linear time-stretch of the audio (frames of {r['hop_ms']:g}
+            ms; lower is better), on the validation pieces played on the training pianos
+            ({', '.join(r['instruments'])}: in-domain) and on the held-out piano {r['heldout_instrument']}, whose
+            soundfont no training piano uses; models trained with seeds {r['seeds']} (`eval.seeds`). Rows ending in
+            `{AUGMENTED.strip()}`: the same source VAEs, stage 2 trained on augmented piano audio (`data.augment`:
+            random EQ, synthetic room reverb and level per training segment; `eval.midi_augment`). Intervals: 95%
+            percentile bootstrap over the items; each ordering is decided on the paired per-item differences (claims
+            below).""".split()),
             tables=[table2(r, domain) for domain in r["domains"]]))
         for domain, result in r["domains"].items():
             best = next(iter(result["median_e"]))

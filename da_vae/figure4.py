@@ -106,4 +106,4 @@ def run(cfg: DictConfig, items: list[catalog.Item], checkpoints: dict[str, str])
     return {"median_e": {key: float(np.median(values)) for key, values in errors.items()}, "errors": errors,
             "errors_per_seed": per_seed, "clips": len(clips), "clip_names": [item.name for item in items],
             "seeds": [int(seed) for seed in checkpoints], "pitch_steps": [f"{s:g}" for s in cfg.eval.pitch_steps],
-            "stretches": [f"{r:g}" for r in cfg.eval.stretch_rates] + ["non-linear"]}
+            "stretches": [f"{r:g}" for r in cfg.eval.stretch_rates] + ["non-linear"], "hop_ms": cfg.data.hop_ms}

@@ -174,3 +174,36 @@ def test_a_note_lands_in_its_roll_row_and_chroma_class_on_the_frames_it_sounds()
     assert frames[0] in (15, 16) and frames[-1] in (34, 35)
     chroma = features.midi_chroma(midi, 51, HOP / SR)
     assert (np.argmax(chroma[frames], axis=1) == 9).all() and not chroma[:14].any() and not chroma[36:].any()
+
+
+def test_each_stage_draws_the_tensors_its_example_image_names():
+    """Rows are drawn bottom-up (``common.images.heatmap_image``): "mixture_estimate_voice" stacks the true voice
+    (bottom), the estimate and the mixture (top); "input_over_reconstruction" the reconstruction under the input;
+    "z_over_z_star" z* under z."""
+    from da_vae.module import SourceVAE, TargetDAE, TargetEncoder, segment_strip
+    from tests.da_vae.test_models import separation_set, stage_args, trained_source
+
+    source = trained_source()
+    voice, mixture = separation_set(n=4)
+    stats = {"source_mean": torch.zeros(24), "source_std": torch.ones(24), "target_mean": torch.full((24,), 1.0),
+             "target_std": torch.full((24,), 3.0)}
+    dae = TargetDAE(**{**stage_args((24, 24)), "task": "separation"}, stats=stats).start_from(source.vae).eval()
+    with torch.no_grad():
+        [image] = dae.example_images(voice, (mixture - 1.0) / 3.0, voice).values()
+        estimate = dae.estimate_representation(mixture)[0]
+    for k, expected in enumerate((torch.log1p(voice), estimate, torch.log1p(mixture))):
+        np.testing.assert_allclose(image[24 * k:24 * (k + 1)], segment_strip(expected), atol=1e-5)
+    vae = SourceVAE(**{**stage_args((24, 24)), "task": "singing"}).eval()
+    x = torch.randn(4, 21, 24)
+    with torch.no_grad():
+        [image] = vae.example_images(x, x, x).values()
+        reconstruction = vae.vae.decoder(vae.vae.encoder(x)[0])
+    np.testing.assert_allclose(image[:24], segment_strip(reconstruction), atol=1e-5)
+    np.testing.assert_allclose(image[24:], segment_strip(x), atol=1e-6)
+    encoder = TargetEncoder(**stage_args((24, 24)), init_from_source=False).start_from(source.vae).eval()
+    target = torch.randn(4, 21, 24)
+    with torch.no_grad():
+        [image] = encoder.example_images(x, target, x).values()
+        z, z_star = encoder.source(x)[0], encoder.encoder(target)[0]
+    np.testing.assert_allclose(image[:8], z_star.T.numpy(), atol=1e-5)
+    np.testing.assert_allclose(image[8:], z.T.numpy(), atol=1e-5)

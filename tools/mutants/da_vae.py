@@ -60,6 +60,10 @@ MUTANTS = [
     Mutant("example-caption-swap", "da_vae/table3.py", 'Clip("mixture", audio["mixture"], sample_rate, "input")',
            'Clip("mixture", audio["voice"], sample_rate, "input")', "the example row's mixture plays the voice",
            (SCORES,)),
+    Mutant("image-voice-mixture-swapped", "da_vae/module.py",
+           "strips = [segment_strip(x) for x in (voice_representation(raw_source), estimate,",
+           "strips = [segment_strip(x) for x in (voice_representation(mixture), estimate,",
+           "the W&B 'mixture_estimate_voice' image shows the mixture where the voice belongs", (SCORES,)),
     # frame / bin conversions
     Mutant("frame-count-off-by-one", "da_vae/features.py", "return 1 + samples // hop", "return samples // hop",
            "the centred frame grid loses its last frame", (SCORES,)),
