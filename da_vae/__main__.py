@@ -1,4 +1,4 @@
-"""``python -m da_vae prepare|train|eval|align|separate|plan|config [--config PRESET] [key=value ...]``."""
+"""``python -m da_vae prepare|train|eval|align|separate|models|plan|config [--config PRESET] [key=value ...]``."""
 
 from __future__ import annotations
 
@@ -48,6 +48,8 @@ VERBS = [
          "da_vae.verbs:separate", _separate_args,
          keys=(("ckpt=PATH", CKPT.format(task="separation")),
                ("eval.separation_hop_frames=N", "hop in frames between the overlapping segments that are averaged"))),
+    Verb("models", "list the trained models align and separate use by default, and whether they are there",
+         "da_vae.verbs:models"),
     Verb("plan", "what training task task.name of this preset costs on N GPUs (both stages, measured here)",
          "da_vae.verbs:plan", _plan_args),
 ]

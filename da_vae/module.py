@@ -39,7 +39,7 @@ from da_vae.models import (
     voice_representation,
 )
 
-EXAMPLE_SEGMENTS = 4  # validation segments drawn side by side in the example images
+EXAMPLE_SEGMENTS = 4  # validation segments drawn side by side in the example images (one column each for latents)
 
 
 def kind(task: str, stage: str) -> str:
@@ -53,13 +53,11 @@ def segment_strip(x: Tensor) -> np.ndarray:
 
 
 class _Stage(pl.LightningModule):
-    """Shared by all stages: hyperparameters, normalisation buffers and the Adam optimizer.
-
-    ``bands = (source F, target F)``; ``features`` holds the feature settings (sample rate, n_fft,
-    hop_ms, mel bands) inference needs; ``stats`` the per-band train mean/std (zeros/ones when loading).
-    """
+    """Shared by all stages: hyperparameters, normalisation buffers and the Adam optimizer. ``bands = (source F,
+    target F)``; ``features``: the feature settings inference needs; ``stats``: per-band train mean/std."""
 
     stage = ""
+    example_segments = EXAMPLE_SEGMENTS
 
     def __init__(self, *, task: str, bands: list[int], frames: int, model: dict, optim: dict, features: dict,
                  stats: dict[str, Tensor] | None = None, **extra):
@@ -117,7 +115,7 @@ class _Stage(pl.LightningModule):
 
     def validation_step(self, batch, batch_idx):
         if batch_idx == 0:  # drawn here, in eval mode, and logged after the epoch by ExampleLogger
-            self._examples = self.example_images(*(x[:EXAMPLE_SEGMENTS] for x in batch))
+            self._examples = self.example_images(*(x[:self.example_segments] for x in batch))
         self._log_losses("val", self.losses(*batch))
 
     def image_examples(self) -> dict[str, np.ndarray]:
@@ -205,6 +203,7 @@ class TargetEncoder(_TargetStage):
     a fourth tensor: it is augmented (``da_vae.augment``) and its log-mel taken here, on the batch's device."""
 
     stage = "target"
+    example_segments = 16 * EXAMPLE_SEGMENTS  # a latent is one column: more segments make a readable picture
 
     def __init__(self, augment: dict | None = None, **kwargs):
         super().__init__(augment=augment, **kwargs)

@@ -47,6 +47,20 @@ def evaluate(cfg: DictConfig, args: argparse.Namespace) -> None:
     print(f"report: {run(cfg)}")
 
 
+def models(cfg: DictConfig, args: argparse.Namespace) -> int:
+    """The stage-2 models `align` and `separate` take without ``ckpt=`` (those `eval` trains with seed 0)."""
+    from common.lightning.registry import DefaultModel, print_models
+
+    listed = []
+    for task, verb, what in (("midi", "align", "Task 1 target encoder"), ("separation", "separate", "Task 3 DAE")):
+        task_cfg = cfg.copy()
+        task_cfg.task.name, task_cfg.run.seed = task, 0
+        listed.append(DefaultModel(f"{what} (run {cfg.run.name}, seed 0)", training.last_checkpoint(task_cfg, "target"),
+                                   verb, "ckpt=PATH (or run.name=... for another run's model)",
+                                   f"python -m da_vae eval (or python -m da_vae train task.name={task})"))
+    return print_models(listed)
+
+
 def plan(cfg: DictConfig, args: argparse.Namespace) -> None:
     from common.plan import run_plan
     from da_vae.plan import plan_spec

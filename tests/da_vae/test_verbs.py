@@ -235,3 +235,12 @@ def test_separate_checks_its_outputs_before_any_work(tiny, tmp_path, capsys):
                     f"ckpt={tmp_path / 'nope.ckpt'}") == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"error: --out-dir {tmp_path / 'taken' / 'mix_voice.wav'}: cannot create the folder"), err
+
+
+def test_models_lists_the_default_models_and_which_are_missing(tiny, midi_checkpoint, capsys):
+    assert tiny.run("models", "model.latent_dim=32") == (0 if (
+        tiny.root / "runs/da_vae/default/separation-L32-rdae-wt/checkpoints/last.ckpt").is_file() else 1)
+    out = capsys.readouterr().out
+    assert f"{midi_checkpoint} (present)" in out and "used by: align" in out and "used by: separate" in out
+    assert tiny.run("models", "run.name=nothing-here") == 1
+    assert "missing: `python -m da_vae eval" in capsys.readouterr().out
