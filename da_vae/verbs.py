@@ -11,7 +11,7 @@ from omegaconf import DictConfig
 from pytorch_lightning.utilities import rank_zero_only
 
 from common.audio import audio_info, load_audio, resample, save_audio
-from common.checks import input_file, output_file
+from common.checks import finite, input_file, output_file
 from common.errors import InputError
 from da_vae import data, features, inference, training
 from da_vae.config import TASKS
@@ -107,6 +107,7 @@ def separate(cfg: DictConfig, args: argparse.Namespace) -> None:
     mixture) into ``--out-dir`` (the current directory by default) and print their paths; both outputs are
     checked (writable, not the input) before the work."""
     mixture_path = input_file(args.mixture, "mixture", "sound file")
+    hop = int(finite("eval.separation_hop_frames", cfg.eval.separation_hop_frames, 1, hint="give a hop of 1 or more"))
     stem = mixture_path.stem
     outputs = [output_file(Path(args.out_dir) / f"{stem}_{part}.wav", "--out-dir", (".wav",), (mixture_path,))
                for part in ("voice", "accompaniment")]
@@ -115,7 +116,7 @@ def separate(cfg: DictConfig, args: argparse.Namespace) -> None:
     native = audio_info(mixture_path).sample_rate
     mixture = load_audio(mixture_path, native)
     _long_enough(module, resample(mixture, native, rate), mixture_path)
-    voice = inference.separate_voice(module, resample(mixture, native, rate), cfg.eval.separation_hop_frames)
+    voice = inference.separate_voice(module, resample(mixture, native, rate), hop)
     voice = resample(voice, rate, native)
     voice = np.pad(voice, (0, max(0, len(mixture) - len(voice))))[: len(mixture)].astype(np.float32)
     written = [save_audio(outputs[0], voice, native), save_audio(outputs[1], mixture - voice, native)]

@@ -171,6 +171,8 @@ def test_training_resumes_from_the_last_checkpoint(tiny, tmp_path):
     ("align", lambda t: ["--audio", t / "ok.wav", "--midi", t], ": is a folder, not a MIDI file"),
     ("separate", lambda t: [t / "ok.wav", "ckpt=" + str(t / "nope.ckpt")], "nope.ckpt: no such checkpoint"),
     ("separate", lambda t: [t / "ok.wav", f"ckpt={t}"], ": is a folder, not a checkpoint file"),
+    ("separate", lambda t: [t / "ok.wav", "eval.separation_hop_frames=0", f"ckpt={t / 'nope.ckpt'}"],
+     "eval.separation_hop_frames=0: must be a finite number in [1, inf]"),
     ("separate", lambda t: [t / "ok.wav", f"ckpt={t / 'other.ckpt'}"], "other.ckpt: a gmvae_timbre checkpoint"),
     ("train", lambda t: ["task.name=karaoke"], "task.name='karaoke' is unknown"),
     ("train", lambda t: ["task.name=separation", "task.dae_output=wiener"], "task.dae_output='wiener' is unknown"),
