@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from common.corpora import corpus_status
+from common.corpora import corpus_status, resolve_size
 from common.errors import InputError
 from common.plan import PlanSpec
 from da_vae import data
@@ -28,7 +28,8 @@ def bands(cfg: DictConfig) -> tuple[int, int]:
 def _loader(cfg: DictConfig):
     """The training batches of the prepared task, or None when its features are not cached (nothing is built)."""
     corpus = "maps" if cfg.task.name == "midi" else "mir1k"
-    if cfg.data.synthetic and corpus_status(corpus, cfg.data.root) is None:
+    built = corpus_status(corpus, cfg.data.root) if cfg.data.synthetic else None
+    if cfg.data.synthetic and (built is None or built["size"] != resolve_size(corpus, cfg.data.corpus_size)):
         return None
     try:
         items = [item for item in data.task_items(cfg, cfg.task.name) if item.split != "heldout"]
