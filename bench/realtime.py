@@ -37,7 +37,7 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-from realtime_ae.engine import NOISE_FRAMES, SynthEngine
+from realtime_ae.engine import SynthEngine
 from realtime_ae.export import export_decoder
 from realtime_ae.module import FrameAutoencoder
 from realtime_ae.runtime import DecoderRuntime
@@ -61,7 +61,7 @@ class TorchReference:
 
     def __init__(self, module: FrameAutoencoder, engine: SynthEngine):
         self.decoder = module.net.decoder
-        self.phasors = torch.from_numpy(engine.noise_phasors)
+        self.engine = engine
         self.synthesis = torch.from_numpy(engine.synthesis)
         self.volume = engine.volume
         self.buffer = torch.zeros(N_FFT)
@@ -73,7 +73,8 @@ class TorchReference:
     def next_block(self) -> torch.Tensor:
         with torch.inference_mode():
             magnitude = self.decoder(self.z, torch.eye(12)[:1])[0]
-            frame = torch.fft.irfft(magnitude * self.phasors[self.index % NOISE_FRAMES], N_FFT) * self.synthesis
+            phasor = torch.from_numpy(self.engine.noise_phasor(self.index))
+            frame = torch.fft.irfft(magnitude * phasor, N_FFT) * self.synthesis
             self.buffer = torch.roll(self.buffer, -HOP)
             self.buffer[-HOP:] = 0.0
             self.buffer += frame

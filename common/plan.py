@@ -70,10 +70,12 @@ def step_cost(spec: PlanSpec, items: int) -> tuple[float, float]:
     """(FLOPs, saved activation bytes) of one forward + backward on ``items`` items."""
     batch = spec.make_batch(items)
     saved = 0
+    weights = {p.data_ptr() for p in spec.model.parameters()}  # saved for backward too, but not activations
 
     def pack(tensor: torch.Tensor):
         nonlocal saved
-        saved += tensor.numel() * tensor.element_size()
+        if tensor.data_ptr() not in weights:
+            saved += tensor.numel() * tensor.element_size()
         return tensor
 
     spec.model.zero_grad(set_to_none=True)

@@ -53,6 +53,10 @@ class ModelConfig:
 class OptimConfig:
     lr: float = 5e-4
     l2: float = 1e-7  # penalty on the sum of squared weights (kernels, not biases), added to the MSE
+    # weight of a log-magnitude term added to the MSE: mean over bins of (log(x_hat + log_floor) - log(x + log_floor))^2
+    # (0 in the paper; the synth model's, eval.default_log_weight, makes it render the quiet bins between partials)
+    log_weight: float = 0.0
+    log_floor: float = 1e-3  # -60 dB of a frame's peak
 
 
 @dataclass
@@ -82,7 +86,14 @@ class EvalConfig:
 
     out: str = "reports/realtime_ae"
     tables: list[str] = field(default_factory=lambda: ["I", "II", "III", "IV", "V"])
-    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2, 3, 4])  # of every table model (one thread each)
+    # the synthesizer's default model (experiments.SYNTH), trained per seed and per torch thread setting: seed 0 on
+    # one thread is what render/resynth/play/export use; the others are the "On new inputs" rows
+    default_seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+    threads: list[int] = field(default_factory=lambda: [1, 2])
+    default_epochs: int = 16
+    default_log_weight: float = 0.01
+    heldout_programs: list[int] = field(default_factory=lambda: [0, 48, 73])  # GM programs of the held-out soundfont
     mesh: list[int] = field(default_factory=lambda: [350, 50, 5])  # Table V mesh length for 2-D, 3-D, 8-D
     examples: int = 1  # test clips per corpus rendered as audio examples
     # "the skip does not help" (Table II) holds when the skip is shown not to lower the MSE by more than this

@@ -4,7 +4,8 @@ A corpus directory holds ``{train,val,test}/*.wav`` (the synthetic ``scales`` co
 for real recordings so that no passage contributes frames to two splits); any other folder of audio files
 (wav/flac/ogg/mp3, searched recursively) is split by file with ``data.val_fraction``/``data.test_fraction``.
 ``prepare`` computes the frames once into ``<data.cache>/<corpus>-<key>/``: ``frames.f32`` (rows, 2049),
-``peaks.f32`` (rows,) the per-frame peaks the frames were divided by, ``chroma.u8`` (rows,) pitch classes, and
+``peaks.f32`` (rows,) the per-frame peaks the frames were divided by, ``chroma.u8`` (rows,) pitch classes,
+``numbers.u32`` (rows,) each row's STFT frame number in its clip (frame n is centred on sample n * hop), and
 ``index.json`` listing each clip's split, first row, frame count and dropped silent frames.
 """
 
@@ -20,7 +21,8 @@ import numpy as np
 import pytorch_lightning as pl
 import torch
 from omegaconf import DictConfig
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset, DistributedSampler
+from torchdata.stateful_dataloader import StatefulDataLoader
 from tqdm import tqdm
 
 from common.audio import load_audio
@@ -33,7 +35,7 @@ from realtime_ae.config import CORPORA
 
 log = logging.getLogger(__name__)
 
-FEATURES_VERSION = 1  # part of the cache key: bump when features.audio_frames changes
+FEATURES_VERSION = 2  # part of the cache key: bump when features.audio_frames changes
 SPLITS = ("train", "val", "test")
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 
@@ -101,7 +103,7 @@ def _build(target: Path, folder: Path, clips: list[tuple[Path, str]], d: DictCon
     tmp.mkdir(parents=True)
     rows, entries, dropped = 0, [], 0
     with open(tmp / "frames.f32", "wb") as frames, open(tmp / "peaks.f32", "wb") as peaks, \
-            open(tmp / "chroma.u8", "wb") as chroma:
+            open(tmp / "chroma.u8", "wb") as chroma, open(tmp / "numbers.u32", "wb") as numbers:
         for path, split in tqdm(clips, desc=f"prepare {folder.name}", unit="clip", leave=False):
             audio = load_audio(path, d.sample_rate)
             f = features.audio_frames(audio, d.sample_rate, d.n_fft, d.hop_length, d.silence_db)
@@ -112,6 +114,7 @@ def _build(target: Path, folder: Path, clips: list[tuple[Path, str]], d: DictCon
             frames.write(f["frames"].numpy().astype(np.float32).tobytes())
             peaks.write(f["peaks"].numpy().astype(np.float32).tobytes())
             chroma.write(f["chroma"].numpy().astype(np.uint8).tobytes())
+            numbers.write(np.flatnonzero(f["kept"].numpy()).astype(np.uint32).tobytes())
             entries.append({"name": str(path.relative_to(folder)), "split": split, "start": rows, "frames": n,
                             "silent_dropped": silent})
             rows, dropped = rows + n, dropped + silent
@@ -126,7 +129,7 @@ def _build(target: Path, folder: Path, clips: list[tuple[Path, str]], d: DictCon
 
 
 class PreparedCorpus:
-    """A prepared cache: ``clips``, and memory-mapped ``frames`` (rows, bins), ``peaks``, ``chroma``."""
+    """A prepared cache: ``clips``, and memory-mapped ``frames`` (rows, bins), ``peaks``, ``chroma``, ``numbers``."""
 
     def __init__(self, directory: str | Path):
         self.directory = Path(directory)
@@ -135,6 +138,7 @@ class PreparedCorpus:
         self.frames = np.memmap(self.directory / "frames.f32", np.float32, "r", shape=(self.rows, self.bins))
         self.peaks = np.memmap(self.directory / "peaks.f32", np.float32, "r", shape=(self.rows,))
         self.chroma = np.memmap(self.directory / "chroma.u8", np.uint8, "r", shape=(self.rows,))
+        self.numbers = np.memmap(self.directory / "numbers.u32", np.uint32, "r", shape=(self.rows,))
 
     def split_rows(self, split: str) -> np.ndarray:
         rows = [np.arange(c["start"], c["start"] + c["frames"]) for c in self.clips if c["split"] == split]
@@ -165,6 +169,42 @@ class FrameSet(Dataset):
         return self.frames[rows], self.chroma[rows]
 
 
+class RankBatches(DistributedSampler):
+    """One rank's training batches (lists of rows): every epoch's order is a permutation drawn from (seed, epoch)
+    (as ``common.lightning.data.ResumableShuffle``'s), dealt round-robin over the ``world`` ranks (the last
+    ``n mod world`` rows skipped, so every rank has as many batches), then cut into ``batch_size`` rows: the ranks'
+    batches differ, and each is reproducible from (seed, epoch, rank). ``data.batch_size`` is per rank: N ranks step
+    on N x 200 frames. A ``DistributedSampler``, so Lightning does not wrap it again; (epoch, batches yielded) is
+    the checkpointed state, so a run stopped mid-epoch resumes at its next batch. An epoch whose last batch was
+    taken is over."""
+
+    def __init__(self, n: int, batch_size: int, seed: int = 0, rank: int = 0, world: int = 1):
+        super().__init__(range(n), num_replicas=world, rank=rank, shuffle=True, seed=seed)
+        self.n, self.batch_size, self.world, self.rank = n, batch_size, world, rank
+        self.epoch, self.yielded = 0, 0
+
+    def __len__(self) -> int:
+        return -(-(self.n // self.world) // self.batch_size)
+
+    def __iter__(self):
+        if self.yielded >= len(self):
+            self.epoch, self.yielded = self.epoch + 1, 0
+        order = torch.randperm(self.n, generator=torch.Generator().manual_seed((self.seed + self.epoch) % 2**63))
+        mine = order[self.rank: self.n // self.world * self.world: self.world].tolist()
+        while self.yielded < len(self):
+            self.yielded += 1
+            yield mine[(self.yielded - 1) * self.batch_size: self.yielded * self.batch_size]
+
+    def set_epoch(self, epoch: int) -> None:  # the sampler's own state carries the epoch
+        pass
+
+    def state_dict(self) -> dict:
+        return {"epoch": self.epoch, "yielded": self.yielded}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.epoch, self.yielded = state["epoch"], state["yielded"]
+
+
 class FrameDataModule(pl.LightningDataModule):
     def __init__(self, corpus: PreparedCorpus, batch_size: int):
         super().__init__()
@@ -173,11 +213,13 @@ class FrameDataModule(pl.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         self.train_set, self.val_set = FrameSet(self.corpus, "train"), FrameSet(self.corpus, "val")
 
-    def _loader(self, dataset: FrameSet, shuffle: bool) -> DataLoader:
-        return resumable_loader(dataset, self.batch_size, shuffle=shuffle, batched=True)
-
     def train_dataloader(self):
-        return self._loader(self.train_set, True)
+        trainer = self.trainer
+        world, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
+        seed = torch.initial_seed()  # run.seed, as the CLI seeds every verb
+        batches = RankBatches(len(self.train_set), self.batch_size, seed, rank, world)
+        return StatefulDataLoader(self.train_set, sampler=batches, batch_size=None,
+                                  generator=torch.Generator().manual_seed(seed))
 
     def val_dataloader(self):
-        return self._loader(self.val_set, False)
+        return resumable_loader(self.val_set, self.batch_size, shuffle=False, batched=True)

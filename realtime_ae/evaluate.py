@@ -4,19 +4,22 @@ embedding figures, audio examples and the synth window, written through ``common
 
 from __future__ import annotations
 
+import datetime
 import logging
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import scipy.stats
 import torch
 from omegaconf import DictConfig
 
 from common.errors import InputError
-from common.report import Claim, Figure, Headline, Report, Section, Table, tost, write_report
-from realtime_ae import experiments, figures
-from realtime_ae.experiments import Spec
+from common.report import Figure, Headline, Report, Section, Table, write_report
+from common.report.writer import machine
+from realtime_ae import experiments, figures, labels, newinputs
+from realtime_ae.claims import claims, power_summary, seed_interval
+from realtime_ae.experiments import SYNTH, Spec
 from realtime_ae.module import load_model
 
 log = logging.getLogger(__name__)
@@ -61,21 +64,11 @@ def paper_key(table: str, spec: Spec):
     return {"I": spec.augmentation, "IV": (spec.corpus, spec.skip)}.get(table, (spec.activation, spec.skip))
 
 
-def seed_interval(values, level: float = 0.95) -> tuple[float, float, float]:
-    """Mean of per-seed values (one per independently trained model) and its Student-t interval -> (mean, low,
-    high); one value gives (v, v, v). The seeds are the independent units: test frames of one model are not."""
-    x = np.asarray(values, np.float64)
-    if x.size < 2:
-        return float(x.mean()), float(x.mean()), float(x.mean())
-    half = scipy.stats.t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size)
-    return float(x.mean()), float(x.mean() - half), float(x.mean() + half)
-
-
 def mse_table(table: str, specs: list[Spec], mse: dict, seconds: dict, seeds: list[int]) -> Table:
     rows = []
     for spec in specs:
         per_seed = [float(mse[spec, k].mean()) * SCALE for k in seeds]
-        mean, lo, hi = seed_interval(per_seed)
+        mean, lo, hi = seed_interval(per_seed, bounds=(0.0, np.inf))
         paper, minutes = PAPER_MSE[table][paper_key(table, spec)]
         times = [seconds[spec, k] for k in seeds if seconds[spec, k] is not None]
         rows.append([label(table, spec), f"{mean:.2f} [{lo:.2f}, {hi:.2f}]", paper,
@@ -86,97 +79,49 @@ def mse_table(table: str, specs: list[Spec], mse: dict, seconds: dict, seeds: li
                          "over the per-seed test MSEs")
 
 
-def paired(mse: dict, a: Spec, b: Spec, seeds: list[int]) -> tuple[float, float, float, list[float]]:
-    """Per seed, the test MSE of a minus that of b (x1e-4; the same seed's test frames, data order and
-    initialisation seed on both sides) -> (mean, low, high of its Student-t interval over seeds, the differences)."""
-    diffs = [(float(mse[a, k].mean()) - float(mse[b, k].mean())) * SCALE for k in seeds]
-    return (*seed_interval(diffs), diffs)
-
-
-def lower(mse: dict, a: Spec, b: Spec, seeds: list[int]) -> tuple[bool, str]:
-    """Is a's MSE decidedly lower than b's? (upper end of the paired interval over seeds below 0)"""
-    mean, lo, hi, diffs = paired(mse, a, b, seeds)
-    return hi < 0, (f"{a.name} - {b.name}: {mean:+.3f} [{lo:+.3f}, {hi:+.3f}] x1e-4 (per seed "
-                    f"{', '.join(f'{d:+.3f}' for d in diffs)}); lower in {sum(d < 0 for d in diffs)}/{len(seeds)} "
-                    "seeds")
-
-
-def not_lower(mse: dict, a: Spec, b: Spec, seeds: list[int], margin: float) -> tuple[str, str]:
-    """Is a's MSE not lower than b's by more than ``margin`` (a fraction of b's)? A one-sided t-test over seeds
-    on the relative per-seed differences (a - b) / b, the lower side of a TOST with margin ``margin``
-    -> ("holds" | "contradicted" (lower by more than the margin at 5%) | "not shown", evidence)."""
-    rel = [float(mse[a, k].mean()) / float(mse[b, k].mean()) - 1.0 for k in seeds]
-    if len(rel) < 2:
-        return "not shown", f"{a.name} vs {b.name}: one seed, no test"
-    test = tost(rel, margin)
-    verdict = "holds" if test.above else ("contradicted" if test.high < -margin else "not shown")
-    return verdict, (f"{a.name} vs {b.name}: (a - b) / b = {test.mean:+.1%}, one-sided 95% bounds [{test.low:+.1%}, "
-                     f"{test.high:+.1%}], margin -{margin:.0%}, p = {test.p_above:.3f} against \"a lower by more "
-                     f"than the margin\" -> {verdict} (per seed "
-                     f"{', '.join(f'{r:+.1%}' for r in rel)}; lower in {sum(r < 0 for r in rel)}/{len(rel)} seeds)")
-
-
-def claims(specs: dict[str, list[Spec]], mse: dict, seeds: list[int], margin: float) -> list[Claim]:
-    out = []
-
-    def all_of(text: str, pairs):
-        results = [lower(mse, a, b, seeds) for a, b in pairs]
-        out.append(Claim(text, all(r[0] for r in results), "; ".join(r[1] for r in results)))
-
-    if "I" in specs:
-        none, diff, chroma = specs["I"]
-        all_of("Table I: the one-hot chroma augmentation gives the lowest MSE", [(chroma, none), (chroma, diff)])
-    for t in ("II", "III"):
-        if t in specs:
-            l_no, l_skip, s_no, s_skip = specs[t]
-            if t == "II":
-                results = [not_lower(mse, a, b, seeds, margin) for a, b in ((l_skip, l_no), (s_skip, s_no))]
-                out.append(Claim(f"Table II: the chroma skip does not help: it does not lower the MSE by more than "
-                                 f"{margin:.0%} (eval.skip_margin), neither activation",
-                                 all(v == "holds" for v, _ in results), "; ".join(e for _, e in results)))
-                all_of("Table II: sigmoid without skip is best", [(s_no, l_no), (s_no, l_skip), (s_no, s_skip)])
-            else:
-                all_of("Table III: the chroma skip lowers the MSE on violin (both activations)",
-                       [(l_skip, l_no), (s_skip, s_no)])
-                all_of("Table III: sigmoid with skip is best", [(s_skip, l_no), (s_skip, l_skip), (s_skip, s_no)])
-            all_of(f"Table {t}: both sigmoid models beat both LReLU models",
-                   [(s, lr) for s in (s_no, s_skip) for lr in (l_no, l_skip)])
-    if "IV" in specs:
-        o_no, o_skip, v_no, v_skip = specs["IV"]
-        all_of("Table IV: with a 3-unit bottleneck the skip lowers the MSE (one octave and violin)",
-               [(o_skip, o_no), (v_skip, v_no)])
-    return out
-
-
 def table_v(specs: list[Spec], accuracy: dict, seeds: list[int], lengths: dict[int, int]) -> Table:
     rows = []
     for spec in specs:
         acc = np.array([accuracy[spec, k] for k in seeds])  # (seeds, 12)
         paper = PAPER_V[spec.corpus, spec.bottleneck]
-        classes = range(12) if spec.corpus == "violin" else C_MAJOR
-        cells = [f"{acc[:, c].mean():.3f} ({paper[c]:.3f})" for c in classes]
-        if spec.corpus != "violin":
-            cells = [cells[C_MAJOR.index(c)] if c in C_MAJOR else f"{acc[:, c].mean():.3f} (–)" for c in range(12)]
-        mean, lo, hi = seed_interval(acc[:, list(classes)].mean(1))
-        ours_vs_paper = f"{mean:.3f} [{lo:.3f}, {hi:.3f}] ({np.mean([paper[c] for c in classes]):.3f})"
+        cells = [f"{acc[:, c].mean():.3f} ({paper[c]:.3f})" if c in paper else f"{acc[:, c].mean():.3f} (–)"
+                 for c in range(12)]
+        mean, lo, hi = seed_interval(acc[:, sorted(paper)].mean(1), bounds=(0.0, 1.0))
+        every = seed_interval(acc.mean(1), bounds=(0.0, 1.0))
         rows.append([f"{spec.bottleneck}D {spec.corpus.replace('_', ' ')}", lengths[spec.bottleneck], *cells,
-                     ours_vs_paper])
-    return Table(["model", "mesh length", *NOTES, "mean over the paper's classes"], rows,
-                 caption=f"ours (paper); mean over {len(seeds)} seeds, Student-t interval over seeds. The one-octave "
-                         "corpus has only C-major notes; the paper reports those seven classes")
+                     f"{mean:.3f} [{lo:.3f}, {hi:.3f}] ({np.mean(list(paper.values())):.3f})",
+                     "{:.3f} [{:.3f}, {:.3f}]".format(*every)])
+    return Table(["model", "mesh length", *NOTES, "mean over the paper's classes (paper)", "mean over all 12"], rows,
+                 caption=f"ours (paper); mean over {len(seeds)} seeds, Student-t interval over seeds clipped to "
+                         "[0, 1]. The paper's one-octave corpus had only C-major notes, and it reports those seven "
+                         "classes; ours is chromatic")
+
+
+def power_text(power: dict) -> str:
+    if power["pooled_sd"] is None:
+        return "One seed: no orderings can be decided."
+    return (f"Power: over every pair of models the claims compare, the per-seed relative MSE differences have a "
+            f"pooled standard deviation of {power['pooled_sd']:.1%}. With {power['seeds']} seeds a paired t-test "
+            f"(two-sided, 5%) detects a true difference of {power['detectable']:.1%} with 80% power, and a 5% "
+            f"difference with {power['power_at_5pct']:.0%} power; 80% power at 5% needs "
+            f"{power['seeds_for_5pct']} seeds.")
 
 
 def evaluate(cfg: DictConfig) -> Path:
     started = time.perf_counter()
     wanted = [t for t in cfg.eval.tables]
     unknown = [t for t in wanted if t not in TITLES]
-    if unknown or len(cfg.eval.seeds) < 1 or len(cfg.eval.mesh) != 3 or not 0 < cfg.eval.skip_margin < 1:
-        raise InputError(f"eval.tables={wanted} / eval.seeds / eval.mesh / eval.skip_margin: tables are among "
-                         f"{list(TITLES)}, at least one seed, three mesh lengths (2-D, 3-D, 8-D), a margin in (0, 1)")
+    if unknown or len(cfg.eval.seeds) < 1 or len(cfg.eval.mesh) != 3 or not 0 < cfg.eval.skip_margin < 1 \
+            or not cfg.eval.default_seeds or not cfg.eval.threads or min(cfg.eval.threads) < 1:
+        raise InputError(f"eval.tables={wanted} / eval.seeds / eval.mesh / eval.skip_margin / eval.default_seeds / "
+                         f"eval.threads: tables are among {list(TITLES)}, at least one seed, three mesh lengths "
+                         "(2-D, 3-D, 8-D), a margin in (0, 1), at least one default seed and thread setting >= 1")
     specs = {t: s for t, s in experiments.table_specs().items() if t in wanted}
     unique = list(dict.fromkeys(s for group in specs.values() for s in group))
     seeds = list(cfg.eval.seeds)
-    ckpts = experiments.train_all(cfg, unique, seeds)
+    default_runs = [(SYNTH, k, t) for k in cfg.eval.default_seeds for t in cfg.eval.threads]
+    trained = experiments.train_all(cfg, [(s, k, 1) for s in unique for k in seeds] + default_runs)
+    ckpts = {(s, k): trained[s, k, 1] for s in unique for k in seeds}
     out = Path(cfg.eval.out)
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(max(1, cfg.threads))
@@ -191,7 +136,8 @@ def evaluate(cfg: DictConfig) -> Path:
             mse[spec, k] = experiments.frame_mse(module, frames, chroma)
             seconds[spec, k] = experiments.train_seconds(ckpts[spec, k])
 
-    sections, results = [], {"mse_x1e4": {}, "table_v": {}, "seeds": seeds}
+    power = power_summary(specs, mse, seeds)
+    sections, results = [], {"mse_x1e4": {}, "table_v": {}, "seeds": seeds, "power": power}
     for spec, k in mse:
         results["mse_x1e4"][f"{spec.name}|seed{k}"] = float(mse[spec, k].mean()) * SCALE
     for t in ("I", "II", "III", "IV"):
@@ -211,15 +157,27 @@ def evaluate(cfg: DictConfig) -> Path:
         sections.append(Section(TITLES["V"], tables=[table_v(specs["V"], accuracy, seeds, lengths)], figures=[
             Figure(f, "2-D sigmoid + skip model (seed 0): output note class over the latent mesh for each "
                       "conditioning chroma (the panel title gives the match rate)") for f in mesh_files]))
-    examples, synth_section = figures.examples_and_synth(cfg, specs, ckpts, tests, out)
-    sections += synth_section
-    found = claims(specs, mse, seeds, cfg.eval.skip_margin)
+    label_results = {name: labels.accuracy(tests[name][0], name) for name in tests if cfg.data.synthetic}
+    if label_results:
+        sections.append(labels.section(label_results))
+        results["labels"] = label_results
+    default_models = {(k, t): load_model(trained[SYNTH, k, t]) for _, k, t in default_runs}
+    one_octave = experiments.split_set(cfg, SYNTH.corpus)[0]
+    new_section, results["new_inputs"] = newinputs.section(default_models, one_octave, newinputs.inputs(
+        cfg.data.sample_rate, list(cfg.eval.heldout_programs)), cfg.synth.volume)
+    sections.insert(0, new_section)
+    synth_ckpt = trained.get((SYNTH, cfg.eval.default_seeds[0], cfg.eval.threads[0]))
+    models = figures.example_models(cfg, specs, ckpts, synth_ckpt)
+    examples = figures.audio_examples(cfg, models, tests, synth_ckpt)
+    sections += figures.synth_sections(models, out)
     report = Report(
         package="realtime_ae",
         title="realtime_ae: Colonel & Keene (2020), chroma-conditioned autoencoder latent spaces for real-time "
               "timbre synthesis",
-        summary=summary(cfg, unique, seeds, tests),
-        sections=sections, claims=found, headline=headline(specs, mse, seeds), examples=examples,
+        summary=f"Command: `python -m realtime_ae {' '.join(sys.argv[1:])}`, run on {datetime.date.today()} on "
+                f"{machine()}. " + summary(cfg, unique, seeds, tests) + " " + power_text(power),
+        sections=sections, claims=claims(specs, mse, seeds, cfg.eval.skip_margin),
+        headline=headline(specs, mse, seeds), examples=examples,
         notes=NOTES_TEXT, seconds=time.perf_counter() - started, results=results)
     return write_report(report, out)
 
@@ -236,38 +194,46 @@ def headline(specs: dict, mse: dict, seeds: list[int]) -> list[Headline]:
 
 
 def summary(cfg: DictConfig, specs: list[Spec], seeds: list[int], tests: dict) -> str:
-    sizes = ", ".join(f"{c}: {len(f)} test frames" for c, (_, f, _) in tests.items())
-    return (f"{len(specs)} autoencoders x {len(seeds)} seeds, each trained {cfg.trainer.max_epochs} epochs (batch "
-            f"{cfg.data.batch_size}, Adam {cfg.optim.lr:g}, MSE + L2 {cfg.optim.l2:g}) on the synthetic `scales` "
-            f"corpus (size {cfg.data.corpus_size}); hidden widths {list(cfg.model.hidden)}; {sizes}. Intervals are "
-            f"95% Student-t intervals over the {len(seeds)} training seeds (the independent units; the test frames "
-            "of one model are correlated in time and come from only one or two test clips, so they are not). An "
-            "ordering is decided on the paired per-seed differences of the test MSE (same seed on both sides): it "
-            "holds when the whole interval of the difference is on the claimed side. \"The skip does not help\" "
-            "(Table II) is a non-inferiority claim, decided by the one-sided t-test of a TOST over seeds: it holds "
-            "when the skip's MSE is shown not to be lower by more than eval.skip_margin = "
-            f"{cfg.eval.skip_margin:.0%} of the no-skip model's (relative per-seed differences, 5% level); an "
-            "interval spanning 0 is not evidence of no effect.")
+    sizes = ", ".join(f"{c}: {len(p.split_rows('train'))} training / {len(f)} test frames from "
+                      f"{len(p.split_clips('test'))} test clip(s)" for c, (p, f, _) in tests.items())
+    return (f"{len(specs)} autoencoders x {len(seeds)} seeds, each trained {cfg.trainer.max_epochs} epochs on one "
+            f"thread (batch {cfg.data.batch_size}, Adam {cfg.optim.lr:g}, MSE + L2 {cfg.optim.l2:g}) on the synthetic "
+            f"`scales` corpus (size {cfg.data.corpus_size}); hidden widths {list(cfg.model.hidden)}; {sizes}. The "
+            f"synthesizer's model ({SYNTH.name}) is trained {cfg.eval.default_epochs} epochs with a log-magnitude term "
+            f"(weight {cfg.eval.default_log_weight:g}) for seeds {list(cfg.eval.default_seeds)} under torch thread "
+            f"settings {list(cfg.eval.threads)}; seed {cfg.eval.default_seeds[0]} on one thread is what `render`, "
+            "`resynth`, `play` and `export` use by default (`python -m realtime_ae models`). Intervals are 95% "
+            f"Student-t intervals over the {len(seeds)} training seeds (the independent units; the test frames of one "
+            "model are correlated in time). An ordering is decided on the paired per-seed relative differences of the "
+            "test MSE (same seed on both sides): it holds when the whole interval is on the claimed side. \"The skip "
+            "does not help\" (Table II) is a non-inferiority claim, decided by the one-sided t-test of a TOST over "
+            f"seeds: it holds when the skip's MSE is shown not to be lower by more than eval.skip_margin = "
+            f"{cfg.eval.skip_margin:.0%} of the no-skip model's (5% level); an interval spanning 0 is not evidence "
+            "of no effect. Each claim's evidence states the smallest difference its test detects with 80% power.")
 
 
 NOTES_TEXT = """\
 - **Data.** The MicroKORG recordings and the TU-Note violin library are not available here. The stand-ins are
-  C-major scales rendered from General MIDI programs with a soundfont (one program = one "patch", clip-level
-  splits; `common.corpora.scales`) and single violin notes (GM 40) for training with a scale/arpeggio passage cut in
-  two for validation and test. They are far smaller (about 10k/14k/6k training frames instead of 17k/79k/91k), and a
-  soundfont patch is much less varied than a MicroKORG patch with effects, so absolute MSEs are not comparable.
+  scales rendered from General MIDI programs with a soundfont (one program = one "patch", clip-level splits, 5
+  patches held out for validation and 5 for test as the paper; `common.corpora.scales`) and single violin notes
+  (GM 40) for training with a scale/arpeggio passage cut in two for validation and test. The one-octave clips are a
+  chromatic scale (the paper's are C major) followed by a major and a minor triad on every semitone, so the synth
+  can play every key and has heard chords; the five-octave clips are C-major scales as the paper's. A soundfont
+  patch is much less varied than a MicroKORG patch with effects, so absolute MSEs are not comparable.
 - **Network and training.** `make eval-realtime` uses a narrower hidden stack than the paper (see the summary;
   `--config paper` gives 2061-1024-...-16 and 300 epochs) and trains for a few epochs on one CPU thread per model,
-  so the models are under-trained relative to the paper. Training times are CPU seconds-scale and not comparable
-  with the paper's GPU minutes. The weights start from Keras's Dense initialisation (Glorot-uniform kernels, zero
-  biases), as the reference implementation's; with PyTorch's default (`model.init=torch`) the violin MSEs of
-  Table III were 1.3-1.8 times as high after 10 epochs.
-- **Chroma.** The one-hot chroma is the argmax of an 88-band (A0-C8) chromagram from the 4096-point STFT bins
-  (each bin assigned to the nearest semitone), not of a filterbank over the waveform; bands below about 60 Hz get
-  few or no bins at this resolution.
+  so the models are under-trained relative to the paper. Training times are CPU seconds and not comparable with the
+  paper's GPU minutes. The weights start from Keras's Dense initialisation (Glorot-uniform kernels, zero biases),
+  as the reference implementation's.
+- **The synthesizer's model** is not one of the paper's table models: the 2-unit sigmoid + skip model trained
+  longer and with a log-magnitude term beside the MSE, which makes it render the quiet bins between partials that
+  the MSE ignores (a ReLU output trained on the MSE alone leaves them at exact zero, which a log-spectral distance
+  punishes). The tables use the paper's loss.
+- **Chroma.** The one-hot chroma is the pitch class of the most salient pitch of a frame (a harmonic sum over
+  A0-C8 on the STFT magnitudes), not the argmax of an 88-band STFT chromagram as the paper's, whose bands below
+  about C3 hold one bin or none at 4096 points; the "Chroma labels" section compares both with the notes played.
 - **Table V.** Default meshes are coarser than the paper's (see the table; `--config paper` uses 350, 50 and 5);
   the mesh spans [0, 1] per unit, the sigmoid's range.
 - **Statistics.** The paper reports one run per model and no intervals. Ours are Student-t intervals over the
-  training seeds for the tables and for the paired per-seed differences that decide each ordering; with three
-  seeds the t factor is 4.3, so only differences that are consistent across seeds and large against their
-  spread are decided. (The test sets hold one or two clips each, too few for intervals over clips.)"""
+  training seeds for the tables and for the paired per-seed differences that decide each ordering; the summary
+  states the power this number of seeds has."""

@@ -1,14 +1,17 @@
-"""The models of Tables I-V, trained once per seed (in parallel worker processes), and what is measured on
-them: per-frame held-out MSE, training time, test-set latents, and Table V's mesh chroma accuracy.
+"""The models of Tables I-V, trained once per seed (in parallel worker processes), the synthesizer's default
+model (trained per seed and per torch thread setting), and what is measured on them: per-frame held-out MSE,
+training time, test-set latents, and Table V's mesh chroma accuracy.
 
-Runs: ``runs/realtime_ae/<run.name>/eval/<corpus>-b<units>-<activation>-<augmentation>-<skip|noskip>-seed<k>``;
-a run whose ``last.ckpt`` exists is reused (``train_seconds.txt`` keeps its training time).
+Runs: ``runs/realtime_ae/<run.name>/eval/<spec>-seed<k>-threads<t>``, ``<spec>`` =
+``[synth-]<corpus>-b<units>-<activation>-<augmentation>-<skip|noskip>``; a run whose ``last.ckpt`` exists is reused
+when it was trained with the same config (``train_seconds.txt`` keeps its training time). Seed 0 on one thread of
+the synth spec is the model the verbs use by default (:func:`default_checkpoint`).
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
+import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -32,11 +35,17 @@ class Spec:
     activation: str
     augmentation: str
     skip: bool
+    synth: bool = False  # the synthesizer's model: eval.default_epochs and eval.default_log_weight
 
     @property
     def name(self) -> str:
-        return (f"{self.corpus}-b{self.bottleneck}-{self.activation}-{self.augmentation}-"
-                f"{'skip' if self.skip else 'noskip'}")
+        return (f"{'synth-' if self.synth else ''}{self.corpus}-b{self.bottleneck}-{self.activation}-"
+                f"{self.augmentation}-{'skip' if self.skip else 'noskip'}")
+
+
+# the verbs' model: the 2-unit sigmoid bottleneck with the chroma skip on the one-octave corpus (two sliders and
+# twelve keys, as the paper's synth), trained longer and with a log-magnitude term (eval.default_*)
+SYNTH = Spec("one_octave", 2, "sigmoid", "chroma", True, synth=True)
 
 
 def table_specs() -> dict[str, list[Spec]]:
@@ -50,20 +59,29 @@ def table_specs() -> dict[str, list[Spec]]:
     }
 
 
-def run_config(cfg: DictConfig, spec: Spec, seed: int) -> DictConfig:
+def run_config(cfg: DictConfig, spec: Spec, seed: int, threads: int = 1) -> DictConfig:
     out = cfg.copy()
-    out.run.name = f"{cfg.run.name}/eval/{spec.name}-seed{seed}"
+    out.run.name = f"{cfg.run.name}/eval/{spec.name}-seed{seed}-threads{threads}"
     out.run.seed = seed
+    out.threads = threads
     out.logger.wandb = cfg.logger.wandb and cfg.eval.wandb  # off for speed unless eval.wandb
     out.data.corpus = spec.corpus
     out.model.bottleneck, out.model.activation = spec.bottleneck, spec.activation
     out.model.augmentation, out.model.skip, out.model.variational = spec.augmentation, spec.skip, False
+    if spec.synth:
+        out.trainer.max_epochs = cfg.eval.default_epochs
+        out.optim.log_weight = cfg.eval.default_log_weight
     return out
 
 
+def default_checkpoint(cfg: DictConfig) -> Path:
+    """The model the verbs use when no ``synth.ckpt`` is given: the eval's synth model, seed 0, one thread."""
+    return training.last_checkpoint(run_config(cfg, SYNTH, 0, 1))
+
+
 def _train_job(container: dict) -> float:
-    """Worker: train one run from a plain config; returns its wall time in seconds."""
-    torch.set_num_threads(1)
+    """Worker: train one run from a plain config on its ``threads``; returns its wall time in seconds."""
+    torch.set_num_threads(container["threads"])
     logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
     logging.getLogger("lightning").setLevel(logging.WARNING)
     cfg = OmegaConf.create(container)
@@ -74,22 +92,24 @@ def _train_job(container: dict) -> float:
     return seconds
 
 
-def train_all(cfg: DictConfig, specs: list[Spec], seeds: list[int]) -> dict[tuple[Spec, int], Path]:
-    """Train every (spec, seed) without a checkpoint, ``eval.workers`` at a time; returns the checkpoints."""
-    runs = {(s, k): run_config(cfg, s, k) for s, k in itertools.product(specs, seeds)}
-    for corpus in sorted({s.corpus for s in specs}):  # prepare once, before the workers race for it
-        data.prepare(next(c for (s, _), c in runs.items() if s.corpus == corpus))
-    todo = [c for c in runs.values() if not training.trained_checkpoint(c)]
-    log.info("eval: %d models (%d specs x %d seeds), %d to train", len(runs), len(specs), len(seeds), len(todo))
-    jobs = [OmegaConf.to_container(c, resolve=True) for c in todo]
-    if cfg.eval.workers > 1 and len(jobs) > 1:
-        with ProcessPoolExecutor(cfg.eval.workers, mp_context=get_context("spawn")) as pool:
+def train_all(cfg: DictConfig, runs: list[tuple[Spec, int, int]]) -> dict[tuple[Spec, int, int], Path]:
+    """Train every (spec, seed, threads) without a checkpoint: one-thread runs ``eval.workers`` at a time, then the
+    runs on more threads one at a time (so no core runs two threads); returns the checkpoints."""
+    configs = {key: run_config(cfg, *key) for key in dict.fromkeys(runs)}
+    for corpus in sorted({s.corpus for s, _, _ in configs}):  # prepare once, before the workers race for it
+        data.prepare(next(c for (s, _, _), c in configs.items() if s.corpus == corpus))
+    todo = [c for c in configs.values() if not training.trained_checkpoint(c)]
+    log.info("eval: %d models, %d to train", len(configs), len(todo))
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # the workers' threads sleep, not spin, while they wait
+    for workers, jobs in ((cfg.eval.workers, [c for c in todo if c.threads == 1]),
+                          (1, [c for c in todo if c.threads != 1])):
+        jobs = [OmegaConf.to_container(c, resolve=True) for c in jobs]
+        if not jobs:
+            continue
+        with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=get_context("spawn")) as pool:
             for done, seconds in enumerate(pool.map(_train_job, jobs), start=1):
                 log.info("eval: trained %d/%d (%.0f s)", done, len(jobs), seconds)
-    else:
-        for job in jobs:
-            _train_job(job)
-    return {key: training.last_checkpoint(c) for key, c in runs.items()}
+    return {key: training.last_checkpoint(c) for key, c in configs.items()}
 
 
 def train_seconds(ckpt: Path) -> float | None:

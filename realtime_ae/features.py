@@ -1,6 +1,7 @@
 """Frame features of the paper: 2049-bin Hann STFT magnitudes (4096 points, hop 1024 at 44.1 kHz), each
-frame divided by its own peak, silent frames dropped, and a one-hot chroma per frame from an 88-band
-(A0-C8) chromagram."""
+frame divided by its own peak, silent frames dropped, and a one-hot chroma per frame: the pitch class of the
+frame's most salient pitch among the 88 of A0-C8 (a harmonic sum; the paper takes the argmax of an 88-band
+chromagram, whose bands below about C3 get one STFT bin or none at this resolution)."""
 
 from __future__ import annotations
 
@@ -14,30 +15,39 @@ from common.spectral import magnitude, stft
 LOWEST_PITCH, HIGHEST_PITCH = 21, 108  # A0 .. C8, the 88 bands
 
 
-@functools.lru_cache(maxsize=8)
-def pitch_filterbank(sample_rate: int, n_fft: int) -> torch.Tensor:
-    """(88, n_fft // 2 + 1) 0/1 matrix: STFT bin k belongs to MIDI pitch p when its frequency is within half
-    a semitone of p's centre frequency (bins below A0 - 1/2 or above C8 + 1/2 belong to no band)."""
-    freqs = np.arange(n_fft // 2 + 1) * sample_rate / n_fft
-    with np.errstate(divide="ignore"):
-        pitch = np.round(69 + 12 * np.log2(np.maximum(freqs, 1e-9) / 440.0))
-    bands = np.arange(LOWEST_PITCH, HIGHEST_PITCH + 1)[:, None]
-    return torch.from_numpy((pitch[None, :] == bands).astype(np.float32))
+HARMONICS, HARMONIC_DECAY, HARMONIC_MAX_HZ = 8, 0.8, 6000.0  # the harmonic-sum pitch salience
 
 
 @functools.lru_cache(maxsize=8)
-def chroma_folding() -> torch.Tensor:
-    """(12, 88) 0/1 matrix summing the 88 pitch bands into pitch classes C, C#, ..., B."""
-    classes = np.arange(LOWEST_PITCH, HIGHEST_PITCH + 1) % 12
-    return torch.from_numpy((classes[None, :] == np.arange(12)[:, None]).astype(np.float32))
+def salience_matrix(sample_rate: int, n_fft: int) -> torch.Tensor:
+    """(88, n_fft // 2 + 1): row p sums the magnitude near the first ``HARMONICS`` harmonics of MIDI pitch 21 + p
+    (below ``HARMONIC_MAX_HZ``), harmonic h weighted ``HARMONIC_DECAY ** (h - 1)``; each harmonic reads a
+    triangular lobe (unit sum) centred on its frequency, half a semitone or one bin wide, whichever is wider."""
+    df = sample_rate / n_fft
+    k = np.arange(n_fft // 2 + 1)
+    out = np.zeros((HIGHEST_PITCH - LOWEST_PITCH + 1, len(k)))
+    for row, pitch in enumerate(range(LOWEST_PITCH, HIGHEST_PITCH + 1)):
+        f0 = 440.0 * 2 ** ((pitch - 69) / 12)
+        for h in range(1, HARMONICS + 1):
+            if h * f0 > min(HARMONIC_MAX_HZ, sample_rate / 2):
+                break
+            width = max(1.0, h * f0 * (2 ** (0.5 / 12) - 1) / df)
+            lobe = np.clip(1 - np.abs(k - h * f0 / df) / width, 0, None)
+            out[row] += HARMONIC_DECAY ** (h - 1) * lobe / lobe.sum()
+    return torch.from_numpy(out.astype(np.float32))
+
+
+def salient_pitch(frames: torch.Tensor, sample_rate: int) -> torch.Tensor:
+    """Magnitude frames (N, bins) -> the MIDI pitch (N,) int64 in A0..C8 whose harmonics hold the most magnitude.
+    Summing harmonics keeps a weak fundamental from handing the pitch to its third harmonic (a fifth away),
+    and resolves low notes whose semitones are narrower than an STFT bin. Scale-invariant per frame."""
+    n_fft = 2 * (frames.shape[-1] - 1)
+    return (frames.float() @ salience_matrix(sample_rate, n_fft).T).argmax(-1) + LOWEST_PITCH
 
 
 def chroma_class(frames: torch.Tensor, sample_rate: int) -> torch.Tensor:
-    """Magnitude frames (N, bins) -> the strongest pitch class (N,) int64 (0 = C) of their 88-band
-    chromagram (power summed per band, bands summed per pitch class). Scale-invariant per frame."""
-    n_fft = 2 * (frames.shape[-1] - 1)
-    bands = frames.float().square() @ pitch_filterbank(sample_rate, n_fft).T
-    return (bands @ chroma_folding().T).argmax(-1)
+    """Magnitude frames (N, bins) -> the pitch class (N,) int64 (0 = C) of their most salient pitch."""
+    return salient_pitch(frames, sample_rate) % 12
 
 
 def onehot(classes: torch.Tensor) -> torch.Tensor:

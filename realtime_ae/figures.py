@@ -96,15 +96,26 @@ def engine_from_latents(module, frames, peaks, chroma, n_fft: int, hop: int, sam
     return np.concatenate(blocks)
 
 
-def examples_and_synth(cfg: DictConfig, specs: dict, ckpts: dict, tests: dict, out: Path):
-    """Audio examples of the 2-unit sigmoid + skip models and the synth window screenshot section."""
-    d, seed = cfg.data, cfg.eval.seeds[0]
-    models = {s.corpus: s for group in specs.values() for s in group
+def example_models(cfg: DictConfig, specs: dict, ckpts: dict, synth_ckpt: Path | None = None) -> dict:
+    """corpus -> the checkpoint its audio examples come from: the 2-unit sigmoid + skip models (seed
+    ``eval.seeds[0]``), on one octave the synthesizer's model ``synth_ckpt``."""
+    models = {s.corpus: ckpts[s, cfg.eval.seeds[0]] for group in specs.values() for s in group
               if s.bottleneck == 2 and s.activation == "sigmoid" and s.skip}
+    if synth_ckpt is not None:
+        models["one_octave"] = synth_ckpt
+    return models
+
+
+def audio_examples(cfg: DictConfig, models: dict, tests: dict, synth_ckpt: Path | None = None) -> list[Example]:
+    """Per corpus of ``models``: test clips, their reconstruction and the engine driven by their latents."""
+    d, seed = cfg.data, cfg.eval.seeds[0]
     examples = []
-    for corpus, spec in models.items():
+    for corpus, ckpt in models.items():
+        if corpus not in tests:
+            continue
         prepared = tests[corpus][0]
-        module = load_model(ckpts[spec, seed])
+        module = load_model(ckpt)
+        what = "the synthesizer's model" if ckpt == synth_ckpt else "2-unit sigmoid + skip"
         for clip in prepared.split_clips("test")[: cfg.eval.examples]:
             path = Path(prepared.index["corpus"]) / clip["name"]
             audio = load_audio(path, d.sample_rate)
@@ -117,24 +128,24 @@ def examples_and_synth(cfg: DictConfig, specs: dict, ckpts: dict, tests: dict, o
             frames[kept] = f["frames"]
             chroma = features.onehot(features.chroma_class(frames, d.sample_rate))
             synth = engine_from_latents(module, frames, peaks, chroma, d.n_fft, d.hop_length, d.sample_rate)
-            examples.append(Example(f"{corpus} test clip {clip['name']} (2-unit sigmoid + skip, seed {seed})", [
+            examples.append(Example(f"{corpus} test clip {clip['name']} ({what}, seed {seed})", [
                 Clip("input", audio, d.sample_rate, "the held-out recording"),
                 Clip("output", output, d.sample_rate, "autoencoder reconstruction, inverted with the input's phase"),
                 Clip("synth", synth[: len(audio)], d.sample_rate,
                      "the real-time engine (stored noise phase) driven by the clip's encoded latents and chroma"),
                 Clip("target", audio, d.sample_rate, "the target of an autoencoder is its input")]))
-    return examples, synth_sections(cfg, models, ckpts, out)
+    return examples
 
 
-def synth_sections(cfg: DictConfig, models: dict, ckpts: dict, out: Path) -> list[Section]:
+def synth_sections(models: dict, out: Path) -> list[Section]:
     """The synth window on a virtual display, if Xvfb is installed."""
     from realtime_ae.export import export_decoder
     from realtime_ae.gui import screenshot, virtual_display
 
     if "one_octave" not in models:
         return []
-    export = export_decoder(load_model(ckpts[models["one_octave"], cfg.eval.seeds[0]]), out / "decoder")
-    text = ("The 2-unit one-octave decoder exported to ONNX and TorchScript (`decoder/`), run by the synth engine "
+    export = export_decoder(load_model(models["one_octave"]), out / "decoder")
+    text = ("The synthesizer's decoder exported to ONNX and TorchScript (`decoder/`), run by the synth engine "
             "without the training code; `python -m realtime_ae play` opens this window (sliders for the latent "
             "units, 12 chroma buttons, volume) and streams to the sound card. Timing: `bench/realtime.py`.")
     try:

@@ -8,6 +8,9 @@ bounded bottleneck, and the decoder reads a sample of z.
 
 from __future__ import annotations
 
+import math
+import zlib
+
 import torch
 from torch import Tensor, nn
 
@@ -56,12 +59,19 @@ class Decoder(nn.Module):
         return torch.relu(self.out(self.hidden(z)))
 
 
-def glorot_init(model: nn.Module) -> None:
+def glorot_init(model: nn.Module, seed: int | None = None) -> None:
     """Keras's Dense default, which the reference implementation trained with: kernels ~ U(+-sqrt(6 / (fan_in +
-    fan_out))), biases 0 (PyTorch's default draws kernels and biases ~ U(+-1 / sqrt(fan_in)))."""
-    for m in model.modules():
+    fan_out))), biases 0 (PyTorch's default draws kernels and biases ~ U(+-1 / sqrt(fan_in))). Each layer draws from
+    its own generator seeded by ``seed`` (default: torch's initial seed, i.e. ``run.seed``) and the layer's name, so
+    two variants of the network trained with one seed (skip or not, another activation or augmentation) start
+    every layer they share from the same weights: their paired differences measure the variant, not the draw."""
+    base = torch.initial_seed() if seed is None else seed
+    for name, m in model.named_modules():
         if isinstance(m, nn.Linear):
-            nn.init.xavier_uniform_(m.weight)
+            generator = torch.Generator().manual_seed((base * 1_000_003 + zlib.crc32(name.encode())) % 2**63)
+            bound = math.sqrt(6.0 / (m.in_features + m.out_features))
+            with torch.no_grad():
+                m.weight.uniform_(-bound, bound, generator=generator)
             nn.init.zeros_(m.bias)
 
 

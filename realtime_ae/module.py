@@ -10,8 +10,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from common.errors import InputError
+from common.lightning.checkpoint import load_checkpoint
 from realtime_ae.models import SpectralAutoencoder, kl_divergence, weight_penalty
+
+KIND = "FrameAutoencoder"  # the checkpoint stamp's kind (the class name)
 
 
 class FrameAutoencoder(pl.LightningModule):
@@ -30,6 +32,10 @@ class FrameAutoencoder(pl.LightningModule):
         reconstruction, _, mu, logvar = self.net(frames, chroma)
         mse = F.mse_loss(reconstruction, frames)
         out = {"mse": mse, "l2": self.hparams.optim["l2"] * weight_penalty(self.net)}
+        if self.hparams.optim.get("log_weight", 0.0):
+            floor = self.hparams.optim.get("log_floor", 1e-3)
+            out["log"] = F.mse_loss(torch.log(reconstruction + floor), torch.log(frames + floor))
+            mse = mse + self.hparams.optim["log_weight"] * out["log"]
         if logvar is not None:
             out["kl"] = kl_divergence(mu, logvar).mean() / frames.shape[-1]
             out["loss"] = mse + self.hparams.model["beta"] * out["kl"] + out["l2"]
@@ -42,6 +48,12 @@ class FrameAutoencoder(pl.LightningModule):
         for name, value in losses.items():
             self.log(f"train/{name}", value, prog_bar=name == "loss")
         return losses["loss"]
+
+    def checkpoint_facts(self) -> dict:
+        """What a verb needs to know before decoding: the latent size and the bottleneck's range."""
+        m = self.hparams.model
+        bounded = m["activation"] == "sigmoid" and not m["variational"]
+        return {"bottleneck": m["bottleneck"], "latent_range": [0.0, 1.0] if bounded else None}
 
     def validation_step(self, batch, batch_idx):
         losses = self.losses(*batch)
@@ -75,18 +87,12 @@ class FrameAutoencoder(pl.LightningModule):
 
 
 def load_model(path: str | Path) -> FrameAutoencoder:
-    """A trained model from ``last.ckpt``, in eval mode; ``InputError`` naming the file otherwise."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such checkpoint; train one with `python -m realtime_ae train` or pass "
-                         "synth.ckpt=path/to/last.ckpt")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-        module = FrameAutoencoder(**checkpoint["hyper_parameters"])
-        module.load_state_dict(checkpoint["state_dict"])
-    except Exception as err:  # a truncated or foreign file fails in many ways
-        raise InputError(f"{path}: not a realtime_ae checkpoint ({type(err).__name__}); pass a last.ckpt written "
-                         "by `python -m realtime_ae train`") from None
+    """A trained model from ``last.ckpt``, in eval mode; one ``InputError`` line naming the file otherwise."""
+    checkpoint = load_checkpoint(path, "realtime_ae", [KIND], hint="train one with `python -m realtime_ae train` "
+                                 "(or `make eval-realtime`; `python -m realtime_ae models` lists the defaults) or "
+                                 "pass synth.ckpt=path/to/last.ckpt")
+    module = FrameAutoencoder(**checkpoint["hyper_parameters"])
+    module.load_state_dict(checkpoint["state_dict"])
     return module.eval()
 
 

@@ -39,7 +39,7 @@ def last_checkpoint(cfg: DictConfig) -> Path:
 
 
 # what a trained run must share with the config asking for it (paths and loader workers aside)
-TRAINED_WITH = (*TRAINING_KEYS, "data")
+TRAINED_WITH = (*TRAINING_KEYS, "trainer.max_epochs", "threads", "data")
 UNTRAINED = ("data.root", "data.cache", "data.num_workers")
 
 

@@ -11,16 +11,37 @@ import numpy as np
 from omegaconf import DictConfig
 from pytorch_lightning.utilities import rank_zero_only
 
+from common import checks
 from common.audio import save_audio
 from common.errors import InputError
+from common.lightning.registry import DefaultModel, print_models
 from realtime_ae import data, training
 
 log = logging.getLogger("realtime_ae")
 
 
 def checkpoint(cfg: DictConfig) -> Path:
-    """``synth.ckpt`` if given, else this run's ``last.ckpt``."""
-    return Path(cfg.synth.ckpt) if cfg.synth.ckpt else training.last_checkpoint(cfg)
+    """``synth.ckpt`` if given, else this run's ``last.ckpt`` if `train` made one, else the eval's synth model."""
+    from realtime_ae.experiments import default_checkpoint
+
+    if cfg.synth.ckpt:
+        return Path(cfg.synth.ckpt)
+    own = training.last_checkpoint(cfg)
+    return own if own.is_file() else default_checkpoint(cfg)
+
+
+def default_models(cfg: DictConfig) -> list[DefaultModel]:
+    from realtime_ae.experiments import default_checkpoint
+
+    return [DefaultModel("the synthesizer's autoencoder (2-unit sigmoid bottleneck + chroma skip, one-octave "
+                         "corpus; eval seed 0, one thread)", default_checkpoint(cfg),
+                         "render, resynth, play, export (when run.name has no checkpoint of its own)",
+                         "synth.ckpt=path/to/last.ckpt, or synth.decoder=path/to/decoder.onnx for the synth",
+                         "make eval-realtime (or python -m realtime_ae eval)")]
+
+
+def models(cfg: DictConfig, args: argparse.Namespace) -> int:
+    return print_models(default_models(cfg))
 
 
 def synth_runtime(cfg: DictConfig):
@@ -78,27 +99,34 @@ def export(cfg: DictConfig, args: argparse.Namespace) -> None:
 
 
 def render(cfg: DictConfig, args: argparse.Namespace) -> None:
-    from realtime_ae.synth import make_engine, read_trajectory, render_trajectory
+    from realtime_ae.synth import check_synth, make_engine, read_trajectory, render_trajectory
 
+    check_synth(cfg.synth)
+    out = checks.output_file(args.out, "--out", (".wav", ".flac", ".ogg"), inputs=[args.trajectory])
+    checks.input_file(args.trajectory, "trajectory", "CSV file")
     runtime = synth_runtime(cfg)
-    rows = read_trajectory(args.trajectory, runtime.meta["bottleneck"])
-    audio = render_trajectory(make_engine(runtime, cfg.synth), rows)
-    print(f"wrote {save_audio(args.out, np.clip(audio, -1, 1), runtime.meta['sample_rate'])}")
+    rows = read_trajectory(args.trajectory, runtime.meta)
+    audio = render_trajectory(make_engine(runtime, cfg.synth), rows)  # limited below full scale by the engine
+    print(f"wrote {save_audio(out, audio, runtime.meta['sample_rate'])}")
 
 
 def resynth(cfg: DictConfig, args: argparse.Namespace) -> None:
     from realtime_ae.module import load_model
-    from realtime_ae.synth import resynthesise
+    from realtime_ae.synth import check_synth, resynthesise
 
-    audio, sr = resynthesise(load_model(checkpoint(cfg)), args.input, cfg.synth.latent_scale)
+    check_synth(cfg.synth)
+    source = checks.input_file(args.input, "input", "audio file")
+    out = checks.output_file(args.out, "--out", (".wav", ".flac", ".ogg"), inputs=[source])
+    audio, sr = resynthesise(load_model(checkpoint(cfg)), source, cfg.synth.latent_scale)
     peak = float(np.abs(audio).max())
-    print(f"wrote {save_audio(args.out, audio / peak * 0.9 if peak > 0.9 else audio, sr)}")
+    print(f"wrote {save_audio(out, audio / peak * 0.9 if peak > 0.9 else audio, sr)}")
 
 
 def play(cfg: DictConfig, args: argparse.Namespace) -> None:
     from realtime_ae.gui import require_output_device, run
-    from realtime_ae.synth import make_engine
+    from realtime_ae.synth import check_synth, make_engine
 
+    check_synth(cfg.synth)
     require_output_device()  # before loading anything: no sound card is a one-line answer
     runtime = synth_runtime(cfg)
     run(make_engine(runtime, cfg.synth), runtime.meta, args.midi)

@@ -1,14 +1,18 @@
 """Scale corpora standing in for the MicroKORG and TU-Note violin corpora of the real-time timbre AE,
 44.1 kHz 16-bit mono, split at clip level (no clip contributes frames to two splits)::
 
-    one_octave/{train,val,test}/<nn>-<gm-program-name>.wav    C4-C5-C4 major scale, 0.4 s per note
+    one_octave/{train,val,test}/<nn>-<gm-program-name>.wav    C4-C5-C4 chromatic scale, 0.25 s per note, then
+                                                              a major and a minor triad on each of C4..B4, 0.25 s each
     five_octave/{train,val,test}/<nn>-<gm-program-name>.wav   C2-C7 major scale up, 0.25 s per note
     violin/train/note-<pitch>-<dyn>.wav                       single violin notes (GM 40), 1 s
     violin/{val,test}/passage.wav                             the two halves of one scale/arpeggio passage
 
 Each GM program (a "patch") is one clip in both scale corpora and lands in the same split in both.
-``size`` = number of patches (programs 0-111 drawn by seed): ``max(1, round(size / 16))`` each for val
+``size`` = number of patches (programs 0-111 drawn by seed): ``max(1, min(5, size // 8))`` each for val
 and test, the rest train (70/5/5 at the paper's 80); violin notes: ``min(size, 46)`` pitches x 3 dynamics.
+The one-octave clips differ from the paper's C-major scales so that a model trained on them has heard every
+pitch class its synthesizer offers, and chords (the paper conditions a chord on its dominant pitch class);
+:func:`scheduled_pitch` gives the note sounding at any time of a clip's scale.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from common.corpora.manifest import Skips
 from common.corpora.render import default_soundfont, render_notes
 from common.errors import InputError
 
-VERSION = 1
+VERSION = 2
 SIZES = {"tiny": 3, "default": 40}
 SIZE_MEANS = "patches (GM programs), each a one-octave and a five-octave C-major scale clip"
 SAMPLE_RATE = 44100
@@ -39,17 +43,40 @@ def major_scale(low: int, high: int) -> list[int]:
 
 
 SCALES = {  # corpus -> (pitches, seconds per note)
-    "one_octave": (major_scale(60, 72) + major_scale(60, 71)[::-1], 0.4),
+    "one_octave": (list(range(60, 73)) + list(range(71, 59, -1)), 0.25),
     "five_octave": (major_scale(36, 96), 0.25),
 }
+
+
+CHORDS = {"one_octave": [(root, triad) for triad in ((0, 4, 7), (0, 3, 7)) for root in range(60, 72)]}  # major, minor
 
 
 def legato(pitches: list[int], step: float, velocity: int = 90) -> list[tuple[float, float, int, int]]:
     return [(i * step, (i + 1) * step - 0.02, p, velocity) for i, p in enumerate(pitches)]
 
 
+def scheduled_pitch(corpus: str, seconds: np.ndarray, margin: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """The MIDI pitch of a ``corpus`` clip's scale (one_octave or five_octave) sounding at ``seconds`` (the last
+    note's in its release tail), and whether the time is at least ``margin`` s inside that note (not near a note
+    change, and not in the chords after the scale)."""
+    pitches, step = SCALES[corpus]
+    seconds = np.asarray(seconds, np.float64)
+    index = np.clip(np.floor(seconds / step).astype(int), 0, len(pitches) - 1)
+    last = index == len(pitches) - 1
+    start, end = index * step, np.where(last & (corpus not in CHORDS), np.inf, (index + 1) * step - 0.02)
+    return np.array(pitches)[index], (seconds - start >= margin) & (end - seconds >= margin)
+
+
+def notes(corpus: str) -> list[tuple[float, float, int, int]]:
+    """The (start s, end s, pitch, velocity) notes of a scale corpus's clip: the scale, then its chords."""
+    pitches, step = SCALES[corpus]
+    chords = [(root + i, k) for k, (root, triad) in enumerate(CHORDS.get(corpus, [])) for i in triad]
+    return legato(pitches, step) + [(len(pitches) * step + k * step, len(pitches) * step + (k + 1) * step - 0.02,
+                                     pitch, 80) for pitch, k in chords]
+
+
 def patch_splits(size: int) -> list[str]:
-    held_out = max(1, round(size / 16))
+    held_out = max(1, min(5, size // 8))
     return ["train"] * (size - 2 * held_out) + ["val"] * held_out + ["test"] * held_out
 
 
@@ -86,8 +113,8 @@ def build(out: Path, size: int, seed: int) -> dict:
                                                    unit="patch", leave=False)):
         slug = pretty_midi.program_to_instrument_name(program).lower().replace(" ", "-").replace("(", "")
         name = f"{number:02d}-{slug.replace(')', '')}.wav"
-        for corpus, (pitches, step) in SCALES.items():
-            audio = render_notes(legato(pitches, step), program, SAMPLE_RATE, tail=0.6)
+        for corpus in SCALES:
+            audio = render_notes(notes(corpus), program, SAMPLE_RATE, tail=0.6)
             if _save(out / corpus / split / name, audio, skips):
                 items.append({"corpus": corpus, "split": split, "file": name, "gm_program": program})
     violin = _violin(out, size, skips)

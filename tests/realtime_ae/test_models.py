@@ -110,3 +110,16 @@ def test_glorot_init_is_kerass_dense_default():
     assert float(default.decoder.out.weight.detach().abs().max()) > 0.12 > float(out.weight.detach().abs().max())
     with pytest.raises(ValueError, match="init"):
         SpectralAutoencoder(2049, HIDDEN, 2, init="he")
+
+
+def test_variants_of_one_seed_start_their_shared_layers_from_the_same_weights():
+    """Common random numbers: skip or not, sigmoid or LReLU, every layer of the same name and shape starts equal
+    under one seed (the paired differences then measure the variant), and another seed draws other weights."""
+    def net(seed, **kwargs):
+        torch.manual_seed(seed)
+        return SpectralAutoencoder(2049, HIDDEN, 2, init="glorot", **kwargs).state_dict()
+
+    skip, plain, lrelu, other = net(3, skip=True), net(3, skip=False), net(3, activation="lrelu"), net(4, skip=True)
+    assert all(torch.equal(skip[k], plain[k]) for k in skip if k in plain and skip[k].shape == plain[k].shape)
+    assert all(torch.equal(skip[k], lrelu[k]) for k in skip)
+    assert not torch.equal(skip["encoder.0.weight"], other["encoder.0.weight"])

@@ -110,13 +110,14 @@ def test_constant_latent_output_is_continuous_across_blocks(phase):
     assert click_level(audio) < 0.003  # no discontinuity at the block boundaries
 
 
-def jumpy_run(smoothing_ms: float) -> np.ndarray:
-    """Silence, then volume 0 -> 1 and a latent jump at block 10, a note and latent jump at block 40."""
+def jumpy_run(smoothing_ms: float, volume: float = 0.2) -> np.ndarray:
+    """Silence, then volume 0 -> ``volume`` and a latent jump at block 10, a note and latent jump at block 40 (at
+    0.2 the peak stays below the limiter's ceiling)."""
     engine = SynthEngine(harmonic_decoder, 1, SR, N_FFT, HOP, phase="advance", volume=0.0, smoothing_ms=smoothing_ms)
     blocks = []
     for b in range(80):
         if b == 10:
-            engine.set_volume(1.0)
+            engine.set_volume(volume)
             engine.set_latent([0.9])
         if b == 40:
             engine.set_chroma(7)
@@ -130,8 +131,27 @@ def test_slider_jumps_and_note_changes_do_not_click():
     assert click_level(jumpy_run(40.0)) < 0.003
     assert click_level(jumpy_run(0.0)) < 0.003  # the per-block volume ramp alone already avoids clicks
     stepped = jumpy_run(40.0)
-    stepped[30 * HOP :] *= 0.5  # a hard gain step at a block boundary is what the measure must catch
+    at = 30 * HOP + int(np.abs(stepped[30 * HOP : 31 * HOP]).argmax())
+    stepped[at:] *= 0.5  # a hard gain step where the wave is loud is what the measure must catch
     assert click_level(stepped) > 0.05
+
+
+def test_the_limiter_keeps_loud_output_below_full_scale_without_clicks():
+    """Volume 1 on a spectrum that sums to five times full scale: no sample reaches 1, the gain changes without
+    clicks, and under the ceiling the limiter does nothing."""
+    loud = jumpy_run(40.0, volume=1.0)
+    assert 0.8 < np.abs(loud).max() < 0.99
+    assert click_level(loud) < 0.003
+    engine = SynthEngine(harmonic_decoder, 1, SR, N_FFT, HOP, phase="advance", volume=1.0)
+    engine.set_latent([0.9])
+    engine.render(40)
+    engine.set_volume(0.05)
+    engine.render(200)
+    assert engine.limiter_gain == 1.0  # released back to unit gain (and to the cheap path) once quiet
+    engine = SynthEngine(harmonic_decoder, 1, SR, N_FFT, HOP, phase="advance", volume=0.2)
+    engine.set_latent([0.9])
+    quiet = engine.render(60)
+    assert engine.limiter_gain == 1.0 and np.abs(quiet).max() < 0.6
 
 
 def scripted_run(frames_per_decode: int, latent_moves: dict[int, float], note_at: int = 13):
