@@ -150,6 +150,13 @@ class SolNotes:
     def val(self) -> np.ndarray:
         return ~self.train
 
+    def ranges(self) -> dict[str, list[int]]:
+        """Each instrument's trained range: [lowest, highest] MIDI pitch of its training notes."""
+        midi = np.array(self.pitches)[self.pitch]
+        return {name: [int(midi[self.train & (self.instrument == k)].min()),
+                       int(midi[self.train & (self.instrument == k)].max())]
+                for k, name in enumerate(self.instruments)}
+
     def tensors(self, split: str) -> TensorDataset:
         rows = self.train if split == "train" else self.val
         return TensorDataset(torch.from_numpy(self.x[rows]), torch.from_numpy(self.pitch[rows]),
