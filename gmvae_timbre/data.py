@@ -28,8 +28,8 @@ from common.audio import load_audio
 from common.corpora import ensure_corpus
 from common.corpora.manifest import build_lock
 from common.errors import InputError
+from common.filterbanks import mel_spectrogram
 from common.lightning.data import resumable_loader
-from common.spectral import mel_spectrogram
 
 log = logging.getLogger(__name__)
 
