@@ -107,6 +107,9 @@ class EvalConfig:
     # "+wt" with the first output, first seed
     separation_steps: int = 0  # training steps of every Table 3 model (0: trainer.max_steps)
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])  # training seeds (run.seed) of every model
+    new_inputs_pieces: list[int] = field(default_factory=lambda: [1, 2, 3])  # "On new inputs": piece seeds ([]: off)
+    new_inputs_threads: list[int] = field(default_factory=lambda: [1, 2])  # torch threads the default model is
+    # trained under for "On new inputs" (1: the eval's run; k: run <run.name>-threads<k>)
     workers: int = 2  # processes that train and score models side by side (0 or 1: this process only)
     examples: int = 2  # validation clips of Task 3 written as audio examples (mixture / estimates / voice)
     wandb: bool = False  # W&B logging for the models eval trains (off for speed; `train` always logs)

@@ -15,7 +15,7 @@ from common.errors import InputError
 from common.lightning.config import eval_without_wandb
 from common.report import Claim, Example, Figure, Headline, Report, Section, Table, write_report
 from common.report.stats import format_ci, mean_ci
-from da_vae import experiments, table3
+from da_vae import experiments, new_inputs, table3
 from da_vae.claims import AUGMENTED, distorted, figure4_claims, table2_claims
 from da_vae.config import TASKS
 from da_vae.notes import notes
@@ -147,6 +147,10 @@ def build_report(cfg: DictConfig, results: dict, seconds: dict[str, float], exam
         first = r["tables"][r["outputs"][0]]["rDAE + wt"]["SDR"][0]
         headline.append(Headline(f"Table 3 SDR, rDAE + wt ({r['outputs'][0]})", first,
                                  PAPER_TABLE3["rDAE + wt"]["SDR"], "dB"))
+    new_inputs_entry = {}
+    if "new_inputs" in results:
+        section, new_inputs_entry = new_inputs.section(results["new_inputs"])
+        sections.append(section)
     return Report(
         package="da_vae", title="da_vae: Luo & Su (ISMIR 2018), domain-adaptive VAE",
         summary=f"Written by `python -m da_vae eval` (run `{cfg.run.name}`): {data_line}; every model trained "
@@ -159,7 +163,8 @@ def build_report(cfg: DictConfig, results: dict, seconds: dict[str, float], exam
                 for claim, ok, numbers in orderings(results, cfg.eval.figure4_tolerance)],
         notes=notes(cfg, results), seconds=sum(seconds.values()),
         results={"config": OmegaConf.to_container(cfg), "seconds": seconds,
-                 "paper": {"table2": PAPER_TABLE2, "table3": PAPER_TABLE3}, **results})
+                 "paper": {"table2": PAPER_TABLE2, "table3": PAPER_TABLE3}, **results,
+                 **({"new_inputs": new_inputs_entry} if new_inputs_entry else {})})
 
 
 def evaluate(cfg: DictConfig) -> Path:
@@ -178,6 +183,11 @@ def evaluate(cfg: DictConfig) -> Path:
         results[task] = run[task](cfg, examples) if task == "separation" else run[task](cfg)
         seconds[task], cpu[task] = time.perf_counter() - started, experiments.cpu_seconds() - cpu_started
         log.info("eval %s done in %.0f s (%.0f CPU-s)", task, seconds[task], cpu[task])
+    if "midi" in cfg.eval.tasks and cfg.eval.new_inputs_pieces:
+        started, cpu_started = time.perf_counter(), experiments.cpu_seconds()
+        results["new_inputs"] = new_inputs.measure(cfg)
+        seconds["new inputs"] = time.perf_counter() - started
+        cpu["new inputs"] = experiments.cpu_seconds() - cpu_started
     results["cpu_seconds"] = cpu
     if "singing" in results:
         figure4(results["singing"], out / "figure4.png")

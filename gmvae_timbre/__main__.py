@@ -1,4 +1,5 @@
-"""``python -m gmvae_timbre prepare|train|eval|synth|transfer|interpolate|config [--config PRESET] [key=value ...]``."""
+"""``python -m gmvae_timbre <verb> [--config PRESET] [key=value ...]``: models, prepare, train, eval, synth, transfer,
+interpolate, plan, config."""
 
 from __future__ import annotations
 
@@ -7,25 +8,28 @@ import logging
 import sys
 
 from common.lightning import Verb, main
+from common.plan import add_plan_arguments
 from gmvae_timbre.config import GmvaeConfig
 
 log = logging.getLogger("gmvae_timbre")
 
 
-
 def _synth_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--instrument", required=True, help="instrument class name, e.g. Hn, Pno, Vc, Bn")
-    parser.add_argument("--pitch", required=True, type=int, help="MIDI pitch, one of the model's pitch classes")
+    parser.add_argument("--pitch", required=True, type=int,
+                        help="MIDI pitch inside the instrument's trained range (any semitone)")
     parser.add_argument("--out", required=True, help="output .wav")
-    parser.add_argument("--weight", type=float, default=0.0, help="w: variance multiplier of the sampling (0: means)")
+    parser.add_argument("--weight", type=float, default=0.0,
+                        help="w in [0, 4]: variance multiplier of the sampling (0: the means; the paper uses 0-1)")
     parser.add_argument("--seed", type=int, default=0)
 
 
 def _transfer_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("note", help="a single note (wav/flac/ogg/mp3) of at least 0.49 s")
     parser.add_argument("--to", required=True, help="target instrument class name")
-    parser.add_argument("--alpha", type=float, default=1.0, help="fraction of mu_target - mu_source to add")
-    parser.add_argument("--source", help="source instrument name (default: the argmax of q(y_t|X))")
+    parser.add_argument("--alpha", type=float, default=1.0, help="fraction in [0, 1] of mu_target - mu_source to add")
+    parser.add_argument("--from", "--source", dest="source",
+                        help="source instrument name (default: inferred, the argmax of q(y_t|X); always printed)")
     parser.add_argument("--out", required=True, help="output .wav")
 
 
@@ -37,6 +41,8 @@ def _interpolate_args(parser: argparse.ArgumentParser) -> None:
 
 
 VERBS = [
+    Verb("models", "list the trained models the verbs use by default (path, present or not, how to make them)",
+         "gmvae_timbre.verbs:models"),
     Verb("prepare", "build the corpus (synthetic default) and cache the log-mel features",
          "gmvae_timbre.verbs:prepare"),
     Verb("train", "train model.kind (gmvae | vae) with data.label_fraction percent of the instrument labels",
@@ -50,6 +56,8 @@ VERBS = [
          _transfer_args),
     Verb("interpolate", "walk the timbre space from one note to another",
          "gmvae_timbre.verbs:interpolate", _interpolate_args),
+    Verb("plan", "what the preset costs at scale: parameters, FLOPs, memory, loader rate, projected GPU hours",
+         "gmvae_timbre.plan:plan", add_plan_arguments),
 ]
 
 if __name__ == "__main__":

@@ -72,8 +72,12 @@ class EvalConfig:
     out: str = "reports/gmvae_timbre"
     label_fractions: list[int] = field(default_factory=lambda: list(LABEL_FRACTIONS))
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])  # training seeds of every model
-    workers: int = 2  # models trained in parallel processes (one torch thread each)
-    cnn_max_steps: int = 300  # training steps of the CNN baselines
+    threads: list[int] = field(default_factory=lambda: [1])  # every seed is trained under each thread count
+    workers: int = 2  # one-thread models trained in parallel processes
+    # overrides (key=value) for the models of the label-fraction grid (Table 1, Figures 2-3) and the CNNs; the
+    # default models (M_GMVAE, N = 100: the verbs' models, On new inputs, the transfer) use the config as it is
+    grid: list[str] = field(default_factory=list)
+    cnn_max_steps: int = 300  # training steps of the CNN baselines and judges
     synthesis_draws: int = 30  # Figure 3: samples per validation target
     synthesis_weights: list[float] = field(default_factory=lambda: [0.0, 0.5, 1.0])  # w
     transfer_alphas: list[float] = field(default_factory=lambda: [0.0, 0.25, 0.5, 0.75, 1.0])
@@ -82,6 +86,9 @@ class EvalConfig:
     griffinlim_iters: int = 32
     bootstrap: int = 2000  # resamples of the validation notes for the intervals
     examples: int = 3  # audio examples (synthesis, transfer) in the report
+    heldout_seed: int = 0  # draws the pitches of the held-out notes (On new inputs)
+    heldout_notes: int = 3  # held-out notes per instrument
+    heldout_targets: int = 2  # transfer targets per held-out note (instruments whose range holds its pitch)
 
 
 @dataclass

@@ -28,8 +28,8 @@ from common.audio import load_audio
 from common.corpora import ensure_corpus
 from common.corpora.manifest import build_lock
 from common.errors import InputError
+from common.filterbanks import mel_spectrogram
 from common.lightning.data import resumable_loader
-from common.spectral import mel_spectrogram
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +149,13 @@ class SolNotes:
     @property
     def val(self) -> np.ndarray:
         return ~self.train
+
+    def ranges(self) -> dict[str, list[int]]:
+        """Each instrument's trained range: [lowest, highest] MIDI pitch of its training notes."""
+        midi = np.array(self.pitches)[self.pitch]
+        return {name: [int(midi[self.train & (self.instrument == k)].min()),
+                       int(midi[self.train & (self.instrument == k)].max())]
+                for k, name in enumerate(self.instruments)}
 
     def tensors(self, split: str) -> TensorDataset:
         rows = self.train if split == "train" else self.val

@@ -12,6 +12,7 @@ from sklearn.manifold import TSNE
 from sklearn.metrics import f1_score
 from sklearn.preprocessing import StandardScaler
 
+from common.report import Claim
 from gmvae_timbre.data import SolNotes
 from gmvae_timbre.inference import sample_mels, transfer_mels
 from gmvae_timbre.module import NoteClassifier, TimbrePitchModule
@@ -147,3 +148,20 @@ def transfer_posteriors(module: TimbrePitchModule, notes: SolNotes, instrument_c
     return {"p_source": np.array(p_source), "p_target": np.array(p_target),
             "pairs": [(notes.instruments[s], notes.instruments[t]) for s, t in zip(sources, targets)],
             "rows": rows}
+
+
+def degrades_claim(drops: np.ndarray, low: float, high: float) -> Claim:
+    """"Larger w degrades the synthesis F-scores": ``drops (N values, runs)`` of instrument F1 at w = ``low``
+    minus at w = ``high``. Holds when every run drops at every N and the mean drop's 95% Student-t interval over
+    the runs excludes 0; a synthesis that ignores w (no drop) cannot hold."""
+    per_run = np.asarray(drops, dtype=float).mean(0)
+    mean, low_ci, high_ci = (float(per_run.mean()),) * 3
+    if len(per_run) > 1:
+        half = stats.t.ppf(0.975, len(per_run) - 1) * per_run.std(ddof=1) / np.sqrt(len(per_run))
+        low_ci, high_ci = mean - half, mean + half
+    holds = bool((np.asarray(drops) > 0).all() and low_ci > 0)
+    return Claim(claim="larger w degrades the synthesis F-scores",
+                 holds=holds, evidence=f"instrument F1 at w = {low:g} minus w = {high:g}, mean over N per run: "
+                                       f"{' '.join(f'{v:+.3f}' for v in per_run)}; mean {mean:+.3f} "
+                                       f"[{low_ci:+.3f}, {high_ci:+.3f}] (Student-t over runs); every (N, run) "
+                                       f"must drop; smallest detectable drop {(high_ci - low_ci) / 2:.3f}")

@@ -74,9 +74,15 @@ def transfer_mels(module: TimbrePitchModule, x: torch.Tensor, source: torch.Tens
 
 
 @torch.no_grad()
+def instrument_posterior(module: TimbrePitchModule, x: torch.Tensor) -> torch.Tensor:
+    """p(y_t|z_t) at the posterior mean of z_t (deterministic): ``(B, K)``."""
+    require_mixture(module)
+    return module.model.timbre_prior.posterior(module.model.encode(x)["mu_t"])
+
+
 def inferred_instrument(module: TimbrePitchModule, x: torch.Tensor) -> torch.Tensor:
-    """argmax of p(y_t|z_t) at the posterior mean of z_t (deterministic): ``(B,)``."""
-    return module.model.timbre_prior.posterior(module.model.encode(x)["mu_t"]).argmax(-1)
+    """The source instrument ``transfer`` infers: argmax of :func:`instrument_posterior`, ``(B,)``."""
+    return instrument_posterior(module, x).argmax(-1)
 
 
 def transfer(module: TimbrePitchModule, x: torch.Tensor, to: str, alpha: float, source: str | None = None,

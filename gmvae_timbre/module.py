@@ -64,12 +64,14 @@ class _Module(pl.LightningModule):
 class TimbrePitchModule(_Module):
     """M_GMVAE (``model["kind"] == "gmvae"``) or M_VAE on batches ``(x (B, F, T), pitch, instrument, labelled)``.
 
-    ``pitches``: MIDI numbers of the M pitch classes; ``instruments``: names of the K classes; ``features``:
-    ``data`` feature settings; ``log_min/log_max``: the training log-mel range used for scaling.
+    ``pitches``: MIDI numbers of the M pitch classes; ``instruments``: names of the K classes; ``ranges``: each
+    instrument's trained [lowest, highest] MIDI pitch; ``features``: ``data`` feature settings;
+    ``log_min/log_max``: the training log-mel range used for scaling.
     """
 
     def __init__(self, *, pitches: list[int], instruments: list[str], features: dict, log_min: float,
-                 log_max: float, model: dict, optim: dict, label_fraction: int):
+                 log_max: float, model: dict, optim: dict, label_fraction: int,
+                 ranges: dict[str, list[int]] | None = None):
         super().__init__()
         self.save_hyperparameters()
         m = model
@@ -81,6 +83,15 @@ class TimbrePitchModule(_Module):
     @property
     def kind(self) -> str:
         return self.hparams.model["kind"]
+
+    @property
+    def checkpoint_kind(self) -> str:
+        return "M_GMVAE" if self.kind == "gmvae" else "M_VAE"
+
+    def checkpoint_facts(self) -> dict:
+        """Stamped into every checkpoint: what the verbs check a request against."""
+        return {"label_fraction": self.hparams.label_fraction, "ranges": dict(self.hparams.ranges or {}),
+                "instruments": list(self.hparams.instruments), "pitches": list(self.hparams.pitches)}
 
     def losses(self, x: Tensor, pitch: Tensor, instrument: Tensor, labelled: Tensor) -> dict[str, Tensor]:
         model, m = self.model, self.hparams.model
@@ -137,8 +148,10 @@ class NoteClassifier(_Module):
     """The CNN baseline predicting ``target`` ("instrument" or "pitch") from ``(x, pitch, instrument, labelled)``;
     the instrument CNN learns from the labelled notes only."""
 
+    checkpoint_kind = "cnn"
+
     def __init__(self, *, target: str, classes: int, features: dict, model: dict, optim: dict,
-                 label_fraction: int = 100):
+                 label_fraction: int = 100, log_min: float = -1.0, log_max: float = 1.0):
         super().__init__()
         self.save_hyperparameters()
         self.network = CNNClassifier(features["n_mels"], features["frames"], classes, model["channels"],

@@ -8,8 +8,8 @@ import functools
 import numpy as np
 import torch
 
+from common.filterbanks import mel_filterbank
 from common.griffinlim import griffinlim
-from common.spectral import mel_filterbank
 
 
 @functools.lru_cache(maxsize=4)

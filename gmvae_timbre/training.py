@@ -1,8 +1,8 @@
-"""Training runs of the shared Trainer, one run directory per model::
+"""Training runs of the shared Trainer, one run directory per model and thread setting ``t``::
 
-    runs/gmvae_timbre/<run.name>/<gmvae|vae>-N<percent>-seed<k>     M_GMVAE / M_VAE
-    runs/gmvae_timbre/<run.name>/cnn-instrument-N<percent>-seed<k>  instrument CNN baseline (N % of labels)
-    runs/gmvae_timbre/<run.name>/cnn-pitch-seed<k>                  pitch CNN baseline
+    runs/gmvae_timbre/<run.name>/<gmvae|vae>-N<percent>-seed<k>-threads<t>     M_GMVAE / M_VAE
+    runs/gmvae_timbre/<run.name>/cnn-instrument-N<percent>-seed<k>-threads<t>  instrument CNN (N % of labels)
+    runs/gmvae_timbre/<run.name>/cnn-pitch-seed<k>-threads<t>                  pitch CNN
 
 A finished run (``last.ckpt`` at ``trainer.max_steps``) is reused as it is; ``ckpt_path=last`` resumes one.
 """
@@ -18,6 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from common.errors import InputError
 from common.lightning import check_reusable, fit, run_dir
+from common.lightning.checkpoint import load_checkpoint
 from common.lightning.reuse import TRAINING_KEYS
 from gmvae_timbre import data
 from gmvae_timbre.config import MODEL_KINDS
@@ -26,14 +27,22 @@ from gmvae_timbre.module import NoteClassifier, TimbrePitchModule
 log = logging.getLogger(__name__)
 
 PACKAGE = "gmvae_timbre"
+HINT = ("make the default one with `python -m gmvae_timbre eval` (or train one), or pass ckpt=path/to/last.ckpt of an "
+        "M_GMVAE (model.kind=gmvae)")
 
 
-def model_variant(kind: str, label_fraction: int, seed: int) -> str:
-    return f"{kind}-N{label_fraction}-seed{seed}"
+def model_variant(kind: str, label_fraction: int, seed: int, threads: int) -> str:
+    return f"{kind}-N{label_fraction}-seed{seed}-threads{threads}"
 
 
-def classifier_variant(target: str, label_fraction: int, seed: int) -> str:
-    return f"cnn-instrument-N{label_fraction}-seed{seed}" if target == "instrument" else f"cnn-pitch-seed{seed}"
+def classifier_variant(target: str, label_fraction: int, seed: int, threads: int) -> str:
+    name = f"cnn-instrument-N{label_fraction}" if target == "instrument" else "cnn-pitch"
+    return f"{name}-seed{seed}-threads{threads}"
+
+
+def threads_of(cfg: DictConfig) -> int:
+    """The torch thread count a run trains with (``threads``; 0: torch's default)."""
+    return cfg.threads if cfg.threads > 0 else torch.get_num_threads()
 
 
 # what a finished run must share with the config asking for it (paths and loader workers aside)
@@ -49,6 +58,11 @@ def sub_run(cfg: DictConfig, variant: str) -> DictConfig:
 
 def last_checkpoint(cfg: DictConfig, variant: str) -> Path:
     return run_dir(sub_run(cfg, variant), PACKAGE) / "checkpoints" / "last.ckpt"
+
+
+def default_checkpoint(cfg: DictConfig) -> Path:
+    """The model the verbs use without ``ckpt=``: the eval's M_GMVAE with every label, its first seed, one thread."""
+    return last_checkpoint(cfg, model_variant("gmvae", 100, cfg.eval.seeds[0], 1))
 
 
 def _finished(path: Path, max_steps: int) -> bool:
@@ -83,11 +97,11 @@ def train_model(cfg: DictConfig, kind: str | None = None, label_fraction: int | 
     check_model(cfg)
     notes = notes or data.load_notes(cfg, cfg.data.label_fraction)
     pl.seed_everything(cfg.run.seed, workers=True)  # the initial weights depend only on run.seed
-    module = TimbrePitchModule(pitches=notes.pitches, instruments=notes.instruments,
+    module = TimbrePitchModule(pitches=notes.pitches, instruments=notes.instruments, ranges=notes.ranges(),
                                features=data.feature_settings(cfg.data), log_min=notes.log_min,
                                log_max=notes.log_max, model=OmegaConf.to_container(cfg.model),
                                optim=OmegaConf.to_container(cfg.optim), label_fraction=cfg.data.label_fraction)
-    variant = model_variant(cfg.model.kind, cfg.data.label_fraction, cfg.run.seed)
+    variant = model_variant(cfg.model.kind, cfg.data.label_fraction, cfg.run.seed, threads_of(cfg))
     return _fit(cfg, variant, module, notes)
 
 
@@ -102,32 +116,21 @@ def train_classifier(cfg: DictConfig, target: str, label_fraction: int, seed: in
     classes = len(notes.instruments) if target == "instrument" else len(notes.pitches)
     module = NoteClassifier(target=target, classes=classes, features=data.feature_settings(cfg.data),
                             model=OmegaConf.to_container(cfg.model), optim=OmegaConf.to_container(cfg.optim),
-                            label_fraction=label_fraction)
-    return _fit(cfg, classifier_variant(target, label_fraction, seed), module, notes)
+                            label_fraction=label_fraction, log_min=notes.log_min, log_max=notes.log_max)
+    return _fit(cfg, classifier_variant(target, label_fraction, seed, threads_of(cfg)), module, notes)
 
 
-def load_model(path: str | Path) -> TimbrePitchModule:
-    """A trained M_GMVAE / M_VAE checkpoint in eval mode; anything else is a one-line ``InputError``."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"checkpoint {path} does not exist; train one (`python -m gmvae_timbre train`) or pass "
-                         "ckpt=path/to/last.ckpt")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as err:  # noqa: BLE001 - any unreadable file gets the same one-line message
-        raise InputError(f"checkpoint {path} cannot be read ({type(err).__name__}); pass a gmvae_timbre "
-                         "last.ckpt") from None
-    hparams = checkpoint.get("hyper_parameters", {}) if isinstance(checkpoint, dict) else {}
-    if "instruments" not in hparams or "pitches" not in hparams:
-        raise InputError(f"checkpoint {path} is not an M_GMVAE / M_VAE model of gmvae_timbre; pass one made by "
-                         "`python -m gmvae_timbre train`")
-    module = TimbrePitchModule(**hparams)
+def load_model(path: str | Path, kinds: tuple[str, ...] = ("M_GMVAE", "M_VAE")) -> TimbrePitchModule:
+    """A trained M_GMVAE / M_VAE checkpoint of ``kinds`` in eval mode; anything else is a one-line ``InputError``
+    naming the path."""
+    checkpoint = load_checkpoint(path, PACKAGE, kinds, hint=HINT)
+    module = TimbrePitchModule(**checkpoint["hyper_parameters"])
     module.load_state_dict(checkpoint["state_dict"])
     return module.eval()
 
 
 def load_classifier(path: str | Path) -> NoteClassifier:
-    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    checkpoint = load_checkpoint(path, PACKAGE, ("cnn",), hint=HINT)
     module = NoteClassifier(**checkpoint["hyper_parameters"])
     module.load_state_dict(checkpoint["state_dict"])
     return module.eval()

@@ -16,7 +16,7 @@ def test_eval_writes_the_three_tables_beside_the_papers(tiny):
                     "eval.stretch_rates=[0.9,1.1]", "eval.midi_latent_dims=[32,12]", "eval.seeds=[0,1]",
                     "eval.separation_alphas=[0,0.1,1]", "eval.separation_steps=20",
                     "eval.workers=0", "eval.midi_augment=true",  # in this process: no worker start-up
-                    "run.name=eval") == 0
+                    "eval.new_inputs_pieces=[1]", "run.name=eval") == 0
     out = tiny.root / "reports"
     readme = (out / "README.md").read_text()
     results = json.loads((out / "results.json").read_text())
@@ -44,6 +44,11 @@ def test_eval_writes_the_three_tables_beside_the_papers(tiny):
         seeds = ", ".join(f"{v:.2f}" for v in table2["median_e_per_seed"]["Proposed (L = 12)"])
         assert f"| Proposed (L = 12) | {table2['median_e']['Proposed (L = 12)']:.2f} |" in readme and seeds in readme
     assert (tiny.root / "runs/da_vae/eval/midi-L32-encoder-wt-aug-seed1/checkpoints/last.ckpt").is_file()
+    new = results["results"]["new_inputs"]  # every seed under both thread settings, each in its own run
+    assert sorted((r["seed"], r["threads"], r["piece"]) for r in new["rows"]) == [(0, 1, 1), (0, 2, 1), (1, 1, 1),
+                                                                                 (1, 2, 1)]
+    assert [t["target"] for t in new["targets"]] == ["e <= 2", "onset_ms <= 50"] and "On new inputs" in readme
+    assert (tiny.root / "runs/da_vae/eval-threads2/midi-L32-encoder-wt-seed1/checkpoints/last.ckpt").is_file()
     figure = results["results"]["singing"]
     assert figure["stretches"] == ["0.9", "1.1", "non-linear"] and len(figure["median_e"]) == 2 * 2 * 3 * 3
     assert figure["seeds"] == [0, 1] and figure["clips"] == 2  # Figure 4 over the seeds too

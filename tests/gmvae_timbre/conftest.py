@@ -24,6 +24,6 @@ def tiny(tmp_path_factory) -> TinyProject:
 def gmvae_checkpoint(tiny) -> Path:
     """M_GMVAE trained 60 steps with every instrument label."""
     assert tiny.run("train", "model.kind=gmvae", "data.label_fraction=100") == 0
-    path = tiny.root / "runs/gmvae_timbre/default/gmvae-N100-seed0/checkpoints/last.ckpt"
+    path = tiny.root / "runs/gmvae_timbre/default/gmvae-N100-seed0-threads1/checkpoints/last.ckpt"
     assert path.is_file()
     return path

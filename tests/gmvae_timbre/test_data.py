@@ -48,7 +48,7 @@ def test_notes_are_scaled_split_by_instrument_and_partly_labelled(tiny):
     cfg = tiny.config()
     notes = data.load_notes(cfg, label_fraction=25)
     n = len(notes.paths)
-    assert notes.x.shape == (n, 256, 43)
+    assert notes.x.shape == (n, 256, cfg.data.frames)
     assert notes.x[notes.train].min() == pytest.approx(-1) and notes.x[notes.train].max() == pytest.approx(1)
     assert len(notes.instruments) == 12 and "Hn" in notes.instruments
     assert 0.05 < notes.val.mean() < 0.2

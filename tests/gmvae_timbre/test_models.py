@@ -121,8 +121,8 @@ def test_training_stopped_and_resumed_ends_with_the_weights_of_one_uninterrupted
     assert tiny.run("train", *args, "run.name=split", "trainer.max_steps=12") == 0
     assert tiny.run("train", *args, "run.name=split", "trainer.max_steps=30", "ckpt_path=last") == 0
     runs = tiny.root / "runs" / "gmvae_timbre"
-    straight, split = (torch.load(runs / name / "gmvae-N50-seed0" / "checkpoints" / "last.ckpt", weights_only=False)
-                       for name in ("straight", "split"))
+    straight, split = (torch.load(runs / name / "gmvae-N50-seed0-threads1" / "checkpoints" / "last.ckpt",
+                                  weights_only=False) for name in ("straight", "split"))
     assert straight["global_step"] == split["global_step"] == 30 and straight["epoch"] == split["epoch"] == 14
     for key, value in straight["state_dict"].items():
         assert torch.equal(split["state_dict"][key], value), key

@@ -1,13 +1,14 @@
-"""The verbs end to end on a tiny trained M_GMVAE: synth / transfer / interpolate write notes of the model's
-length that are not silent; every bad input is one line on stderr and exit code 2."""
+"""The verbs end to end on tiny trained models: synth / transfer / interpolate write notes of the model's length
+that are not silent; every bad input is one `error:` line naming the culprit, exit code 2, before any work."""
 
 import numpy as np
 import pytest
+import torch
 
 from common.audio import load_audio, save_audio
-from gmvae_timbre import data
+from gmvae_timbre import data, training
 
-SR, SAMPLES = 22050, 256 * 42
+SR, SAMPLES = 22050, 512 * 21
 
 
 @pytest.fixture(scope="module")
@@ -17,11 +18,29 @@ def horn_note(tiny):
     return data.sol_root(tiny.config()) / path
 
 
-def test_synth_transfer_interpolate_write_audible_notes(tiny, gmvae_checkpoint, horn_note, tmp_path):
+@pytest.fixture(scope="module")
+def other_checkpoints(tiny):
+    """An M_GMVAE trained without labels (N = 0) and an M_VAE, 20 steps each."""
+    paths = {}
+    for kind, n in (("gmvae", 0), ("vae", 100)):
+        assert tiny.run("train", f"model.kind={kind}", f"data.label_fraction={n}", "trainer.max_steps=20") == 0
+        paths[kind, n] = tiny.root / f"runs/gmvae_timbre/default/{kind}-N{n}-seed0-threads1/checkpoints/last.ckpt"
+    return paths
+
+
+def one_error_line(tiny, capsys, *args) -> str:
+    capsys.readouterr()
+    assert tiny.run(*args) == 2, args
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("error: "), err
+    return err
+
+
+def test_synth_transfer_interpolate_write_audible_notes(tiny, gmvae_checkpoint, horn_note, tmp_path, capsys):
     ckpt = f"ckpt={gmvae_checkpoint}"
     assert tiny.run("synth", "--instrument", "Vc", "--pitch", "66", "--out", tmp_path / "vc.wav", ckpt) == 0
     assert tiny.run("transfer", horn_note, "--to", "Pno", "--alpha", "1.0", "--out", tmp_path / "t.wav", ckpt) == 0
-    assert tiny.run("transfer", horn_note, "--to", "Pno", "--alpha", "0", "--source", "Hn", "--out",
+    assert tiny.run("transfer", horn_note, "--to", "Pno", "--alpha", "0", "--from", "Hn", "--out",
                     tmp_path / "t0.wav", ckpt) == 0
     assert tiny.run("interpolate", horn_note, tmp_path / "vc.wav", "--steps", "3", "--out-dir", tmp_path, ckpt) == 0
     walked = sorted(tmp_path.glob("*_to_vc_*.wav"))
@@ -34,25 +53,114 @@ def test_synth_transfer_interpolate_write_audible_notes(tiny, gmvae_checkpoint, 
     assert np.abs(load_audio(tmp_path / "t.wav", SR) - load_audio(tmp_path / "t0.wav", SR)).mean() > 1e-4
 
 
-def test_bad_inputs_are_one_line(tiny, gmvae_checkpoint, horn_note, tmp_path, capsys):
+def test_transfer_always_prints_its_source_and_from_sets_it(tiny, gmvae_checkpoint, horn_note, tmp_path, capsys):
+    ckpt = f"ckpt={gmvae_checkpoint}"
+    capsys.readouterr()
+    assert tiny.run("transfer", horn_note, "--to", "Pno", "--out", tmp_path / "a.wav", ckpt) == 0
+    printed = capsys.readouterr().out
+    assert "source: " in printed and "(inferred" in printed
+    assert tiny.run("transfer", horn_note, "--to", "Pno", "--from", "Vc", "--out", tmp_path / "b.wav", ckpt) == 0
+    assert "source: Vc (--from)" in capsys.readouterr().out
+    # --from changes the output: the shift is mu_Pno - mu_Vc instead of mu_Pno - mu_inferred
+    assert tiny.run("transfer", horn_note, "--to", "Pno", "--from", "Hn", "--out", tmp_path / "c.wav", ckpt) == 0
+    assert np.abs(load_audio(tmp_path / "b.wav", SR) - load_audio(tmp_path / "c.wav", SR)).mean() > 1e-5
+
+
+def test_transfer_refuses_to_overwrite_its_input(tiny, gmvae_checkpoint, horn_note, tmp_path, capsys):
+    note = tmp_path / "note.wav"
+    note.write_bytes(horn_note.read_bytes())
+    before = note.read_bytes()
+    err = one_error_line(tiny, capsys, "transfer", note, "--to", "Pno", "--out", note, f"ckpt={gmvae_checkpoint}")
+    assert "is the input file" in err and note.read_bytes() == before
+
+
+def test_synth_refuses_an_unlabelled_mixture_and_an_m_vae_naming_the_path(tiny, other_checkpoints, tmp_path, capsys):
+    out = tmp_path / "x.wav"
+    path = other_checkpoints["gmvae", 0]
+    err = one_error_line(tiny, capsys, "synth", "--instrument", "Vc", "--pitch", "66", "--out", out, f"ckpt={path}")
+    assert str(path) in err and "N = 0" in err
+    path = other_checkpoints["vae", 100]
+    err = one_error_line(tiny, capsys, "synth", "--instrument", "Vc", "--pitch", "66", "--out", out, f"ckpt={path}")
+    assert str(path) in err and "M_VAE" in err
+    assert not out.exists()
+
+
+def test_synth_refuses_pitches_outside_the_instruments_trained_range(tiny, gmvae_checkpoint, tmp_path, capsys):
+    ranges = torch.load(gmvae_checkpoint, weights_only=False)["musicrep"]["ranges"]
+    low, high = ranges["Fl"]
+    assert low > 21  # the checkpoint holds each instrument's trained range
+    err = one_error_line(tiny, capsys, "synth", "--instrument", "Fl", "--pitch", "21", "--out", tmp_path / "x.wav",
+                         f"ckpt={gmvae_checkpoint}")
+    assert f"[{low}, {high}]" in err and "Fl" in err
+
+
+@pytest.mark.parametrize("verb, option, value", [("synth", "--weight", "1e6"), ("synth", "--weight", "nan"),
+                                                 ("synth", "--weight", "-1"), ("transfer", "--alpha", "-5"),
+                                                 ("transfer", "--alpha", "nan")])
+def test_out_of_range_and_nan_options_are_one_line(tiny, gmvae_checkpoint, horn_note, tmp_path, capsys, verb,
+                                                   option, value):
+    args = (["synth", "--instrument", "Vc", "--pitch", "66"] if verb == "synth" else ["transfer", horn_note, "--to",
+                                                                                        "Pno"])
+    err = one_error_line(tiny, capsys, *args, option, value, "--out", tmp_path / "x.wav", f"ckpt={gmvae_checkpoint}")
+    assert option in err and "finite number in" in err
+
+
+def test_folders_are_named_as_folders(tiny, gmvae_checkpoint, horn_note, tmp_path, capsys):
+    out = tmp_path / "x.wav"
+    err = one_error_line(tiny, capsys, "transfer", tmp_path, "--to", "Pno", "--out", out, f"ckpt={gmvae_checkpoint}")
+    assert "is a folder" in err
+    err = one_error_line(tiny, capsys, "interpolate", horn_note, tmp_path, f"ckpt={gmvae_checkpoint}")
+    assert "is a folder" in err
+    err = one_error_line(tiny, capsys, "synth", "--instrument", "Vc", "--pitch", "66", "--out", out,
+                         f"ckpt={gmvae_checkpoint.parents[1]}")
+    assert "is a folder" in err and str(gmvae_checkpoint) in err
+
+
+def test_the_output_path_is_checked_before_any_work(tiny, horn_note, tmp_path, capsys, monkeypatch):
+    def no_model(*args, **kwargs):
+        raise AssertionError("the model was loaded before the output path was checked")
+
+    monkeypatch.setattr(training, "load_model", no_model)
+    err = one_error_line(tiny, capsys, "synth", "--instrument", "Vc", "--pitch", "66", "--out", tmp_path / "x.mp3x")
+    assert "x.mp3x" in err and "extension" in err
+    (tmp_path / "a-file").write_text("")  # a folder that cannot be made (root may write anywhere else)
+    err = one_error_line(tiny, capsys, "transfer", horn_note, "--to", "Pno", "--out", tmp_path / "a-file" / "x.wav")
+    assert "cannot create the folder" in err
+
+
+def test_checkpoints_load_through_the_project_stamp(tiny, horn_note, tmp_path, capsys):
+    unstamped = tmp_path / "plain.ckpt"
+    torch.save({"state_dict": {}, "hyper_parameters": {}}, unstamped)
+    (tmp_path / "junk.ckpt").write_text("not a checkpoint")
+    out = tmp_path / "x.wav"
+    for path, needle in ((unstamped, "stamp"), (tmp_path / "junk.ckpt", "cannot be read"),
+                         (tmp_path / "none.ckpt", "no such checkpoint")):
+        err = one_error_line(tiny, capsys, "synth", "--instrument", "Vc", "--pitch", "66", "--out", out, f"ckpt={path}")
+        assert str(path) in err and needle in err
+
+
+def test_other_bad_inputs_are_one_line(tiny, gmvae_checkpoint, horn_note, tmp_path, capsys):
     ckpt = f"ckpt={gmvae_checkpoint}"
     save_audio(tmp_path / "silent.wav", np.zeros(SR, np.float32), SR)
     save_audio(tmp_path / "short.wav", 0.3 * np.sin(np.arange(2000) / 5).astype(np.float32), SR)
-    (tmp_path / "junk.ckpt").write_text("not a checkpoint")
     out = tmp_path / "x.wav"
     cases = [
         (("transfer", tmp_path / "missing.wav", "--to", "Pno", "--out", out, ckpt), "missing.wav"),
         (("transfer", tmp_path / "silent.wav", "--to", "Pno", "--out", out, ckpt), "silent"),
         (("transfer", tmp_path / "short.wav", "--to", "Pno", "--out", out, ckpt), "too short"),
         (("transfer", horn_note, "--to", "Kazoo", "--out", out, ckpt), "Kazoo"),
-        (("synth", "--instrument", "Vc", "--pitch", "5", "--out", out, ckpt), "pitch 5"),
-        (("synth", "--instrument", "Vc", "--pitch", "66", "--out", out, f"ckpt={tmp_path}/none.ckpt"), "none.ckpt"),
-        (("synth", "--instrument", "Vc", "--pitch", "66", "--out", out, f"ckpt={tmp_path}/junk.ckpt"), "junk.ckpt"),
+        (("synth", "--instrument", "Vc", "--pitch", "5", "--out", out, ckpt), "--pitch"),
         (("interpolate", horn_note, horn_note, "--steps", "1", ckpt), "--steps"),
     ]
     for args, needle in cases:
-        capsys.readouterr()
-        assert tiny.run(*args) == 2, args
-        err = capsys.readouterr().err.strip()
-        assert len(err.splitlines()) == 1 and needle in err, (args, err)
+        assert needle in one_error_line(tiny, capsys, *args)
     assert not out.exists()
+
+
+def test_models_lists_the_default_model(tiny, gmvae_checkpoint, capsys):
+    capsys.readouterr()
+    code = tiny.run("models")
+    printed = capsys.readouterr().out
+    assert str(gmvae_checkpoint) in printed and "present" in printed and code == 0
+    assert tiny.run("models", "run.name=elsewhere") == 1
+    assert "missing" in capsys.readouterr().out

@@ -7,6 +7,7 @@ SCORES = "tests/da_vae/test_scores.py"
 KEYS = "tests/da_vae/test_keys.py"
 MODELS = "tests/da_vae/test_models.py"
 CLAIMS = "tests/da_vae/test_claims.py"
+NEW = "tests/da_vae/test_new_inputs.py"
 
 MUTANTS = [
     # every score against the right reference
@@ -80,4 +81,13 @@ MUTANTS = [
            "Figure 4's 'within the tolerance' judged on the mean difference, not its upper bound", (CLAIMS,)),
     Mutant("figure4-overall-dropped", "da_vae/claims.py", "overall and not worse, evidence", "not worse, evidence",
            "Figure 4 holds when Proposed is merely not worse than MCEP (an identity passes)", (CLAIMS,)),
+    # "On new inputs"
+    Mutant("new-inputs-truth-unwarped", "da_vae/new_inputs.py", "np.round(np.interp(frames * hop_s, *knots) / hop_s)",
+           "np.round(frames * hop_s / hop_s)", "the true path ignores the tempo map (the score's timing scores 0)",
+           (NEW,)),
+    Mutant("new-inputs-onsets-of-score", "da_vae/new_inputs.py", "sorted(a for a, _, _ in performance.notes)",
+           "sorted(a for a, _, _ in score.notes)", "re-timed onsets compared with the score's, not the performed ones",
+           (NEW,)),
+    Mutant("new-inputs-threads-ignored", "da_vae/new_inputs.py", "    torch.set_num_threads(threads)\n",
+           "    torch.set_num_threads(1)\n", "every thread setting's model trains on one thread", (NEW,)),
 ]

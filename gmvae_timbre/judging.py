@@ -1,0 +1,87 @@
+"""How far the judges can be trusted, per run (seed, threads): the instrument and pitch CNNs (trained with every
+label) on the held-out real notes of the corpus (the validation split) and on the held-out soundfont notes,
+pYIN on those notes, how settled their training loss is, and the reconstruction ceiling: the same judges on
+the default model's own reconstructions of the validation notes."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from common.report import Section, Table
+from gmvae_timbre import data, newinputs
+from gmvae_timbre.module import NoteClassifier, TimbrePitchModule
+
+
+def loss_settling(checkpoint: str | Path) -> tuple[float, float]:
+    """Mean training loss over the last tenth of the logged steps and over the tenth before it (from the run's
+    CSV log next to ``checkpoints/last.ckpt``); equal values say the training has converged."""
+    run = Path(checkpoint).parents[1]
+    rows = []
+    for log in sorted(run.glob("csv/version_*/metrics.csv")):
+        with open(log) as handle:
+            rows += [float(r["train/loss"]) for r in csv.DictReader(handle) if r.get("train/loss")]
+    tenth = max(1, len(rows) // 10)
+    if len(rows) < 2 * tenth:
+        return float("nan"), float("nan")
+    return float(np.mean(rows[-tenth:])), float(np.mean(rows[-2 * tenth:-tenth]))
+
+
+@torch.no_grad()
+def accuracy(judge: NoteClassifier, x: np.ndarray | torch.Tensor, labels: np.ndarray) -> float:
+    return float((judge(torch.as_tensor(x)).argmax(-1).numpy() == labels).mean())
+
+
+@torch.no_grad()
+def reconstructions(module: TimbrePitchModule, x: np.ndarray) -> torch.Tensor:
+    """Decoded posterior means of scaled log mels ``(n, F, T)`` -> ``(n, F, T)``."""
+    posterior = module.model.encode(torch.from_numpy(x))
+    return module.model.decode(posterior["mu_t"], posterior["mu_p"])
+
+
+def run_row(module: TimbrePitchModule, instrument_judge: NoteClassifier, pitch_judge: NoteClassifier,
+            notes: data.SolNotes, heldout: tuple, paths: tuple[str, str], n_iter: int) -> dict:
+    """The judges of one run on real notes, held-out notes and the default model's reconstructions."""
+    val = notes.val
+    x, instrument, pitch = notes.x[val], notes.instrument[val], notes.pitch[val]
+    names, midis, audio = heldout
+    held = newinputs.score_audio(audio, names, midis, instrument_judge, module)
+    rebuilt = reconstructions(module, x)
+    rebuilt_audio = module.render(rebuilt, n_iter)
+    midi = np.array(notes.pitches)[pitch]
+    rebuilt_pitch = newinputs.score_audio(rebuilt_audio, [notes.instruments[k] for k in instrument], midi.tolist(),
+                                          instrument_judge, module)
+    classes = module.hparams.instruments
+    settle = {target: loss_settling(path) for target, path in zip(("instrument", "pitch"), paths)}
+    return {
+        "instrument judge, real notes": accuracy(instrument_judge, x, instrument),
+        "pitch judge, real notes": accuracy(pitch_judge, x, pitch),
+        "instrument judge, held-out notes": float(np.mean([classes[k] == n for k, n in
+                                                           zip(held.probabilities.argmax(-1), names)])),
+        "pYIN, held-out notes": float(held.hits.mean()),
+        "instrument judge, reconstructions": float((rebuilt_pitch.probabilities.argmax(-1) == instrument).mean()),
+        "pitch judge, reconstructions": accuracy(pitch_judge, rebuilt, pitch),
+        "pYIN, reconstructions": float(rebuilt_pitch.hits.mean()),
+        "instrument judge loss, last / previous tenth": "{:.4f} / {:.4f}".format(*settle["instrument"]),
+        "pitch judge loss, last / previous tenth": "{:.4f} / {:.4f}".format(*settle["pitch"]),
+    }
+
+
+def section(rows: dict, n_val: int, n_heldout: int) -> Section:
+    """``rows[(seed, threads)]`` of :func:`run_row` as the report's judges-and-ceiling section."""
+    keys = list(next(iter(rows.values())))
+    table = Table(["seed", "threads", *keys], [[s, t, *(r[k] for k in keys)] for (s, t), r in rows.items()],
+                  caption="Judges and the reconstruction ceiling, per run", digits=3)
+    return Section("Judges and the reconstruction ceiling", (
+        f"The judges are the CNN baselines trained with every label (the instrument CNN and the pitch CNN of "
+        f"each run). Accuracy on the {n_val} validation notes of the corpus (real notes no model trained on), on "
+        f"{n_heldout} held-out single notes (FluidSynth + MuseScore General, the On new inputs notes; judged on "
+        "their audio analysed again) and on the default model's reconstructions of the validation notes "
+        "(decoded posterior means, rendered to audio and analysed again for the instrument judge and pYIN; the "
+        "pitch judge reads the decoded mels). The reconstruction rows are the ceiling of synthesis and transfer: "
+        "a model cannot make notes its judges accept more often than they accept its own reconstructions. "
+        "Converged training shows as equal mean losses over the last two tenths of the logged steps."),
+        tables=[table])
