@@ -8,7 +8,7 @@ import torch
 
 from realtime_ae import claims, newinputs
 from realtime_ae.engine import SynthEngine
-from realtime_ae.experiments import Spec, run_config, table_specs
+from realtime_ae.experiments import SYNTH, Spec, run_config, table_specs
 
 SR, N_FFT, HOP = 44100, 4096, 1024
 SEEDS = list(range(6))
@@ -182,12 +182,15 @@ def test_seeds_reach_the_weights_and_every_eval_seed_is_its_own_run(tiny):
     runs = [run_config(cfg, spec, k, t) for k in (0, 1) for t in (1, 2)]
     assert [(r.run.seed, r.threads) for r in runs] == [(0, 1), (0, 2), (1, 1), (1, 2)]
     assert len({r.run.name for r in runs}) == 4
+    synth = run_config(cfg, SYNTH, 0, 1).optim  # the synthesizer's model trains with its log-magnitude term
+    assert synth.log_weight == cfg.eval.default_log_weight != cfg.optim.log_weight
     weights = {}
-    for name, seed in (("s0", 0), ("s0again", 0), ("s1", 1)):
-        assert tiny.run("train", f"run.name={name}", f"run.seed={seed}", "trainer.max_steps=1") == 0
+    for name, seed, lr in (("s0", 0, 5e-4), ("s0again", 0, 5e-4), ("s1", 1, 5e-4), ("i0", 0, 0), ("i1", 1, 0)):
+        assert tiny.run("train", f"run.name={name}", f"run.seed={seed}", "trainer.max_steps=1", f"optim.lr={lr}") == 0
         weights[name] = torch.load(tiny.root / f"runs/realtime_ae/{name}/checkpoints/last.ckpt",
                                    weights_only=False)["state_dict"]["net.encoder.0.weight"]
     assert torch.equal(weights["s0"], weights["s0again"]) and not torch.equal(weights["s0"], weights["s1"])
+    assert not torch.equal(weights["i0"], weights["i1"])  # lr 0: the initial weights themselves follow run.seed
 
 
 @pytest.mark.parametrize(("key", "value"), [("l2", 1e-2), ("log_weight", 0.5), ("log_floor", 1e-1), ("lr", 1e-2)])
