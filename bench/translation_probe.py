@@ -81,6 +81,7 @@ def generation(net: TranslationNet, cfg, rate: int, inputs: list[dict], referenc
         rows = newinputs.rows_of(clips, reference, {})
         out[f"T={temperature:g}"] = {k: round(float(np.mean([r[k] for r in rows])), 3) for k in
                                      ("within_50_cents", "voiced_ratio", "flatness_factor", "median_cents")}
+        out[f"T={temperature:g}"]["per_input"] = {r["input"]: round(r["within_50_cents"], 2) for r in rows}
     return out
 
 

@@ -22,7 +22,7 @@ import numpy as np
 from common.audio import save_audio
 from common.corpora.manifest import build_atomically, build_lock, read_manifest
 
-VERSION = 2
+VERSION = 3
 SPREAD = 0.5  # std of the per-harmonic log gain of each note
 TILT = 0.5  # each note's spectral tilt: amplitude x n^U(-TILT, TILT)
 SIZES = {"tiny": 2, "default": 12}
