@@ -30,12 +30,13 @@ from music_translation.report import build_report
 
 
 def run_config(cfg: DictConfig, seed: int, threads: int) -> DictConfig:
-    """The run of training seed ``seed`` under ``threads`` torch threads: this run itself for (``run.seed``, 1),
-    else ``<run.name>-seed<seed>`` (one thread) or ``<run.name>-seed<seed>-threads<threads>``."""
-    out = cfg.copy()
+    """The run of training seed ``seed`` under ``threads`` torch threads: this run itself for ``run.seed`` and the
+    first of ``eval.threads``, else ``<run.name>-seed<seed>`` (that first setting) or
+    ``<run.name>-seed<seed>-threads<threads>``."""
+    out, first = cfg.copy(), cfg.eval.threads[0]
     out.threads = threads
-    if (seed, threads) != (cfg.run.seed, 1):
-        out.run.name = f"{cfg.run.name}-seed{seed}" + (f"-threads{threads}" if threads != 1 else "")
+    if (seed, threads) != (cfg.run.seed, first):
+        out.run.name = f"{cfg.run.name}-seed{seed}" + (f"-threads{threads}" if threads != first else "")
         out.run.seed = seed
     return out
 

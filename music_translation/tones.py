@@ -1,10 +1,11 @@
 """Synthetic monophonic tone domains: the embedded default's stand-in for the paper's instrument domains.
 
-Each domain is one synthetic timbre (harmonic amplitudes, envelope, vibrato, breath noise) playing random
-legato melodies (MIDI 55-79, notes of 0.25-0.6 s), 16 kHz 16-bit mono, in the folder layout ``prepare``
-reads. Every note varies its domain's harmonic amplitudes (a random spectral tilt and a random gain per
-harmonic), so a domain is a family of related sounds and the encoder meets many spectra for each pitch; the
-envelope, vibrato and noise stay the domain's::
+Each domain plays random legato melodies (MIDI 55-79, notes of 0.25-0.6 s), 16 kHz 16-bit mono, in the
+folder layout ``prepare`` reads. Melodies take turns between the domain's additive timbre (harmonic amplitudes,
+envelope, vibrato, breath noise; every note varies the amplitudes by a random spectral tilt and a random gain
+per harmonic) and its General MIDI program played by tinysoundfont from each of three corpus soundfonts
+(TimGM6mb, FluidR3_GM, sf_GMbank; never the held-out MuseScore General of ``common.heldout``), so the encoder
+meets many spectra for each pitch::
 
     <domain>/{train,val,test}/<domain>-<n>.wav     piano, harpsichord, strings, organ
     <domain>/test/<domain>-<n>.wav                 unseen: whistle, flute
@@ -23,8 +24,8 @@ from common.audio import save_audio
 from common.corpora.manifest import build_atomically, build_lock, read_manifest
 
 VERSION = 3
-SPREAD = 0.5  # std of the per-harmonic log gain of each note
-TILT = 0.5  # each note's spectral tilt: amplitude x n^U(-TILT, TILT)
+SPREAD = 0.3  # std of the per-harmonic log gain of each note
+TILT = 0.3  # each note's spectral tilt: amplitude x n^U(-TILT, TILT)
 SIZES = {"tiny": 2, "default": 12}
 SAMPLE_RATE = 16000
 TRAIN_SECONDS, VAL_SECONDS, TEST_SECONDS = 12.0, 12.0, 30.0

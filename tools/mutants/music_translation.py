@@ -47,7 +47,7 @@ MUTANTS = [
     Mutant("crops-same-on-every-rank", "music_translation/data.py",
            "rng = np.random.default_rng([self.seed, self.rank, self.epoch, i])",
            "rng = np.random.default_rng([self.seed, self.epoch, i])", "every DDP rank crops the same segments",
-           (T + "test_ddp.py",)),
+           (T + "test_data.py",)),
     Mutant("seed-not-in-weights", "music_translation/training.py",
            "pl.seed_everything(cfg.run.seed)  # every rank builds the same initial weights",
            "pl.seed_everything(0)  # every rank builds the same initial weights",
