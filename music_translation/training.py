@@ -9,6 +9,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from common.errors import InputError
 from common.lightning import check_reusable, fit, run_dir
+from common.lightning.checkpoint import load_checkpoint
 from common.lightning.reuse import TRAINING_KEYS
 from music_translation import data
 from music_translation.inference import load_module
@@ -44,8 +45,15 @@ def trained_checkpoint(cfg: DictConfig) -> Path | None:
 
 
 def reuse_or_train(cfg: DictConfig) -> Path:
-    """The checkpoint of ``cfg``, trained first if this run has none."""
-    return trained_checkpoint(cfg) or train(cfg)
+    """The checkpoint of ``cfg``: trained first if this run has none, resumed if a killed run left it short of
+    ``trainer.max_steps``."""
+    path = trained_checkpoint(cfg)
+    if path is not None and (cfg.ckpt or load_checkpoint(path, PACKAGE)["global_step"] >= cfg.trainer.max_steps):
+        return path
+    if path is not None:
+        cfg = cfg.copy()
+        cfg.ckpt_path = "last"
+    return train(cfg)
 
 
 def check_model(cfg: DictConfig) -> None:

@@ -81,3 +81,13 @@ def test_ranks_crop_different_segments_of_the_same_domain(tiny):
     first = [next(iter(data.RandomSegmentBatches(piano, 4, 200, 2, 0, rank, 2)))["codes"] for rank in (0, 1)]
     again = next(iter(data.RandomSegmentBatches(piano, 4, 200, 2, 0, 0, 2)))["codes"]
     assert not torch.equal(first[0], first[1]) and torch.equal(first[0], again)
+
+
+def test_train_prepares_the_data_it_needs(tmp_path):
+    """`train` on a fresh root builds the corpus and the mu-law cache itself (no "run prepare first")."""
+    from tests.music_translation.conftest import TINY, TranslationProject
+
+    paths = [f"data.root={tmp_path}/tones", f"data.cache={tmp_path}/cache", f"eval.nsynth_root={tmp_path}/synthetic"]
+    project = TranslationProject("music_translation", MusicTranslationConfig, tmp_path, [*paths, *TINY])
+    assert project.run("train", "trainer.max_steps=2") == 0
+    assert (tmp_path / "cache/4000hz/piano/train.u8").is_file() and project.checkpoint.is_file()

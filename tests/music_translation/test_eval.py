@@ -101,3 +101,19 @@ def test_thread_settings_never_share_a_run(trained):
     assert runs[0].run.name == cfg.run.name and [r.run.seed for r in runs] == [0, 0, 1, 1]
     with pytest.raises(ConfigError, match="threads"):
         training.trained_checkpoint(trained.config("trainer.max_steps=40", "threads=2"))
+
+
+def test_a_killed_run_is_resumed_not_reused(tiny):
+    """An eval that finds a run's checkpoint short of trainer.max_steps (a killed eval) trains it on."""
+    from omegaconf import OmegaConf
+
+    from common.lightning.checkpoint import load_checkpoint
+    from music_translation import training
+
+    assert tiny.run("train", "run.name=killed", "trainer.max_steps=4") == 0
+    run = tiny.root / "runs/music_translation/killed"
+    saved = OmegaConf.load(run / "config.yaml")
+    saved.trainer.max_steps = 8  # what the killed run was asked for
+    OmegaConf.save(saved, run / "config.yaml")
+    path = training.reuse_or_train(tiny.config("run.name=killed", "trainer.max_steps=8"))
+    assert load_checkpoint(path, "music_translation")["global_step"] == 8
