@@ -120,7 +120,7 @@ class EvalConfig:
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])  # a model per training seed (ignored with ckpt=)
     threads: list[int] = field(default_factory=lambda: [1])  # ... and per torch thread setting
     heldout_seeds: list[int] = field(default_factory=lambda: [11, 12])  # melodies of the "On new inputs" section
-    heldout_sources: list[str] = field(default_factory=lambda: ["violin", "flute", "clarinet", "additive"])
+    heldout_sources: list[str] = field(default_factory=lambda: ["violin", "flute", "clarinet", "oboe"])
     workers: int = 2  # models trained and scored in parallel processes
 
 

@@ -114,7 +114,7 @@ def build_report(cfg: DictConfig, results: dict, domains: list[str], examples: l
         results["new_inputs"], ["seed", "threads", "input"], newinputs.TARGETS,
         f"Held-out melodies (MIDI {newinputs.LOW}-{newinputs.HIGH}, melody seeds "
         f"{', '.join(map(str, cfg.eval.heldout_seeds))}) rendered by FluidSynth with the MuseScore General soundfont "
-        "(violin, flute, clarinet) and by the project's additive synthesiser, none of them in the tone corpus, "
+        f"({', '.join(cfg.eval.heldout_sources)}; a soundfont and a renderer no corpus uses), "
         f"translated to `{cfg.eval.target}` by every model (seed x torch threads) as `translate` does. pYIN pitch "
         "(common.pitch) on the frames voiced in both; flatness factor = max(r, 1/r) with r the output's median "
         f"spectral flatness over that of real `{cfg.eval.target}` test audio through the same 8-bit mu-law "

@@ -43,7 +43,7 @@ def test_eval_writes_the_report_over_models(trained):
     pairs = "eval.nsynth_pairs=[brass_acoustic_000:string_acoustic_000]"
     assert trained.run("eval", "eval.nsynth_size=tiny", pairs, "trainer.max_steps=40", "eval.seeds=[0,1]",
                        "eval.workers=2", "eval.threads=[1]", "eval.heldout_seeds=[11]",
-                       "eval.heldout_sources=[flute,additive]") == 0
+                       "eval.heldout_sources=[flute,oboe]") == 0
     assert (trained.root / "runs/music_translation/default-seed1/checkpoints/last.ckpt").is_file()
     out = trained.root / "reports"
     readme = (out / "README.md").read_text()
@@ -66,7 +66,7 @@ def test_eval_writes_the_report_over_models(trained):
     assert list(raw["figure3"]) == [pair] and 0 <= raw["figure3"][pair]["p_top1"] <= 1
     rows = raw["new_inputs"]
     assert {(r["seed"], r["threads"]) for r in rows} == {(0, 1), (1, 1)}
-    assert {r["input"] for r in rows} == {"flute", "additive"}
+    assert {r["input"] for r in rows} == {"flute", "oboe"}
     assert raw["on_new_inputs"]["targets"]
     first, second = (np.array(m["figure3"][pair]) for m in raw["per_model"])
     assert not np.array_equal(first, second)  # each seed reached its own model
@@ -117,3 +117,19 @@ def test_a_killed_run_is_resumed_not_reused(tiny):
     OmegaConf.save(saved, run / "config.yaml")
     path = training.reuse_or_train(tiny.config("run.name=killed", "trainer.max_steps=8"))
     assert load_checkpoint(path, "music_translation")["global_step"] == 8
+
+
+def test_new_inputs_come_only_from_the_heldout_soundfont():
+    """Every held-out source is a MuseScore General program that no training domain plays; the additive synth,
+    whose kind of timbre the tone corpus trains on, is refused."""
+    import pytest
+
+    from music_translation import newinputs, tones
+    from music_translation.config import MusicTranslationConfig
+
+    trained = {tones.PROGRAMS[d] for d in tones.TIMBRES if d not in tones.UNSEEN}
+    assert all(isinstance(p, int) for p in newinputs.SOURCES.values())
+    assert not trained & set(newinputs.SOURCES.values())
+    assert set(MusicTranslationConfig().eval.heldout_sources) <= set(newinputs.SOURCES)
+    with pytest.raises(ValueError, match="additive"):
+        newinputs.render_inputs(4000, [11], ["additive"])
