@@ -69,4 +69,13 @@ MUTANTS = [
            'checks.output_file(args.out, "--out", inputs=[args.input])', 'checks.output_file(args.out, "--out")',
            "translate overwrites its input when --out names it",
            (T + "test_verbs.py::test_verbs_check_files_before_any_work",)),
+    Mutant("heldout-additive", "music_translation/newinputs.py",
+           'SOURCES = {"violin": 40, "flute": 73, "clarinet": 71, "oboe": 68}',
+           'SOURCES = {"violin": 40, "flute": 73, "clarinet": 71, "oboe": 68, "additive": None}',
+           "the additive synth (the tone corpus's kind of timbre) accepted as a held-out input",
+           (T + "test_eval.py::test_new_inputs_come_only_from_the_heldout_soundfont",)),
+    Mutant("killed-run-reused", "music_translation/training.py",
+           'load_checkpoint(path, PACKAGE)["global_step"] >= cfg.trainer.max_steps', "True",
+           "an eval reuses a killed run's checkpoint short of trainer.max_steps",
+           (T + "test_eval.py::test_a_killed_run_is_resumed_not_reused",)),
 ]
