@@ -2,6 +2,7 @@
 #   make eval-all                      every paper's experiments -> reports/README.md (main job)
 #   make test                          the default test suite (excludes `slow`)
 #   make readme-results                copy eval-all's reports to docs/results/ and README's numbers from them
+#   make readme-plan GPUS=8            every paper preset's plan into docs/results/plan/ and the README
 #   make train-translation GPUS=8      Lightning DDP on 8 GPUs; NODES=M for multi-node (torchrun or SLURM)
 #   make train-davae GPUS=0 CONFIG=paper DATA=/data/MAPS ARGS="trainer.max_steps=1000 run.name=exp1"
 #   make plan-translation GPUS=8 CONFIG=paper    what the preset costs on 8 GPUs (measured here, projected there)
@@ -49,7 +50,7 @@ else
   LAUNCH := $(PY) -m
 endif
 
-.PHONY: install test test-all lint bench data eval-all readme-results clean-runs \
+.PHONY: install test test-all lint bench data eval-all readme-results readme-plan clean-runs \
   $(addprefix train-,$(PAPERS)) $(addprefix eval-,$(PAPERS)) $(addprefix prepare-,$(PAPERS)) \
   $(addprefix plan-,$(PAPERS))
 
@@ -94,6 +95,13 @@ eval-all: $(STAMP)
 
 readme-results: $(STAMP)
 	$(PY) -m common.report.publish --preset $(CONFIG)
+
+# What CONFIG=paper costs on GPUS (default 8) A100s, every paper, into docs/results/plan/ and the README.
+readme-plan: $(STAMP)
+	@mkdir -p docs/results/plan
+	$(foreach paper,$(PAPERS),$(PY) -m $(PKG_$(paper)) plan --config paper --gpus $(or $(GPUS),8) \
+	  --json docs/results/plan/$(PKG_$(paper)).json $(DATA_ARGS) > docs/results/plan/$(PKG_$(paper)).md &&) true
+	$(PY) -m common.report.publish --plan docs/results/plan
 
 clean-runs:
 	rm -rf runs reports

@@ -21,7 +21,8 @@ import torch
 import torchaudio
 from timing import best_of, load_average, threads
 
-from common.spectral import istft, mel_spectrogram, spectrogram, stft
+from common.filterbanks import mel_spectrogram
+from common.spectral import istft, spectrogram, stft
 
 SAMPLE_RATE, N_FFT, HOP, N_MELS = 22050, 2048, 512, 128
 CLIPS, SECONDS = 16, 10.0

@@ -24,7 +24,8 @@ def spectrogram_image(audio: np.ndarray, n_fft: int = 1024, hop_length: int = 25
     (pitch spaced as heard), otherwise the n_fft // 2 + 1 linear-frequency bins."""
     import torch
 
-    from common.spectral import magnitude, mel_spectrogram, power_to_db, stft
+    from common.filterbanks import mel_spectrogram
+    from common.spectral import magnitude, power_to_db, stft
 
     x = torch.as_tensor(np.asarray(audio, dtype=np.float32))
     if x.shape[-1] < n_fft:  # a clip shorter than one frame still gets a (one-column) picture

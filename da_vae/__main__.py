@@ -1,4 +1,4 @@
-"""``python -m da_vae prepare|train|eval|align|separate|config [--config PRESET] [key=value ...]``."""
+"""``python -m da_vae prepare|train|eval|align|separate|models|plan|config [--config PRESET] [key=value ...]``."""
 
 from __future__ import annotations
 
@@ -17,6 +17,15 @@ def _align_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--audio", required=True, help="the recording (wav/flac/ogg/mp3)")
     parser.add_argument("--midi", required=True, help="the MIDI file to align to it")
     parser.add_argument("--out-dir", default=".", help="where to write the outputs (default: the current directory)")
+
+
+def _plan_args(parser: argparse.ArgumentParser) -> None:
+    """``common.plan.add_plan_arguments``, written out here: importing common.plan imports torch, which --help
+    must not."""
+    parser.add_argument("--gpus", type=int, help="GPUs per node (default: trainer.devices of the preset)")
+    parser.add_argument("--nodes", type=int, help="nodes (default: trainer.num_nodes)")
+    parser.add_argument("--gpu", choices=("a100", "h100"), default="a100", help="GPU class to project onto")
+    parser.add_argument("--json", help="also write the plan to this JSON file")
 
 
 def _separate_args(parser: argparse.ArgumentParser) -> None:
@@ -39,6 +48,10 @@ VERBS = [
          "da_vae.verbs:separate", _separate_args,
          keys=(("ckpt=PATH", CKPT.format(task="separation")),
                ("eval.separation_hop_frames=N", "hop in frames between the overlapping segments that are averaged"))),
+    Verb("models", "list the trained models align and separate use by default, and whether they are there",
+         "da_vae.verbs:models"),
+    Verb("plan", "what training task task.name of this preset costs on N GPUs (both stages, measured here)",
+         "da_vae.verbs:plan", _plan_args),
 ]
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ batch's device and before its log-mel is taken:
 - a random level: gain uniform in ``[-gain_db, gain_db]`` dB.
 
 Lengths, dtype and device are kept; the draws come from ``generator`` (its device) or torch's default RNG on
-the audio's device (seeded by ``run.seed`` through ``seed_everything`` during training).
+the audio's device. Training draws from :func:`step_generator`: every DDP rank its own numbers, reproducible from
+(``run.seed``, rank, step), where a default RNG seeded alike on every rank would repeat one rank's draws on all.
 """
 
 from __future__ import annotations
@@ -19,11 +20,19 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+import numpy as np
 import torch
 from torch import Tensor
 
 EQ_LOWEST_HZ = 60.0  # lowest EQ control frequency; below it the gain of the lowest control applies
 DECAY_60DB = math.log(1000.0)  # an RT60 envelope exp(-DECAY_60DB t / RT60) falls 60 dB in amplitude at t = RT60
+
+
+def step_generator(seed: int, rank: int, step: int, device: torch.device | str = "cpu") -> torch.Generator:
+    """A generator on ``device`` seeded from (``seed``, ``rank``, ``step``) through numpy's ``SeedSequence``: the
+    ranks of a DDP run draw different numbers at every step, and a rerun (or a resume at that step) the same."""
+    state = int(np.random.SeedSequence([seed, rank, step]).generate_state(1, np.uint64)[0] >> 1)
+    return torch.Generator(device=device).manual_seed(state)
 
 
 def _uniform(shape: tuple[int, ...], low: float, high: float, generator: torch.Generator | None, device,

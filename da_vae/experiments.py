@@ -194,7 +194,7 @@ def audio_to_midi(cfg: DictConfig) -> dict:
         domain["median_e_per_seed"] = {m: [float(np.median([r["e_per_seed"][m][str(s)] for r in rows]))
                                            for s in seeds] for m in checkpoints}
     return {"domains": domains, "seeds": seeds, "instruments": list(cfg.data.instruments),
-            "heldout_instrument": cfg.data.heldout_instrument}
+            "heldout_instrument": cfg.data.heldout_instrument, "hop_ms": cfg.data.hop_ms}
 
 
 def singing_alignment(cfg: DictConfig) -> dict:

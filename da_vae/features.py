@@ -20,7 +20,7 @@ import numpy as np
 import pretty_midi
 import torch
 
-from common import spectral
+from common import filterbanks, spectral
 from common.errors import InputError
 
 
@@ -41,7 +41,7 @@ def zscore(y: np.ndarray) -> np.ndarray:
 
 def log_mel(y: np.ndarray, sample_rate: int, n_fft: int, hop: int, n_mels: int) -> np.ndarray:
     """``log(1 + mel power)`` of mono ``y (samples,)`` -> ``(frames, n_mels)``."""
-    mel = spectral.mel_spectrogram(torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32)), sample_rate,
+    mel = filterbanks.mel_spectrogram(torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32)), sample_rate,
                                    n_fft, hop, n_mels, power=2.0)
     return torch.log1p(mel).T.contiguous().numpy()
 
@@ -50,7 +50,7 @@ def log_mel_segments(audio: torch.Tensor, sample_rate: int, n_fft: int, hop: int
     """``log(1 + mel power)`` of audio segments ``(batch, (T - 1) hop + n_fft)`` without centring, on their device
     -> ``(batch, T, n_mels)``: the T frames of :func:`log_mel` a segment spans, when cut from the signal padded
     with ``n_fft // 2`` zeros on both sides (``da_vae.data.prepare_audio``)."""
-    mel = spectral.mel_spectrogram(audio, sample_rate, n_fft, hop, n_mels, power=2.0, center=False)
+    mel = filterbanks.mel_spectrogram(audio, sample_rate, n_fft, hop, n_mels, power=2.0, center=False)
     return torch.log1p(mel).transpose(-1, -2)
 
 

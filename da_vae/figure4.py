@@ -40,37 +40,45 @@ def distortions(cfg: DictConfig, voice: np.ndarray, hop: int, rng: np.random.Gen
         yield step, "non-linear", nonlinear_time_stretch(shifted, random_rates(cfg, len(voice) / sr, rng), hop)
 
 
+def clip_features(y: np.ndarray, domain: str, models: dict, d: DictConfig) -> dict:
+    """Task 2 features of mono ``y``: ``{"MCEP": (frames, 24), "Proposed": {seed: (frames, L)}}``, the latents
+    of each seed's model (its source encoder for ``domain="source"``, else its target encoder) on the log-mel of
+    the z-scored audio, each latent dimension z-scored over time (:func:`post_zscore`)."""
+    sr, hop = d.sample_rate, features.hop_length(d.sample_rate, d.hop_ms)
+    mel = features.log_mel(features.zscore(y), sr, d.n_fft, hop, d.singing_mels)
+    return {"MCEP": features.mcep(y, sr, d.hop_ms),
+            "Proposed": {seed: post_zscore(inference.frame_latents(model, mel, domain))
+                         for seed, model in models.items()}}
+
+
+def alignment_error(original: np.ndarray, distorted: np.ndarray, truth: np.ndarray) -> float:
+    """e (frames) of the DTW path (squared Euclidean cost) between the features of the original ``(N, d)`` and
+    of the distorted signal ``(M, d)``, against the true path ``truth`` of (original frame, distorted frame)."""
+    return path_error(inference.dtw_path(original, distorted, "sqeuclidean"), truth)
+
+
 def _score_clips(container: dict, items: list[tuple[int, dict]], checkpoints: dict[str, str]) -> dict[str, dict]:
     """Errors of the clips ``items`` ((index, ``catalog.Item`` fields)) in every condition -> {clip name: {key
     ``subtask|pitch|stretch``: {"MCEP": e, "Proposed": {seed: e}}}}, with the stage-2 models ``checkpoints``
     {seed: last.ckpt}. A job of :func:`run`."""
     cfg = OmegaConf.create(container)
     d = cfg.data
-    sr, hop = d.sample_rate, features.hop_length(d.sample_rate, d.hop_ms)
+    hop = features.hop_length(d.sample_rate, d.hop_ms)
     models = {seed: inference.load_target(path, "singing") for seed, path in checkpoints.items()}
-
-    def represent(y: np.ndarray, domain: str) -> dict:
-        mel = features.log_mel(features.zscore(y), sr, d.n_fft, hop, d.singing_mels)
-        return {"MCEP": features.mcep(y, sr, d.hop_ms),
-                "Proposed": {seed: post_zscore(inference.frame_latents(model, mel, domain))
-                             for seed, model in models.items()}}
-
     scores = {}
     for index, fields in items:
-        voice, accompaniment = catalog.load_karaoke(fields["audio"], sr)
-        originals = dict(zip(SUBTASKS, (represent(voice, "source"), represent(voice + accompaniment, "target"))))
+        voice, accompaniment = catalog.load_karaoke(fields["audio"], d.sample_rate)
+        originals = dict(zip(SUBTASKS, (clip_features(voice, "source", models, d),
+                                        clip_features(voice + accompaniment, "target", models, d))))
         clip = scores[fields["name"]] = {}
         rng = np.random.default_rng([cfg.eval.seed, index])
         for step, stretch, distorted in distortions(cfg, voice, hop, rng):
-            ours = represent(distorted.output, "source")
-
-            def error(X: np.ndarray, Y: np.ndarray, truth: np.ndarray = distorted.path) -> float:
-                return path_error(inference.dtw_path(X, Y, "sqeuclidean"), truth)
-
+            ours, truth = clip_features(distorted.output, "source", models, d), distorted.path
             for subtask, theirs in originals.items():
                 clip[f"{subtask}|{step:g}|{stretch}"] = {
-                    "MCEP": error(theirs["MCEP"], ours["MCEP"]),
-                    "Proposed": {seed: error(X, ours["Proposed"][seed]) for seed, X in theirs["Proposed"].items()}}
+                    "MCEP": alignment_error(theirs["MCEP"], ours["MCEP"], truth),
+                    "Proposed": {seed: alignment_error(X, ours["Proposed"][seed], truth)
+                                 for seed, X in theirs["Proposed"].items()}}
     return scores
 
 
@@ -98,4 +106,4 @@ def run(cfg: DictConfig, items: list[catalog.Item], checkpoints: dict[str, str])
     return {"median_e": {key: float(np.median(values)) for key, values in errors.items()}, "errors": errors,
             "errors_per_seed": per_seed, "clips": len(clips), "clip_names": [item.name for item in items],
             "seeds": [int(seed) for seed in checkpoints], "pitch_steps": [f"{s:g}" for s in cfg.eval.pitch_steps],
-            "stretches": [f"{r:g}" for r in cfg.eval.stretch_rates] + ["non-linear"]}
+            "stretches": [f"{r:g}" for r in cfg.eval.stretch_rates] + ["non-linear"], "hop_ms": cfg.data.hop_ms}

@@ -15,10 +15,24 @@ import torch
 
 from common import spectral
 from common.dtw import cost_matrix, dtw, multiscale_dtw
+from common.lightning.checkpoint import load_checkpoint
 from da_vae import features
-from da_vae.module import TargetDAE, TargetEncoder, load_stage
+from da_vae.module import SourceVAE, TargetDAE, TargetEncoder, _Stage, kind
 
 EXACT_DTW_CELLS = 25_000_000  # above this many cost-matrix cells, multiscale DTW
+
+
+def load_stage(path: str | Path, task: str, stage: str, hint: str) -> _Stage:
+    """The ``stage`` ("source" or "target") model of ``task`` saved in checkpoint ``path``, in eval mode, read
+    through ``common.lightning.checkpoint.load_checkpoint``: a folder, a missing or unreadable file, another
+    package's checkpoint or another task's or stage's model is one ``InputError`` naming the path, ending with
+    ``hint``."""
+    checkpoint = load_checkpoint(path, "da_vae", [kind(task, stage)], hint)
+    hp = dict(checkpoint["hyper_parameters"])
+    cls = SourceVAE if stage == "source" else TargetDAE if task == "separation" else TargetEncoder
+    module = cls(**{k: v for k, v in hp.items() if k != "stage"})
+    module.load_state_dict(checkpoint["state_dict"])
+    return module.eval()
 
 
 def load_target(path: str | Path, task: str) -> TargetEncoder | TargetDAE:

@@ -107,10 +107,13 @@ class VAE(nn.Module):
         self.encoder = Encoder(bands, frames, latent_dim, channels, hidden)
         self.decoder = Decoder(bands, frames, latent_dim, channels, hidden)
 
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    def forward(self, x: Tensor, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor, Tensor]:
+        """``generator`` draws the training noise eps (default: torch's RNG)."""
         mu, logvar = self.encoder(x)
-        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar) if self.training else mu
-        return self.decoder(z), mu, logvar
+        if self.training:
+            eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+            return self.decoder(mu + eps * torch.exp(0.5 * logvar)), mu, logvar
+        return self.decoder(mu), mu, logvar
 
 
 def kl_divergence(mu: Tensor, logvar: Tensor) -> Tensor:

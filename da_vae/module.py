@@ -12,18 +12,13 @@ segment: :class:`TargetEncoder` (Tasks 1-2) regresses z* on z, ``MSE(z, z*)``; :
 (Task 3) maps the mixture to the voice, ``rec(x, x~) + alpha * MSE(z, z*)`` on ``log(1 + |STFT|)``. Either may
 start from the source model's weights (``init_from_source``).
 
-Inputs are per-band normalised with the training statistics, which every module keeps as buffers, so a
-checkpoint alone is enough to run the model on new audio (see ``da_vae.inference``); separation models take
-``log(1 + |STFT|)`` as it is and keep the statistics only to undo the data module's normalisation.
-
-Each stage also draws its first validation segments as images (``image_examples``, logged by the shared
-``ExampleLogger`` to W&B and ``<run>/examples/``): input over reconstruction, z over z*, or mixture, estimate
-and voice.
+Inputs are per-band normalised with the training statistics, kept as buffers, so a checkpoint alone runs the
+model on new audio (``da_vae.inference.load_stage``); separation models take ``log(1 + |STFT|)`` as it is.
+Training noise and augmentation draw from ``step_generator(run.seed, rank, step)``. Each stage draws its first
+validation segments as images for W&B and ``<run>/examples/`` (``image_examples``).
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import pytorch_lightning as pl
@@ -31,8 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from common.errors import InputError
-from da_vae.augment import augment_audio
+from da_vae.augment import augment_audio, step_generator
 from da_vae.features import hop_length, log_mel_segments
 from da_vae.models import (
     VAE,
@@ -45,7 +39,12 @@ from da_vae.models import (
     voice_representation,
 )
 
-EXAMPLE_SEGMENTS = 4  # validation segments drawn side by side in the example images
+EXAMPLE_SEGMENTS = 4  # validation segments drawn side by side in the example images (one column each for latents)
+
+
+def kind(task: str, stage: str) -> str:
+    """The stamped model kind of ``stage`` ("source" VAE or "target" model) of ``task``: "<task> <stage>"."""
+    return f"{task} {stage}"
 
 
 def segment_strip(x: Tensor) -> np.ndarray:
@@ -54,13 +53,11 @@ def segment_strip(x: Tensor) -> np.ndarray:
 
 
 class _Stage(pl.LightningModule):
-    """Shared by all stages: hyperparameters, normalisation buffers and the Adam optimizer.
-
-    ``bands = (source F, target F)``; ``features`` holds the feature settings (sample rate, n_fft,
-    hop_ms, mel bands) inference needs; ``stats`` the per-band train mean/std (zeros/ones when loading).
-    """
+    """Shared by all stages: hyperparameters, normalisation buffers and the Adam optimizer. ``bands = (source F,
+    target F)``; ``features``: the feature settings inference needs; ``stats``: per-band train mean/std."""
 
     stage = ""
+    example_segments = EXAMPLE_SEGMENTS
 
     def __init__(self, *, task: str, bands: list[int], frames: int, model: dict, optim: dict, features: dict,
                  stats: dict[str, Tensor] | None = None, **extra):
@@ -72,6 +69,11 @@ class _Stage(pl.LightningModule):
             std = stats[f"{domain}_std"] if stats else torch.ones(n)
             self.register_buffer(f"{domain}_mean", mean.float().clone())
             self.register_buffer(f"{domain}_std", std.float().clone())
+
+    @property
+    def checkpoint_kind(self) -> str:
+        """What the checkpoint stamp calls this model (``kind``): e.g. "midi target" (see :func:`kind`)."""
+        return kind(self.hparams.task, self.stage)
 
     def network_args(self, domain: str) -> dict:
         bands = self.hparams.bands[0 if domain == "source" else 1]
@@ -98,6 +100,7 @@ class _Stage(pl.LightningModule):
             self.log(f"{split}/{name}", value, prog_bar=name == "loss", sync_dist=split == "val")
 
     def training_step(self, batch, batch_idx):
+        self.noise = step_generator(self.hparams.get("seed", 0), self.global_rank, self.global_step, self.device)
         losses = self.losses(*batch)
         if self._trainer is None or self.logs_this_step():
             self._log_losses("train", losses)
@@ -112,7 +115,7 @@ class _Stage(pl.LightningModule):
 
     def validation_step(self, batch, batch_idx):
         if batch_idx == 0:  # drawn here, in eval mode, and logged after the epoch by ExampleLogger
-            self._examples = self.example_images(*(x[:EXAMPLE_SEGMENTS] for x in batch))
+            self._examples = self.example_images(*(x[:self.example_segments] for x in batch))
         self._log_losses("val", self.losses(*batch))
 
     def image_examples(self) -> dict[str, np.ndarray]:
@@ -152,7 +155,7 @@ class SourceVAE(_Stage):
 
     def losses(self, source: Tensor, target: Tensor, raw_source: Tensor) -> dict[str, Tensor]:
         x = self.vae_input(source, raw_source)
-        output, mu, logvar = self.vae(x)
+        output, mu, logvar = self.vae(x, getattr(self, "noise", None))  # this rank's and step's draws
         rec = self.reconstruction_loss(output, x, raw_source)
         kl = kl_divergence(mu, logvar).mean()
         return {"loss": rec + kl, "rec": rec, "kl": kl}
@@ -200,14 +203,16 @@ class TargetEncoder(_TargetStage):
     a fourth tensor: it is augmented (``da_vae.augment``) and its log-mel taken here, on the batch's device."""
 
     stage = "target"
+    example_segments = 16 * EXAMPLE_SEGMENTS  # a latent is one column: more segments make a readable picture
 
     def __init__(self, augment: dict | None = None, **kwargs):
         super().__init__(augment=augment, **kwargs)
         self.encoder = Encoder(**self.network_args("target"))
 
     def training_step(self, batch, batch_idx):
-        if len(batch) == 4:  # (source, cached target, raw source, target audio)
-            batch = (batch[0], self.augmented_target(batch[3]), batch[2])
+        if len(batch) == 4:  # (source, cached target, raw source, target audio): augmented with this rank's draws
+            draws = step_generator(self.hparams.get("seed", 0), self.global_rank, self.global_step, self.device)
+            batch = (batch[0], self.augmented_target(batch[3], draws), batch[2])
         return super().training_step(batch, batch_idx)
 
     def augmented_target(self, audio: Tensor, generator: torch.Generator | None = None) -> Tensor:
@@ -289,26 +294,3 @@ class TargetDAE(_TargetStage):
         strips = [segment_strip(x) for x in (voice_representation(raw_source), estimate,
                                              voice_representation(mixture))]
         return {"separation/mixture_estimate_voice": np.concatenate(strips)}
-
-
-def load_stage(path: str | Path, task: str, stage: str, missing_hint: str) -> _Stage:
-    """The ``stage`` ("source" or "target") model of ``task`` saved in checkpoint ``path``, in eval mode.
-
-    ``InputError`` naming the file when it is missing (with ``missing_hint``), unreadable, or of another
-    task or stage."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such checkpoint; {missing_hint}")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-        hp, state = dict(checkpoint["hyper_parameters"]), checkpoint["state_dict"]
-    except Exception as err:  # a truncated or foreign file fails in many ways
-        raise InputError(f"{path}: not a readable da_vae checkpoint ({type(err).__name__}); pass a last.ckpt "
-                         "written by `python -m da_vae train`") from None
-    if hp.get("stage") != stage or hp.get("task") != task:
-        raise InputError(f"{path}: holds a stage={hp.get('stage')} model of task={hp.get('task')}, but this "
-                         f"needs the stage-{1 if stage == 'source' else 2} ({stage}) model of task {task}")
-    cls = SourceVAE if stage == "source" else TargetDAE if task == "separation" else TargetEncoder
-    module = cls(**{k: v for k, v in hp.items() if k != "stage"})
-    module.load_state_dict(state)
-    return module.eval()

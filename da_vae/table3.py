@@ -26,7 +26,7 @@ from common.errors import InputError
 from common.metrics import SourceScorer
 from common.parallel import worker_pool
 from common.report import Clip, Example, Table, mean_ci, paired_diff
-from common.report.stats import format_ci
+from common.report.stats import detectable_effect, format_ci
 from da_vae import catalog, data, inference, training
 
 log = logging.getLogger(__name__)
@@ -144,23 +144,29 @@ def run(cfg: DictConfig, items: list[catalog.Item], examples: list[Example] | No
     if not rows:
         raise InputError("table 3: every validation clip has a silent source; check the MIR-1K files")
     if examples is not None:
-        sr = cfg.data.sample_rate
-        for row in (r for r in rows if r["audio"]):
-            clips = [Clip(f"{name}, {o}", row["audio"][key], sr, f"voice estimate, seed {seeds[0]}")
-                     for o, named in first.items() for name, key in named.items()]
-            examples.append(Example(row["name"], [Clip("mixture", row["audio"]["mixture"], sr, "input"), *clips,
-                                                  Clip("voice", row["audio"]["voice"], sr, "target: the true voice")]))
+        examples += [example(row, first, seeds[0], cfg.data.sample_rate) for row in rows if row["audio"]]
     per_clip = {key: {m: [row["scores"][key][m] for row in rows] for m in METRICS} for key in jobs}
     return summarise(per_clip, seeds, outputs, alphas, cfg.task.alpha) | {
         "clips": [row["name"] for row in rows], "skipped": skipped, "steps": steps,
         "segment_size": cfg.data.segment_frames * (cfg.data.n_fft // 2 + 1), "voice_loss": cfg.task.voice_loss}
 
 
+def example(row: dict, first: dict[str, dict[str, str]], seed: int, sample_rate: int) -> Example:
+    """The audio example of a scored clip (a row of :func:`_score_clips` with its audio): the mixture, the voice
+    estimate of each model ``first`` names ({output: {Table 3 name: model key}}, trained with ``seed``) and the
+    true voice."""
+    audio = row["audio"]
+    estimates = [Clip(f"{name}, {o}", audio[key], sample_rate, f"voice estimate, seed {seed}")
+                 for o, named in first.items() for name, key in named.items()]
+    return Example(row["name"], [Clip("mixture", audio["mixture"], sample_rate, "input"), *estimates,
+                                 Clip("voice", audio["voice"], sample_rate, "target: the true voice")])
+
+
 def summarise(per_clip: dict, seeds: list[int], outputs: list[str], alphas: list[float], alpha: float) -> dict:
     """Per-clip scores ``{model_key: {metric: [per clip]}}`` -> ``tables`` ({output: {model: {metric: (mean,
     low, high)}}}, clip values averaged over seeds), ``per_seed`` SDR means, ``orderings`` ({output: {claim:
-    [(better, worse, mean diff, low, high, n, seeds where it holds)]}}), ``sweep`` ({alpha: {metric: (mean, low,
-    high)}}) and ``per_clip`` itself."""
+    [(better, worse, mean diff, low, high, n, seeds where it holds, detectable effect)]}}), ``sweep`` ({alpha:
+    {metric: (mean, low, high)}}) and ``per_clip`` itself."""
 
     def clip_values(output, name, metric, which=seeds):
         return np.mean([per_clip[table_models(s, output, alpha)[name]][metric] for s in which], axis=0)
@@ -171,7 +177,8 @@ def summarise(per_clip: dict, seeds: list[int], outputs: list[str], alphas: list
         per_seed[o] = {name: [float(np.mean(clip_values(o, name, "SDR", [s]))) for s in seeds] for name in VARIANTS}
         orderings[o] = {
             claim: [(better, worse, *paired_diff(clip_values(o, better, "SDR"), clip_values(o, worse, "SDR")),
-                     sum(per_seed[o][better][k] > per_seed[o][worse][k] for k in range(len(seeds))))
+                     sum(per_seed[o][better][k] > per_seed[o][worse][k] for k in range(len(seeds))),
+                     detectable_effect(clip_values(o, better, "SDR") - clip_values(o, worse, "SDR")))
                     for better, worse in pairs]
             for claim, pairs in ORDERINGS.items()}
     sweep = {f"{a:g}": {m: mean_ci(per_clip[model_key(seeds[0], outputs[0], True, a)][m]) for m in METRICS}
@@ -221,8 +228,8 @@ def claims(result: dict) -> list[tuple[str, bool, str]]:
     for o in result["outputs"]:
         for claim, pairs in result["orderings"][o].items():
             evidence = "; ".join(f"{better} - {worse} {format_ci(mean, low, high)} dB over {n} clips (higher in "
-                                 f"{seeds} of {len(result['seeds'])} seeds)"
-                                 for better, worse, mean, low, high, n, seeds in pairs)
+                                 f"{seeds} of {len(result['seeds'])} seeds; detectable: {effect:.2f} dB)"
+                                 for better, worse, mean, low, high, n, seeds, effect in pairs)
             below = sorted({better for better, *_ in pairs if result["tables"][o][better]["NSDR"][2] < 0})
             if below:
                 evidence += f"; but {', '.join(below)} is worse than the mixture itself (NSDR interval below 0)"

@@ -21,8 +21,9 @@ from common.errors import InputError
 from common.lightning import fit, run_dir
 from da_vae import data
 from da_vae.config import STAGES, TASKS
+from da_vae.inference import load_stage
 from da_vae.models import VOICE_LOSSES
-from da_vae.module import DAE_OUTPUTS, SourceVAE, TargetDAE, TargetEncoder, load_stage
+from da_vae.module import DAE_OUTPUTS, SourceVAE, TargetDAE, TargetEncoder
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,8 @@ def module_args(cfg: DictConfig, prepared: data.PreparedTask) -> dict:
     return dict(task=prepared.task, bands=list(prepared.bands), frames=d.segment_frames,
                 model=OmegaConf.to_container(cfg.model), optim=OmegaConf.to_container(cfg.optim),
                 features={"sample_rate": d.sample_rate, "n_fft": d.n_fft, "hop_ms": d.hop_ms, "n_mels": mels},
-                stats=stats, **({"voice_loss": cfg.task.voice_loss} if prepared.task == "separation" else {}))
+                stats=stats, seed=cfg.run.seed,
+                **({"voice_loss": cfg.task.voice_loss} if prepared.task == "separation" else {}))
 
 
 def train_stage(cfg: DictConfig, stage: str) -> Path:

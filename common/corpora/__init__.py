@@ -92,8 +92,8 @@ def ensure_corpus(
         manifest = read_manifest(target)
         lost = missing_files(target, manifest) if manifest is not None else []
         if lost:
-            log.warning("corpus %s: %d file(s) its manifest lists are missing (e.g. %s): rebuilding it", name,
-                        len(lost), ", ".join(lost[:3]))
+            log.warning("corpus %s: %d file(s) its manifest lists are missing or empty (e.g. %s): rebuilding it",
+                        name, len(lost), ", ".join(lost[:3]))
         if force or lost or manifest is None or any(manifest.get(k) != v for k, v in wanted.items()):
             log.info("building corpus %s (size %d = %s, seed %d) in %s", name, n, generator.SIZE_MEANS, seed,
                      target)

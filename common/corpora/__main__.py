@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from common.corpora import CORPORA, DEFAULT_ROOT, corpus_status, ensure_corpus
+from common.corpora.manifest import PARTIAL_TAG
 from common.errors import InputError
 from common.lightning.verbosity import LOG_FORMAT
 
@@ -39,7 +40,11 @@ def _listing(root: Path) -> str:
     for name, spec in CORPORA.items():
         manifest = corpus_status(name, root) or {}
         current = manifest.get("version") == spec.generator().VERSION
-        state = "missing" if not manifest else "complete" if current else "outdated (rebuilt on next use)"
+        state = "complete" if current else "outdated (rebuilt on next use)"
+        if not manifest:
+            half_made = (root / name).exists() or any(root.glob(f".{name}{PARTIAL_TAG}*"))
+            state = (f"incomplete (a killed or failed build; `python -m common.corpora build --root {root} --only "
+                     f"{name}` rebuilds it)") if half_made else "missing"
         rows.append([name, spec.stands_in_for, state, manifest.get("size", "-"), manifest.get("seed", "-"),
                      manifest.get("files", "-"), manifest.get("hours", "-")])
     return _table(["corpus", "stands in for", "state", "size", "seed", "files", "hours"], rows)

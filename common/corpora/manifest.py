@@ -58,12 +58,16 @@ def inventory(directory: Path) -> list[str]:
                   if p.is_file() and p.name != MANIFEST_NAME)
 
 
+NEVER_EMPTY = (".wav", ".flac", ".mid", ".midi")  # a zero-byte file of these kinds is damaged
+
+
 def missing_files(corpus_dir: Path, manifest: dict) -> list[str]:
-    """Files the manifest lists that are gone (manifests without a list: a shortfall in the count of .wav files
-    is reported as ``["<n> .wav file(s)"]``)."""
+    """Files the manifest lists that are gone or, for audio and MIDI, emptied to zero bytes (manifests without a
+    list: a shortfall in the count of .wav files is reported as ``["<n> .wav file(s)"]``)."""
     if "inventory" in manifest:
         present = set(inventory(corpus_dir))
-        return [name for name in manifest["inventory"] if name not in present]
+        return [name for name in manifest["inventory"] if name not in present
+                or (name.lower().endswith(NEVER_EMPTY) and (corpus_dir / name).stat().st_size == 0)]
     shortfall = manifest.get("files", 0) - len(list(corpus_dir.rglob("*.wav")))
     return [f"{shortfall} .wav file(s)"] if shortfall > 0 else []
 

@@ -155,6 +155,9 @@ def build_loggers(cfg: DictConfig, directory: Path) -> list[Logger]:
     earlier rows); a W&B logger unless ``logger.wandb=false`` (offline unless told otherwise)."""
     loggers: list[Logger] = [CSVLogger(save_dir=str(directory), name="csv")]
     if cfg.logger.wandb:
+        # W&B's process-wide settings come from the environment, not from init(mode=...): without WANDB_MODE its
+        # telemetry exporter asks the W&B server (a DNS query, then HTTPS) even for an offline run
+        os.environ["WANDB_MODE"] = wandb_mode(cfg)
         loggers.append(WandbLogger(project=cfg.logger.project, name=cfg.run.name, save_dir=str(directory),
                                    mode=wandb_mode(cfg), id=wandb_run_id(cfg, directory), resume="allow",
                                    config=OmegaConf.to_container(cfg, resolve=True)))

@@ -5,8 +5,11 @@
 2. The block of README.md between :data:`BEGIN` and :data:`END` is rewritten from those results.json files:
    per paper its headline numbers beside the paper's, the claims that hold, the "On new inputs" targets met,
    the eval's wall time, the date and the machine.
+3. With ``--plan FOLDER`` (``make readme-plan``), only the block between :data:`PLAN_BEGIN` and :data:`PLAN_END`
+   is rewritten, from the ``plan --json`` files of the paper presets in FOLDER.
 
     python -m common.report.publish [--preset default] [--reports reports] [--docs docs/results] [--readme README.md]
+    python -m common.report.publish --plan docs/results/plan
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from common.report.site import PAPERS
 
 BEGIN = "<!-- results:begin: written by `make readme-results` from docs/results/default/*/results.json -->"
 END = "<!-- results:end -->"
+PLAN_BEGIN = "<!-- plan:begin: written by `make readme-plan` from docs/results/plan/*.json -->"
+PLAN_END = "<!-- plan:end -->"
 FIGURES = (".png", ".svg", ".jpg")
 
 
@@ -77,12 +82,37 @@ def results_block(out: Path, link_base: str) -> str:
     return "\n".join([BEGIN, "", when, "", *rows, "", END])
 
 
-def update_readme(readme: Path, block: str) -> None:
+def plan_block(folder: Path) -> str:
+    """The README table of what each paper preset costs, from ``<folder>/<package>.json`` (``plan --json``)."""
+    rows = ["| paper | GPUs | parameters (paper) | FLOPs per step per rank | memory per rank | all-reduce per "
+            "step | steps | projected wall time | loader processes needed |", "|---|---|---|---|---|---|---|---|---|"]
+    assumptions = set()
+    for paper in PAPERS:
+        path = folder / f"{paper.package}.json"
+        if not path.is_file():
+            rows.append(f"| {paper.package} | not measured | | | | | | | |")
+            continue
+        p = json.loads(path.read_text())
+        assumptions.add(p["assumptions"])
+        given = ", ".join(f"{k} {_count(v)}" for k, v in p["paper_params"].items()) or "not given"
+        loader = "no data prepared" if p["loader_workers_needed"] is None else str(p["loader_workers_needed"])
+        rows.append(f"| {paper.package} | {p['world']} x {p['gpu']} | {_count(p['params'])} ({given}) | "
+                    f"{p['flops_per_step'] / 1e12:.3g} TFLOP | {p['activation_gb'] + p['state_gb']:.2f} GB | "
+                    f"{p['allreduce_mb']:.1f} MB | {p['max_steps']:,} | {p['hours']:.1f} h | {loader} |")
+    notes = [f"Assumptions: {a}." for a in sorted(assumptions)]
+    return "\n".join([PLAN_BEGIN, "", *rows, "", *notes, "", PLAN_END])
+
+
+def _count(n: float) -> str:
+    return f"{n / 1e6:.3g} M" if n >= 1e5 else f"{n / 1e3:.3g} k"
+
+
+def update_readme(readme: Path, block: str, begin: str = BEGIN, end: str = END) -> None:
     text = readme.read_text()
-    if BEGIN not in text or END not in text:
-        raise InputError(f"{readme}: has no results block; put the two lines {BEGIN!r} and {END!r} where it goes")
-    head, rest = text.split(BEGIN, 1)
-    tail = rest.split(END, 1)[1]
+    if begin not in text or end not in text:
+        raise InputError(f"{readme}: has no block for this; put the two lines {begin!r} and {end!r} where it goes")
+    head, rest = text.split(begin, 1)
+    tail = rest.split(end, 1)[1]
     readme.write_text(head + block + tail)
 
 
@@ -92,7 +122,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reports", default="reports", help="where make eval-all wrote the reports")
     parser.add_argument("--docs", default="docs/results", help="where the published copies go")
     parser.add_argument("--readme", default="README.md", help="README to update (default preset only)")
+    parser.add_argument("--plan", help="only rewrite the README's plan block from this folder's plan JSON files")
     args = parser.parse_args(argv)
+    if args.plan:
+        try:
+            update_readme(Path(args.readme), plan_block(Path(args.plan)), PLAN_BEGIN, PLAN_END)
+        except InputError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        print(f"updated {args.readme} from {args.plan}")
+        return 0
     reports = Path(args.reports) / ("" if args.preset == "default" else args.preset)
     out = Path(args.docs) / args.preset
     try:

@@ -91,3 +91,17 @@ def tost(differences, margin: float, alpha: float = 0.05) -> Tost:
 def format_ci(mean: float, low: float, high: float, digits: int = 2) -> str:
     """'1.23 [1.01, 1.45]'."""
     return f"{mean:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+
+
+def detectable_effect(differences, level: float = 0.95, power: float = 0.8) -> float:
+    """The smallest mean of paired differences that a two-sided test at ``level`` detects with probability
+    ``power``, given their spread: ``(t_{(1+level)/2} + t_{power}) * sd / sqrt(n)`` (Student t, n - 1 degrees of
+    freedom); inf with fewer than two differences."""
+    d = np.asarray(differences, dtype=np.float64).reshape(-1)
+    if d.size < 2:
+        return float("inf")
+    if not np.isfinite(d).all():
+        raise ValueError(f"detectable_effect: {int((~np.isfinite(d)).sum())} of {d.size} differences are not finite")
+    dof = d.size - 1
+    quantiles = scipy.stats.t.ppf((1 + level) / 2, dof) + scipy.stats.t.ppf(power, dof)
+    return float(quantiles * d.std(ddof=1) / np.sqrt(d.size))

@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from common.report.stats import format_ci
 from da_vae.evaluate import PAPER_TABLE2, PAPER_TABLE3
@@ -13,7 +14,7 @@ from da_vae.evaluate import PAPER_TABLE2, PAPER_TABLE3
 def test_eval_writes_the_three_tables_beside_the_papers(tiny):
     assert tiny.run("eval", "trainer.max_steps=30", "eval.max_clips=2", "eval.pitch_steps=[-1,0,1]",
                     "eval.stretch_rates=[0.9,1.1]", "eval.midi_latent_dims=[32,12]", "eval.seeds=[0,1]",
-                    "eval.separation_alphas=[0,0.1,1]", "eval.separation_steps=30",
+                    "eval.separation_alphas=[0,0.1,1]", "eval.separation_steps=20",
                     "eval.workers=0", "eval.midi_augment=true",  # in this process: no worker start-up
                     "run.name=eval") == 0
     out = tiny.root / "reports"
@@ -55,6 +56,11 @@ def test_eval_writes_the_three_tables_beside_the_papers(tiny):
     assert separation["outputs"] == ["magnitude", "mask"] and separation["seeds"] == [0, 1]
     assert (tiny.root / "runs/da_vae/eval/separation-L32-rdae-mask-wt-seed1/checkpoints/last.ckpt").is_file()
     assert (tiny.root / "runs/da_vae/eval/separation-L32-rdae0.1-wt/checkpoints/last.ckpt").is_file()  # the sweep
+    steps = {name: torch.load(tiny.root / f"runs/da_vae/eval/{name}/checkpoints/last.ckpt", map_location="cpu",
+                              weights_only=False)["global_step"]
+             for name in ("separation-L32-rdae-wt-seed1", "separation-L32-source", "midi-L32-encoder-wt")}
+    assert separation["steps"] == 20 and steps == {"separation-L32-rdae-wt-seed1": 20, "separation-L32-source": 20,
+                                                    "midi-L32-encoder-wt": 30}  # eval.separation_steps
     n = len(separation["clips"])
     for output in ("magnitude", "mask"):
         for name, cells in separation["tables"][output].items():
@@ -98,7 +104,7 @@ def test_table3_verdicts_come_from_paired_per_clip_differences():
     assert dae_wt[0] == pytest.approx(dae[0] + 1.0)
     claims = {claim: (ok, evidence) for claim, ok, evidence in table3.claims(result)}
     assert claims["Table 3, `magnitude` DAE: DAE + wt > DAE in SDR"][0]
-    assert "DAE + wt - DAE 1.00 [1.00, 1.00] dB over 6 clips (higher in 2 of 2 seeds)" in \
+    assert "DAE + wt - DAE 1.00 [1.00, 1.00] dB over 6 clips (higher in 2 of 2 seeds; detectable: 0.00 dB)" in \
         claims["Table 3, `magnitude` DAE: DAE + wt > DAE in SDR"][1]
     assert claims["Table 3, `magnitude` DAE: rDAE + wt has the best SDR"][0]
     ok, evidence = claims["Table 3, `magnitude` DAE: rDAE > DAE in SDR"]

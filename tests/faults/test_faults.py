@@ -130,6 +130,34 @@ def test_a_file_deleted_from_a_built_corpus_is_named_and_the_corpus_rebuilt(tmp_
     assert victim.is_file() and sorted(root.rglob("*.wav")) == wavs
 
 
+@pytest.mark.parametrize("damage", ["deleted MIDI", "zero-byte WAV"])
+def test_a_damaged_file_of_a_built_maps_is_named_and_the_corpus_rebuilt(tmp_path, caplog, damage):
+    """A MIDI file deleted from a built MAPS stand-in, or a WAV emptied to zero bytes, is named in one warning with
+    the count, and the corpus is rebuilt whole (every piece back), instead of training on what is left."""
+    root = ensure_corpus("maps", tmp_path, size="tiny")
+    files = sorted(root.rglob("*.mid" if damage == "deleted MIDI" else "*.wav"))
+    victim, before = files[len(files) // 2], sorted(p.name for p in root.rglob("*"))
+    victim.unlink() if damage == "deleted MIDI" else victim.write_bytes(b"")
+    with caplog.at_level(logging.WARNING):
+        assert ensure_corpus("maps", tmp_path, size="tiny") == root
+    [line] = [r.getMessage() for r in caplog.records if "manifest lists" in r.getMessage()]
+    assert "1 file(s) its manifest lists are missing or empty" in line and victim.name in line
+    assert victim.stat().st_size > 0 and sorted(p.name for p in root.rglob("*")) == before
+
+
+def test_corpus_list_names_a_half_made_corpus_and_how_to_rebuild_it(tmp_path, capsys):
+    from common.corpora.__main__ import main as corpora_main
+
+    (tmp_path / ".maps.partial-4242" / "MAPS").mkdir(parents=True)  # a build killed before its rename
+    (tmp_path / "mir1k" / "MIR-1K").mkdir(parents=True)  # a folder without its manifest
+    assert corpora_main(["list", "--root", str(tmp_path)]) == 0
+    rows = {line.split("|")[1].strip(): line for line in capsys.readouterr().out.splitlines()[2:]}
+    rebuild = "`python -m common.corpora build --root {} --only {}` rebuilds it"
+    for name in ("maps", "mir1k"):
+        assert "incomplete (a killed or failed build; " + rebuild.format(tmp_path, name) in rows[name], rows[name]
+    assert "| missing |" in rows["nsynth"]
+
+
 def test_unpaired_files_of_a_real_dataset_are_counted_and_named(tmp_path, caplog):
     """NUS-48E with a sung song lacking its reading and a reading lacking its song: both skipped with a warning
     naming them; the complete pair is used."""
@@ -273,14 +301,20 @@ def test_resumed_at_any_point_of_an_epoch_continues_the_same_run(tmp_path, stop,
 
 
 def test_offline_training_sends_nothing_over_the_network(tmp_path):
-    """W&B offline: every socket a run connects (all its processes: W&B's service, libraries' threads) is local."""
-    trace = tmp_path / "connect.trace"
-    env = {**os.environ, "PYTHONPATH": str(REPO), "WANDB_MODE": "offline"}
+    """W&B offline, as a user runs it (no WANDB_MODE in the environment; offline is the config's default): no
+    process of the run (W&B's service, libraries' threads) connects outside the machine, sends anything to a DNS
+    port (a local stub resolver such as 127.0.0.53 included), asks a resolver daemon, or even starts the libc
+    resolver (reading /etc/resolv.conf is the first step of every name lookup)."""
+    trace = tmp_path / "network.trace"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("WANDB_MODE", None)
     env.pop("ORT_DISABLE_TELEMETRY", None)  # common sets it itself
-    cmd = ["strace", "-f", "-e", "trace=connect", "-o", str(trace), sys.executable, "-m", PKG, "train",
-           f"run.root={tmp_path}", "trainer.max_steps=5", "logger.wandb=true"]
+    cmd = ["strace", "-f", "-e", "trace=connect,sendto,sendmsg,sendmmsg,openat", "-o", str(trace), sys.executable,
+           "-m", PKG, "train", f"run.root={tmp_path}", "trainer.max_steps=5", "logger.wandb=true"]
     result = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
-    inet = [line for line in trace.read_text().splitlines() if "AF_INET" in line]
-    remote = [line for line in inet if '"127.' not in line and '"::1"' not in line]
-    assert not remote, remote[:3]
+    assert list(tmp_path.rglob("offline-run-*")), "the run should have logged to an offline W&B run"
+    lines = trace.read_text().splitlines()
+    remote = [line for line in lines if "AF_INET" in line and '"127.' not in line and '"::1"' not in line]
+    dns = [line for line in lines if "htons(53)" in line or "systemd/resolve" in line or "/etc/resolv.conf" in line]
+    assert not remote and not dns, (remote + dns)[:3]

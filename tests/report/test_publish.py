@@ -42,5 +42,20 @@ def test_publish_refuses_an_empty_reports_folder_and_a_readme_without_markers(tm
         publish.publish(tmp_path / "reports", tmp_path / "docs")
     readme = tmp_path / "README.md"
     readme.write_text("# no block\n")
-    with pytest.raises(InputError, match="has no results block"):
+    with pytest.raises(InputError, match="has no block"):
         publish.update_readme(readme, "x")
+
+
+def test_plan_block_is_written_from_the_plan_files(tmp_path):
+    folder, readme = tmp_path / "plan", tmp_path / "README.md"
+    folder.mkdir()
+    (folder / "realtime_ae.json").write_text(json.dumps({
+        "world": 8, "gpu": "A100", "params": 2_500_000, "paper_params": {"total": 2_400_000},
+        "flops_per_step": 3.2e12, "activation_gb": 1.5, "state_gb": 0.04, "allreduce_mb": 17.5,
+        "max_steps": 120_000, "hours": 2.25, "loader_workers_needed": 3, "assumptions": "A100 at MFU 0.25"}))
+    readme.write_text(f"# t\n{publish.PLAN_BEGIN}\nold\n{publish.PLAN_END}\n")
+    assert publish.main(["--plan", str(folder), "--readme", str(readme)]) == 0
+    text = readme.read_text()
+    row = "| realtime_ae | 8 x A100 | 2.5 M (total 2.4 M) | 3.2 TFLOP | 1.54 GB | 17.5 MB | 120,000 | 2.2 h | 3 |"
+    assert row in text
+    assert "| da_vae | not measured |" in text and "Assumptions: A100 at MFU 0.25." in text and "old" not in text
