@@ -170,13 +170,6 @@ def format_plan(p: dict) -> str:
     return f"{table}\n\nAssumptions: {p['assumptions']}." + (f" {p['notes']}" if p["notes"] else "") + "\n"
 
 
-def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--gpus", type=int, help="GPUs per node (default: trainer.devices of the preset)")
-    parser.add_argument("--nodes", type=int, help="nodes (default: trainer.num_nodes)")
-    parser.add_argument("--gpu", choices=sorted(GPUS), default="a100", help="GPU class to project onto")
-    parser.add_argument("--json", help="also write the plan to this JSON file")
-
-
 def run_plan(spec: PlanSpec, cfg, args: argparse.Namespace) -> dict:
     """The ``plan`` verb's body: prints the table, writes ``--json`` if asked; returns the plan."""
     import json

@@ -238,15 +238,3 @@ def power_to_db(
     if top_db is not None:
         db = torch.maximum(db, db.amax(dim=item_dims, keepdim=True) - top_db)
     return db
-
-
-_MOVED = ("mel_filterbank", "chroma_filterbank", "mel_spectrogram", "chroma", "onehot_chroma", "MelSpectrogram")
-
-
-def __getattr__(name: str):
-    """The mel and chroma functions live in :mod:`common.filterbanks`; their old names here still import."""
-    if name in _MOVED:
-        from common import filterbanks
-
-        return getattr(filterbanks, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

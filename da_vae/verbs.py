@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 from omegaconf import DictConfig
-from pytorch_lightning.utilities import rank_zero_only
 
 from common.audio import audio_info, load_audio, resample, save_audio
 from common.checks import finite, input_file, output_file
 from common.errors import InputError
+from common.lightning.registry import DefaultModel
 from da_vae import data, features, inference, training
 from da_vae.config import TASKS
 
@@ -35,22 +35,8 @@ def prepare(cfg: DictConfig, args: argparse.Namespace) -> None:
         print(f"{task}: {data.prepare(cfg, task)}")
 
 
-def train(cfg: DictConfig, args: argparse.Namespace) -> None:
-    paths = training.train(cfg)
-    if rank_zero_only.rank == 0:  # under DDP every rank runs this verb
-        print("\n".join(f"checkpoint: {path}" for path in paths))
-
-
-def evaluate(cfg: DictConfig, args: argparse.Namespace) -> None:
-    from da_vae.evaluate import evaluate as run
-
-    print(f"report: {run(cfg)}")
-
-
-def models(cfg: DictConfig, args: argparse.Namespace) -> int:
+def default_models(cfg: DictConfig) -> list[DefaultModel]:
     """The stage-2 models `align` and `separate` take without ``ckpt=`` (those `eval` trains with seed 0)."""
-    from common.lightning.registry import DefaultModel, print_models
-
     listed = []
     for task, verb, what in (("midi", "align", "Task 1 target encoder"), ("separation", "separate", "Task 3 DAE")):
         task_cfg = cfg.copy()
@@ -58,7 +44,7 @@ def models(cfg: DictConfig, args: argparse.Namespace) -> int:
         listed.append(DefaultModel(f"{what} (run {cfg.run.name}, seed 0)", training.last_checkpoint(task_cfg, "target"),
                                    verb, "ckpt=PATH (or run.name=... for another run's model)",
                                    f"python -m da_vae eval (or python -m da_vae train task.name={task})"))
-    return print_models(listed)
+    return listed
 
 
 def plan(cfg: DictConfig, args: argparse.Namespace) -> None:

@@ -8,7 +8,7 @@ import logging
 import sys
 
 from common.lightning import Verb, main
-from common.plan import add_plan_arguments
+from common.lightning.verbs import eval_verb, models_verb, plan_verb, train_verb
 from gmvae_timbre.config import GmvaeConfig
 
 log = logging.getLogger("gmvae_timbre")
@@ -41,14 +41,13 @@ def _interpolate_args(parser: argparse.ArgumentParser) -> None:
 
 
 VERBS = [
-    Verb("models", "list the trained models the verbs use by default (path, present or not, how to make them)",
-         "gmvae_timbre.verbs:models"),
+    models_verb("gmvae_timbre.verbs:default_models"),
     Verb("prepare", "build the corpus (synthetic default) and cache the log-mel features",
          "gmvae_timbre.verbs:prepare"),
-    Verb("train", "train model.kind (gmvae | vae) with data.label_fraction percent of the instrument labels",
-         "gmvae_timbre.verbs:train"),
-    Verb("eval", "train what is missing and write Table 1, Figures 2-3 and the timbre transfer to eval.out",
-         "gmvae_timbre.verbs:evaluate"),
+    train_verb("train model.kind (gmvae | vae) with data.label_fraction percent of the instrument labels",
+               "gmvae_timbre.training:train_model"),
+    eval_verb("train what is missing and write Table 1, Figures 2-3 and the timbre transfer to eval.out",
+              "gmvae_timbre.evaluate:evaluate"),
     Verb("synth", "synthesize a note of an instrument and pitch from the mixture components",
          "gmvae_timbre.verbs:synth", _synth_args),
     Verb("transfer", "move a note's timbre toward another instrument by mixture-mean arithmetic",
@@ -56,8 +55,7 @@ VERBS = [
          _transfer_args),
     Verb("interpolate", "walk the timbre space from one note to another",
          "gmvae_timbre.verbs:interpolate", _interpolate_args),
-    Verb("plan", "what the preset costs at scale: parameters, FLOPs, memory, loader rate, projected GPU hours",
-         "gmvae_timbre.plan:plan", add_plan_arguments),
+    plan_verb("gmvae_timbre.plan:plan"),
 ]
 
 if __name__ == "__main__":

@@ -9,12 +9,11 @@ import logging
 from pathlib import Path
 
 from omegaconf import DictConfig
-from pytorch_lightning.utilities import rank_zero_only
 
 from common.audio import save_audio
 from common.checks import finite, input_file, input_folder, output_file, within
 from common.errors import InputError
-from common.lightning.registry import DefaultModel, print_models
+from common.lightning.registry import DefaultModel
 from gmvae_timbre import data, training
 
 log = logging.getLogger("gmvae_timbre")
@@ -31,10 +30,6 @@ def default_models(cfg: DictConfig) -> list[DefaultModel]:
         made_by="python -m gmvae_timbre eval (or: train)")]
 
 
-def models(cfg: DictConfig, args: argparse.Namespace) -> int:
-    return print_models(default_models(cfg))
-
-
 def _model(cfg: DictConfig, kinds: tuple[str, ...] = ("M_GMVAE",)):
     """``ckpt=`` if given, else the default model (see the ``models`` verb), loaded in eval mode."""
     return training.load_model(cfg.ckpt or training.default_checkpoint(cfg), kinds)
@@ -42,18 +37,6 @@ def _model(cfg: DictConfig, kinds: tuple[str, ...] = ("M_GMVAE",)):
 
 def prepare(cfg: DictConfig, args: argparse.Namespace) -> None:
     print(data.data_summary(cfg))
-
-
-def train(cfg: DictConfig, args: argparse.Namespace) -> None:
-    path = training.train_model(cfg)
-    if rank_zero_only.rank == 0:
-        print(f"checkpoint: {path}")
-
-
-def evaluate(cfg: DictConfig, args: argparse.Namespace) -> None:
-    from gmvae_timbre.evaluate import evaluate as run
-
-    print(f"report: {run(cfg)}")
 
 
 def _write(path: Path, audio, module) -> None:

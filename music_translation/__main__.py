@@ -1,4 +1,5 @@
-"""``python -m music_translation prepare|train|eval|translate|encode|blend|domains|add-domain [key=value ...]``."""
+"""``python -m music_translation <verb> [key=value ...]``: prepare, train, eval, plan, models, translate, encode,
+blend, domains, add-domain."""
 
 from __future__ import annotations
 
@@ -32,6 +33,12 @@ def _add_domain_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", help="domain name (default: the folder's name)")
 
 
+def _plan_args(p: argparse.ArgumentParser) -> None:
+    from common.plan import add_plan_arguments
+
+    add_plan_arguments(p)
+
+
 VERBS = [
     Verb("prepare", "build the synthetic domains (data.corpus) and cache every domain as mu-law arrays",
          "music_translation.verbs:prepare"),
@@ -39,6 +46,10 @@ VERBS = [
          "music_translation.verbs:train"),
     Verb("eval", "train what is missing and write the paper's experiments to eval.out",
          "music_translation.verbs:evaluate"),
+    Verb("plan", "what this preset costs at scale: parameters, FLOPs, memory, loader rate, projected GPU time",
+         "music_translation.verbs:plan", _plan_args),
+    Verb("models", "list the trained models the verbs use by default, where they are and what makes them",
+         "music_translation.verbs:models"),
     Verb("translate", "translate an audio file to another domain (ckpt=...)",
          "music_translation.verbs:translate", _translate_args),
     Verb("encode", "write the encoder's latents of audio files as .npy (ckpt=...)",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 from common.mulaw import mu_law_decode, mu_law_encode
@@ -43,21 +44,33 @@ def pitch_modulate(audio: torch.Tensor, start: torch.Tensor, length: torch.Tenso
     return torch.where(envelope > 0, audio + envelope * (shifted - audio), audio)
 
 
+def step_generator(seed: int, rank: int, step: int) -> torch.Generator:
+    """The CPU generator of training step ``step`` on DDP rank ``rank``: each rank draws its own spans, and a run
+    (or a resumed one) draws the same ones again from (seed, rank, step)."""
+    return torch.Generator().manual_seed(int(np.random.SeedSequence([seed, rank, step]).generate_state(1)[0]))
+
+
 def random_spans(batch: int, samples: int, sample_rate: int, min_seconds: float, max_seconds: float,
                  max_semitones: float, generator: torch.Generator | None = None, device=None):
     """Per-item (start, length, semitones): a span of U(min, max) seconds at a uniform position inside the
-    segment, and a shift of U(-max_semitones, max_semitones)."""
-    u = torch.rand(3, batch, generator=generator, device=device)
+    segment, and a shift of U(-max_semitones, max_semitones). Drawn on the CPU (``generator``), then moved."""
+    u = torch.rand(3, batch, generator=generator).to(device)
     length = (sample_rate * (min_seconds + (max_seconds - min_seconds) * u[0])).long().clamp(max=samples)
     start = (u[1] * (samples - length + 1)).long()
     return start, length, (2 * u[2] - 1) * max_semitones
 
 
+def draw_spans(codes: torch.Tensor, sample_rate: int, cfg: dict, generator: torch.Generator | None = None):
+    """:func:`random_spans` for a batch of codes (B, T) and ``cfg`` (``AugmentConfig``)."""
+    return random_spans(codes.shape[0], codes.shape[1], sample_rate, cfg["min_seconds"], cfg["max_seconds"],
+                        cfg["max_semitones"], generator, codes.device)
+
+
 def augment_codes(codes: torch.Tensor, sample_rate: int, cfg: dict,
-                  generator: torch.Generator | None = None) -> torch.Tensor:
-    """Mu-law codes (B, T) -> codes of the pitch-modulated audio (B, T); ``cfg`` holds ``AugmentConfig``."""
-    start, length, semitones = random_spans(codes.shape[0], codes.shape[1], sample_rate, cfg["min_seconds"],
-                                            cfg["max_seconds"], cfg["max_semitones"], generator, codes.device)
+                  generator: torch.Generator | None = None, spans=None) -> torch.Tensor:
+    """Mu-law codes (B, T) -> codes of the pitch-modulated audio (B, T); ``cfg`` holds ``AugmentConfig``;
+    ``spans`` (start, length, semitones) as :func:`draw_spans` gives them (default: drawn here)."""
+    start, length, semitones = spans if spans is not None else draw_spans(codes, sample_rate, cfg, generator)
     audio = mu_law_decode(codes)
     window = max(2, round(cfg["window_ms"] * sample_rate / 1000))
     fade = round(cfg["fade_ms"] * sample_rate / 1000)

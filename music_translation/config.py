@@ -56,13 +56,14 @@ class ModelConfig:
 
 @dataclass
 class OptimConfig:
-    """Adam at ``lr``, multiplied by ``lr_decay`` every ``decay_every_samples`` training segments (summed over
-    all ranks). ``confusion_weight`` is the paper's lambda; gradients are clipped by value at ``clip_value``
+    """Adam at ``lr``, multiplied by ``lr_decay`` every ``decay_every_steps`` training steps (batches per rank,
+    so the schedule is the same on any number of GPUs; the paper's "every 10,000 samples" read as steps).
+    ``confusion_weight`` is the paper's lambda; gradients are clipped by value at ``clip_value``
     (the reference code's clip; 0 turns it off)."""
 
     lr: float = 1e-3
     lr_decay: float = 0.98
-    decay_every_samples: int = 10000
+    decay_every_steps: int = 10000
     confusion_weight: float = 1e-2
     clip_value: float = 1.0
 
@@ -98,13 +99,17 @@ class TranslateConfig:
 
 @dataclass
 class EvalConfig:
-    """The paper's automatic experiments (``python -m music_translation eval``), written to ``out``."""
+    """The paper's automatic experiments (``python -m music_translation eval``), written to ``out``: one model per
+    training seed and thread setting (``seeds`` x ``threads``; the float summation order differs between thread
+    settings as between machines), scored on the same test segments and held-out inputs."""
 
     out: str = "reports/music_translation"
     target: str = "piano"  # the decoder every Table 2 translation goes to
     segments: int = 20  # test segments per source
     segment_seconds: float = 5.0
-    lineup_sets: int = 8  # per model
+    lineup_sets: int = 12  # per model
+    lineup_seconds: float = 2.0  # clips of the automatic lineup
+    calibration_segments: int = 6  # validation segments per domain calibrating the lineup picker
     classifier_steps: int = 300
     nsynth_root: str = "data/synthetic"  # the NSynth stand-in is built here (common.corpora)
     nsynth_size: str = "5"  # instruments of the stand-in (5 holds the four below)
@@ -113,7 +118,10 @@ class EvalConfig:
     examples: int = 2
     seed: int = 0  # picks the test segments (the same for every model)
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])  # a model per training seed (ignored with ckpt=)
-    workers: int = 2  # models trained and scored in parallel processes (one torch thread each)
+    threads: list[int] = field(default_factory=lambda: [1])  # ... and per torch thread setting
+    heldout_seeds: list[int] = field(default_factory=lambda: [11, 12])  # melodies of the "On new inputs" section
+    heldout_sources: list[str] = field(default_factory=lambda: ["violin", "flute", "clarinet", "oboe"])
+    workers: int = 2  # models trained and scored in parallel processes
 
 
 @dataclass

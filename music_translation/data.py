@@ -80,7 +80,7 @@ def prepare_domain(cfg: DictConfig, domain: str, root: Path | None = None) -> di
     summary = {}
     for split, paths in domain_files(root, domain).items():
         index_path = out / f"{split}.json"
-        sources = [[str(p), p.stat().st_size] for p in paths]
+        sources = [[str(p), p.stat().st_size, p.stat().st_mtime_ns] for p in paths]
         if index_path.is_file() and json.loads(index_path.read_text()).get("sources") == sources:
             index = json.loads(index_path.read_text())
         else:
@@ -203,12 +203,25 @@ class FixedSegmentBatches(Dataset):
         return self.batches[i]
 
 
-class TranslationData(pl.LightningDataModule):
-    """Train/val loaders over the prepared ``domains`` (default: ``data.domains``)."""
+def validation_samples(cfg: DictConfig) -> int:
+    """Validation segment length: a training segment, or longer when the audio examples cut from it
+    (``translate.example_seconds``) need more; whole latent frames."""
+    pool = cfg.model.pool
+    return max(segment_samples(cfg), int(cfg.translate.example_seconds * cfg.data.sample_rate) // pool * pool)
 
-    def __init__(self, cfg: DictConfig, domains: list[str] | None = None):
+
+class TranslationData(pl.LightningDataModule):
+    """Train/val loaders over the ``domains`` (default: ``data.domains``) of ``root`` (default: ``data.root``),
+    prepared first if need be (on one process per node, before any rank reads them)."""
+
+    def __init__(self, cfg: DictConfig, domains: list[str] | None = None, root: Path | None = None):
         super().__init__()
-        self.cfg, self.names = cfg, list(domains or cfg.data.domains)
+        self.cfg, self.names, self.root = cfg, list(domains or cfg.data.domains), root
+
+    def prepare_data(self) -> None:
+        root = self.root or ensure_synthetic(self.cfg)
+        for name in self.names:
+            prepare_domain(self.cfg, name, root)
 
     def setup(self, stage: str | None = None) -> None:
         rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
@@ -221,7 +234,8 @@ class TranslationData(pl.LightningDataModule):
         self.train_set = RandomSegmentBatches(train, d.batch_size, length, d.batches_per_epoch,
                                               self.cfg.run.seed, rank, world)
         self.val_set = FixedSegmentBatches([DomainAudio(self.cfg, name, "val") for name in self.names],
-                                           d.val_segments, d.batch_size, length, self.cfg.run.seed)
+                                           d.val_segments, d.batch_size, validation_samples(self.cfg),
+                                           self.cfg.run.seed)
 
     def train_dataloader(self):
         return StatefulDataLoader(self.train_set, batch_size=None, num_workers=self.cfg.data.num_workers)

@@ -13,7 +13,7 @@ from omegaconf import DictConfig
 from common.audio import load_audio
 from common.corpora import ensure_corpus
 from common.mulaw import mu_law_encode
-from music_translation import inference, scores
+from music_translation import inference
 
 
 def lineup_figure(confusion: np.ndarray, domains: list[str], path: Path) -> None:
@@ -38,9 +38,10 @@ def lineup_figure(confusion: np.ndarray, domains: list[str], path: Path) -> None
     plt.close(fig)
 
 
-def embedding_figure(cfg: DictConfig, module, rate: int, out: Path | None) -> dict:
-    """Figure 3: cosine similarities of time-averaged embeddings of each pair's notes (velocity 100), drawn to
-    ``out`` unless None."""
+def embedding_figure(cfg: DictConfig, module, rate: int, out: str | Path | None) -> dict:
+    """Figure 3: cosine similarities of time-averaged embeddings of each pair's notes (velocity 100): each
+    instrument's self-similarity and the cross-instrument matrix (pitch i of the second instrument, pitch j of the
+    first), drawn to ``out/figure3_embeddings.png`` unless ``out`` is None. Returns {pair: {"pitches", "cross"}}."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -59,27 +60,29 @@ def embedding_figure(cfg: DictConfig, module, rate: int, out: Path | None) -> di
         return inference.encode(module, codes).mean(-1).numpy()
 
     pairs = [p.split(":") for p in cfg.eval.nsynth_pairs if all(i in notes for i in p.split(":"))]
-    fig, axes = plt.subplots(len(pairs), 4, figsize=(13, 3.3 * len(pairs)), squeeze=False)
+    fig, axes = plt.subplots(len(pairs), 3, figsize=(10, 3.3 * len(pairs)), squeeze=False)
     summary = {}
     for row, (a, b) in enumerate(pairs):
         # pitch grids of two instruments may be offset: pair each of a's pitches with b's nearest within 1
         pitches = [(p, min(notes[b], key=lambda q, p=p: abs(q - p))) for p in sorted(notes[a])]
         pitches = [(p, q) for p, q in pitches if abs(p - q) <= 1]
         ea, eb = embed(a, [p for p, _ in pitches]), embed(b, [q for _, q in pitches])
-        # centred: minus the mean embedding of all these notes, so a component shared by every note (which
-        # makes raw cosines of a small latent all near 1) does not hide how the rest varies with pitch
-        centre = np.concatenate([ea, eb]).mean(0)
-        mats = {f"{a} self": scores.cosine_matrix(ea, ea), f"{b} self": scores.cosine_matrix(eb, eb),
-                f"{b} (y) vs {a}": scores.cosine_matrix(eb, ea),
-                f"{b} (y) vs {a}, centred": scores.cosine_matrix(eb - centre, ea - centre)}
+        mats = {f"{a} self": cosine_matrix(ea, ea), f"{b} self": cosine_matrix(eb, eb),
+                f"{b} (y) vs {a}": cosine_matrix(eb, ea)}
         for ax, (title, m) in zip(axes[row], mats.items()):
             ax.imshow(m, origin="lower", vmin=-1, vmax=1, cmap="viridis")
             ax.set_title(title, fontsize=8)
             ax.set_xlabel("pitch index")
-        summary[f"{a}:{b}"] = {"pitches": pitches, **scores.pitch_similarity(mats[f"{b} (y) vs {a}"]),
-                               "centred": scores.pitch_similarity(mats[f"{b} (y) vs {a}, centred"])}
+        summary[f"{a}:{b}"] = {"pitches": pitches, "cross": mats[f"{b} (y) vs {a}"].tolist()}
     if out is not None:
         fig.tight_layout()
-        fig.savefig(out / "figure3_embeddings.png", dpi=90)
+        fig.savefig(Path(out) / "figure3_embeddings.png", dpi=90)
     plt.close(fig)
     return summary
+
+
+def cosine_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cosine similarities of the rows of ``a`` (n, d) and ``b`` (m, d) -> (n, m)."""
+    a = a / (np.linalg.norm(a, axis=1, keepdims=True) + 1e-12)
+    b = b / (np.linalg.norm(b, axis=1, keepdims=True) + 1e-12)
+    return a @ b.T

@@ -9,6 +9,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from common.errors import InputError
 from common.lightning import check_reusable, fit, run_dir
+from common.lightning.checkpoint import load_checkpoint
 from common.lightning.reuse import TRAINING_KEYS
 from music_translation import data
 from music_translation.inference import load_module
@@ -28,7 +29,7 @@ def checkpoint_path(cfg: DictConfig) -> Path:
 
 # what a trained run must share with the config asking for it (``reuse_or_train``)
 TRAINED_WITH = (*TRAINING_KEYS, "augment", "data.domains", "data.sample_rate", "data.segment_seconds",
-                "data.batch_size")
+                "data.batch_size", "threads")  # threads: the float summation order differs with them
 
 
 def trained_checkpoint(cfg: DictConfig) -> Path | None:
@@ -44,8 +45,15 @@ def trained_checkpoint(cfg: DictConfig) -> Path | None:
 
 
 def reuse_or_train(cfg: DictConfig) -> Path:
-    """The checkpoint of ``cfg``, trained first if this run has none."""
-    return trained_checkpoint(cfg) or train(cfg)
+    """The checkpoint of ``cfg``: trained first if this run has none, resumed if a killed run left it short of
+    ``trainer.max_steps``."""
+    path = trained_checkpoint(cfg)
+    if path is not None and (cfg.ckpt or load_checkpoint(path, PACKAGE)["global_step"] >= cfg.trainer.max_steps):
+        return path
+    if path is not None:
+        cfg = cfg.copy()
+        cfg.ckpt_path = "last"
+    return train(cfg)
 
 
 def check_model(cfg: DictConfig) -> None:
@@ -53,6 +61,12 @@ def check_model(cfg: DictConfig) -> None:
     if data.segment_samples(cfg) < m.pool:
         raise InputError(f"data.segment_seconds={cfg.data.segment_seconds} is shorter than one latent frame "
                          f"(model.pool={m.pool} samples at {rate} Hz)")
+    a, seconds = cfg.augment, data.segment_samples(cfg) / rate
+    if a.enabled and a.max_seconds >= seconds:
+        raise InputError(f"augment.max_seconds={a.max_seconds} covers the whole {seconds:g} s training segment "
+                         "(data.segment_seconds): the local pitch modulation would be a global detune; give spans "
+                         f"of 1/4 to 1/2 of the segment as the paper does (augment.min_seconds={seconds / 4:g} "
+                         f"augment.max_seconds={seconds / 2:g})")
     if len(set(cfg.data.domains)) != len(cfg.data.domains) or not cfg.data.domains:
         raise InputError(f"data.domains={list(cfg.data.domains)} must name one or more distinct domains")
 
@@ -63,7 +77,8 @@ def train(cfg: DictConfig) -> Path:
     pl.seed_everything(cfg.run.seed)  # every rank builds the same initial weights
     module = TranslationModule(model=section(cfg, "model"), domains=list(cfg.data.domains),
                                sample_rate=cfg.data.sample_rate, optim=section(cfg, "optim"),
-                               augment=section(cfg, "augment"), example_seconds=cfg.translate.example_seconds)
+                               augment=section(cfg, "augment"), example_seconds=cfg.translate.example_seconds,
+                               seed=cfg.run.seed)
     fit(cfg, PACKAGE, module, data.TranslationData(cfg))
     return run_dir(cfg, PACKAGE) / "checkpoints" / "last.ckpt"
 
@@ -83,8 +98,7 @@ def add_domain(cfg: DictConfig, folder: Path, name: str | None) -> Path:
     new_cfg = cfg.copy()
     new_cfg.run.name = f"{cfg.run.name}+{name}"
     new_cfg.ckpt = None
-    data.prepare_domain(new_cfg, name, root=folder.parent) if folder.name == name else _prepare_renamed(
-        new_cfg, folder, name)
+    root = folder.parent if folder.name == name else _renamed(new_cfg, folder, name)
     hp = dict(base.hparams)
     module = TranslationModule(**{**hp, "domains": [*base.net.domains, name],
                                   "confusion_domains": hp.get("confusion_domains") or len(base.net.domains),
@@ -93,15 +107,16 @@ def add_domain(cfg: DictConfig, folder: Path, name: str | None) -> Path:
     missing, unexpected = module.load_state_dict(base.state_dict(), strict=False)
     assert not unexpected and all(k.startswith(f"net.decoders.{len(base.net.domains)}.") for k in missing)
     module.batches_done.zero_()  # the new decoder's learning-rate schedule starts afresh
-    fit(new_cfg, PACKAGE, module, data.TranslationData(new_cfg, [name]))
+    fit(new_cfg, PACKAGE, module, data.TranslationData(new_cfg, [name], root))
     return run_dir(new_cfg, PACKAGE) / "checkpoints" / "last.ckpt"
 
 
-def _prepare_renamed(cfg: DictConfig, folder: Path, name: str) -> None:
-    """A folder whose name differs from the domain name: link it under the cache as ``<name>``."""
+def _renamed(cfg: DictConfig, folder: Path, name: str) -> Path:
+    """A folder whose name differs from the domain name: linked under the cache as ``<name>``; returns the
+    folder holding that link."""
     link = Path(cfg.data.cache) / "domains" / name
     link.parent.mkdir(parents=True, exist_ok=True)
     if link.is_symlink() or link.exists():
         link.unlink()
     link.symlink_to(folder.resolve(), target_is_directory=True)
-    data.prepare_domain(cfg, name, root=link.parent)
+    return link.parent

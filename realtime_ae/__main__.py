@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from common.lightning import Verb, main
+from common.lightning.verbs import eval_verb, models_verb, plan_verb, train_verb
 from realtime_ae.config import RealtimeAeConfig
 
 
@@ -24,12 +25,6 @@ def _export_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", help="directory for decoder.{pt,onnx,json} (default: <run>/export)")
 
 
-def _plan_args(parser: argparse.ArgumentParser) -> None:
-    from common.plan import add_plan_arguments
-
-    add_plan_arguments(parser)
-
-
 def _play_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--midi", metavar="PORT", help="MIDI input port: note-on sets the chroma, velocity the "
                                                        "volume")
@@ -38,12 +33,11 @@ def _play_args(parser: argparse.ArgumentParser) -> None:
 V = "realtime_ae.verbs:"
 VERBS = [
     Verb("prepare", "build the corpus (synthetic scales by default) and cache its frames", V + "prepare"),
-    Verb("train", "train one autoencoder (model.*) on data.corpus", V + "train"),
-    Verb("eval", "train what is missing and write the paper's Tables I-V and figures to eval.out", V + "evaluate"),
-    Verb("models", "list the models the verbs use by default: path, present or not, how to make or replace them",
-         V + "models"),
-    Verb("plan", "what training this preset costs at scale: parameters, FLOPs, memory, loader rate, GPU hours",
-         "realtime_ae.scale:plan", _plan_args),
+    train_verb("train one autoencoder (model.*) on data.corpus", "realtime_ae.training:train"),
+    eval_verb("train what is missing and write the paper's Tables I-V and figures to eval.out",
+              "realtime_ae.evaluate:evaluate"),
+    models_verb(V + "default_models"),
+    plan_verb("realtime_ae.scale:plan"),
     Verb("export", "export the decoder of synth.ckpt (or this run) to TorchScript and ONNX", V + "export",
          _export_args),
     Verb("render", "render a scripted latent trajectory to a .wav offline", V + "render", _render_args),

@@ -9,12 +9,11 @@ from pathlib import Path
 
 import numpy as np
 from omegaconf import DictConfig
-from pytorch_lightning.utilities import rank_zero_only
 
 from common import checks
 from common.audio import save_audio
 from common.errors import InputError
-from common.lightning.registry import DefaultModel, print_models
+from common.lightning.registry import DefaultModel
 from realtime_ae import data, training
 
 log = logging.getLogger("realtime_ae")
@@ -38,10 +37,6 @@ def default_models(cfg: DictConfig) -> list[DefaultModel]:
                          "render, resynth, play, export (when run.name has no checkpoint of its own)",
                          "synth.ckpt=path/to/last.ckpt, or synth.decoder=path/to/decoder.onnx for the synth",
                          "make eval-realtime (or python -m realtime_ae eval)")]
-
-
-def models(cfg: DictConfig, args: argparse.Namespace) -> int:
-    return print_models(default_models(cfg))
 
 
 def synth_runtime(cfg: DictConfig):
@@ -78,18 +73,6 @@ def prepare(cfg: DictConfig, args: argparse.Namespace) -> None:
     corpus = data.PreparedCorpus(data.prepare(cfg))
     counts = {s: len(corpus.split_rows(s)) for s in data.SPLITS}
     print(f"{corpus.directory}: frames {counts}, {corpus.index['silent_dropped']} silent frames dropped")
-
-
-def train(cfg: DictConfig, args: argparse.Namespace) -> None:
-    path = training.train(cfg)
-    if rank_zero_only.rank == 0:
-        print(f"checkpoint: {path}")
-
-
-def evaluate(cfg: DictConfig, args: argparse.Namespace) -> None:
-    from realtime_ae.evaluate import evaluate as run
-
-    print(f"report: {run(cfg)}")
 
 
 def export(cfg: DictConfig, args: argparse.Namespace) -> None:

@@ -21,6 +21,17 @@ def one_torch_thread():
     torch.set_num_threads(previous)
 
 
+def tiny_project(package: str, config_class: type, corpus_size: int | str, small: list[str]):
+    """The session fixture ``tiny``: a :meth:`TinyProject.synthetic` of ``package`` (assign it as ``tiny`` in a
+    conftest)."""
+
+    @pytest.fixture(scope="session")
+    def tiny(tmp_path_factory) -> TinyProject:
+        return TinyProject.synthetic(tmp_path_factory, package, config_class, corpus_size, small)
+
+    return tiny
+
+
 class TinyProject:
     """``python -m <package>`` with ``overrides`` (paths under ``root`` and small settings); the arguments a
     test passes come last, so they win."""
@@ -29,6 +40,21 @@ class TinyProject:
         self.package, self.config_class, self.root = package, config_class, root
         self.overrides = [f"run.root={root}/runs", f"eval.out={root}/reports", *overrides]
         self.verbs = importlib.import_module(f"{package}.__main__").VERBS
+
+    @classmethod
+    def synthetic(cls, tmp_path_factory, package: str, config_class: type, corpus_size: int | str,
+                  small: list[str]) -> TinyProject:
+        """A tiny project whose synthetic corpora and feature caches are built under a fresh temp dir."""
+        root = tmp_path_factory.mktemp(package)
+        paths = [f"data.root={root}/synthetic", f"data.cache={root}/cache", f"data.corpus_size={corpus_size}"]
+        return cls(package, config_class, root, [*paths, *small])
+
+    def train(self, run: str, *args: str) -> Path:
+        """``train`` through the CLI; returns ``runs/<package>/<run>/checkpoints/last.ckpt``, which must exist."""
+        assert self.run("train", *args) == 0
+        path = self.root / "runs" / self.package / run / "checkpoints" / "last.ckpt"
+        assert path.is_file(), f"{path} was not written"
+        return path
 
     def args(self, *extra: str) -> list[str]:
         return [*self.overrides, *map(str, extra)]

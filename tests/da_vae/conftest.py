@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from da_vae.config import DaVaeConfig
-from tests.project import TinyProject, one_torch_thread  # noqa: F401 (fixtures)
+from tests.project import one_torch_thread, tiny_project  # noqa: F401 (fixtures)
 
 # small networks and few steps: the tests check behaviour, not the paper's numbers
 SMALL = ["model.latent_dim=32", "model.channels=[32,64,128]", "model.hidden=128", "data.batch_size=16",
@@ -14,27 +14,17 @@ SMALL = ["model.latent_dim=32", "model.channels=[32,64,128]", "model.hidden=128"
          "logger.wandb=false"]
 
 
-@pytest.fixture(scope="session")
-def tiny(tmp_path_factory) -> TinyProject:
-    root = tmp_path_factory.mktemp("da_vae")
-    paths = [f"data.root={root}/synthetic", f"data.cache={root}/cache", "data.corpus_size=6"]
-    return TinyProject("da_vae", DaVaeConfig, root, [*paths, *SMALL])
+tiny = tiny_project("da_vae", DaVaeConfig, "6", SMALL)
 
 
 @pytest.fixture(scope="session")
 def midi_checkpoint(tiny) -> Path:
     """Stage-2 Task 1 model (both stages trained 300 steps on the one training piece: at 150 the alignment test's
     e ranged 4.7-11 frames over the VAE's noise draws, against its threshold of 10.5)."""
-    assert tiny.run("train", "task.name=midi", "trainer.max_steps=300") == 0
-    path = tiny.root / "runs/da_vae/default/midi-L32-encoder-wt/checkpoints/last.ckpt"
-    assert path.is_file()
-    return path
+    return tiny.train("default/midi-L32-encoder-wt", "task.name=midi", "trainer.max_steps=300")
 
 
 @pytest.fixture(scope="session")
 def separation_checkpoint(tiny) -> Path:
     """Stage-2 Task 3 model (rDAE + wt, both stages trained 60 steps on the training song)."""
-    assert tiny.run("train", "task.name=separation", "trainer.max_steps=60") == 0
-    path = tiny.root / "runs/da_vae/default/separation-L32-rdae-wt/checkpoints/last.ckpt"
-    assert path.is_file()
-    return path
+    return tiny.train("default/separation-L32-rdae-wt", "task.name=separation", "trainer.max_steps=60")

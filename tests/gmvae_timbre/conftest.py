@@ -6,24 +6,17 @@ from pathlib import Path
 import pytest
 
 from gmvae_timbre.config import GmvaeConfig
-from tests.project import TinyProject, one_torch_thread  # noqa: F401 (fixtures)
+from tests.project import one_torch_thread, tiny_project  # noqa: F401 (fixtures)
 
 # small networks and few steps: the tests check behaviour, not the paper's numbers
 SMALL = ["model.channels=16", "model.hidden=64", "data.batch_size=64", "threads=1", "trainer.max_steps=60",
          "trainer.check_val_every_n_epoch=100"]
 
 
-@pytest.fixture(scope="session")
-def tiny(tmp_path_factory) -> TinyProject:
-    root = tmp_path_factory.mktemp("gmvae_timbre")
-    paths = [f"data.root={root}/synthetic", f"data.cache={root}/cache", "data.corpus_size=tiny"]
-    return TinyProject("gmvae_timbre", GmvaeConfig, root, [*paths, *SMALL])
+tiny = tiny_project("gmvae_timbre", GmvaeConfig, "tiny", SMALL)
 
 
 @pytest.fixture(scope="session")
 def gmvae_checkpoint(tiny) -> Path:
     """M_GMVAE trained 60 steps with every instrument label."""
-    assert tiny.run("train", "model.kind=gmvae", "data.label_fraction=100") == 0
-    path = tiny.root / "runs/gmvae_timbre/default/gmvae-N100-seed0-threads1/checkpoints/last.ckpt"
-    assert path.is_file()
-    return path
+    return tiny.train("default/gmvae-N100-seed0-threads1", "model.kind=gmvae", "data.label_fraction=100")

@@ -15,6 +15,7 @@ TINY = ["data.sample_rate=4000", "model.pool=100", "data.segment_seconds=0.1", "
         "model.skip_channels=8", "model.confusion_channels=8", "trainer.val_check_interval=20",
         "trainer.limit_val_batches=3", "trainer.checkpoint_every_n_steps=20", "data.corpus_size=tiny",
         "eval.segments=3", "eval.segment_seconds=0.5", "eval.lineup_sets=2", "eval.classifier_steps=20",
+        "augment.min_seconds=0.025", "augment.max_seconds=0.05",
         "threads=1"]
 
 

@@ -1,6 +1,7 @@
 """The batched local pitch modulation: the span's pitch moves by the asked semitones, the rest is untouched."""
 
 import numpy as np
+import pytest
 import torch
 
 from common.mulaw import mu_law_encode
@@ -48,3 +49,26 @@ def test_codes_outside_the_span_are_identical_and_spans_follow_the_config():
         idx = row.nonzero().flatten()
         assert len(idx) > 0.2 * RATE  # a 0.25-0.5 s span changed
         assert idx.max() - idx.min() < 0.5 * RATE + 1  # ... and nothing outside one span
+
+
+def test_the_default_preset_modulates_a_local_span_of_its_segments():
+    """At the default's segment length the span is 1/4 to 1/2 of the segment (the paper's share), so the start or
+    the end of every segment keeps its pitch; a span as long as the segment is refused (a global detune)."""
+    from common.errors import InputError
+    from common.lightning import load_config
+    from music_translation import data, training
+    from music_translation.config import MusicTranslationConfig
+
+    cfg = load_config(MusicTranslationConfig, "music_translation", "default", [])
+    rate, samples = cfg.data.sample_rate, data.segment_samples(cfg)
+    t = torch.arange(samples) / rate
+    codes = mu_law_encode(0.5 * torch.sin(2 * torch.pi * 330 * t)).repeat(64, 1)
+    augment = dict(cfg.augment)
+    out = augment_codes(codes, rate, augment, torch.Generator().manual_seed(0))
+    changed = (out != codes).float().mean(1)
+    assert (changed > 0.15).all() and (changed < 0.6).all(), changed
+    training.check_model(cfg)
+    wide = load_config(MusicTranslationConfig, "music_translation", "default",
+                       [f"augment.max_seconds={samples / rate}"])
+    with pytest.raises(InputError, match="global detune"):
+        training.check_model(wide)

@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from common.audio import save_audio
 from common.errors import InputError
@@ -71,3 +72,22 @@ def test_a_resumed_loader_draws_the_batches_an_uninterrupted_one_draws_across_ep
     second = loader()
     second.load_state_dict(first.state_dict())
     assert taken + batches(second, 2) == straight  # the rest of epoch 1, then epoch 2
+
+
+def test_ranks_crop_different_segments_of_the_same_domain(tiny):
+    """With one domain every rank trains it at every step: each still draws its own crops, from (seed, rank)."""
+    cfg = tiny.config()
+    piano = [data.DomainAudio(cfg, "piano", "train")]
+    first = [next(iter(data.RandomSegmentBatches(piano, 4, 200, 2, 0, rank, 2)))["codes"] for rank in (0, 1)]
+    again = next(iter(data.RandomSegmentBatches(piano, 4, 200, 2, 0, 0, 2)))["codes"]
+    assert not torch.equal(first[0], first[1]) and torch.equal(first[0], again)
+
+
+def test_train_prepares_the_data_it_needs(tmp_path):
+    """`train` on a fresh root builds the corpus and the mu-law cache itself (no "run prepare first")."""
+    from tests.music_translation.conftest import TINY, TranslationProject
+
+    paths = [f"data.root={tmp_path}/tones", f"data.cache={tmp_path}/cache", f"eval.nsynth_root={tmp_path}/synthetic"]
+    project = TranslationProject("music_translation", MusicTranslationConfig, tmp_path, [*paths, *TINY])
+    assert project.run("train", "trainer.max_steps=2") == 0
+    assert (tmp_path / "cache/4000hz/piano/train.u8").is_file() and project.checkpoint.is_file()

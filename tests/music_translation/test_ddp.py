@@ -8,10 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
-from music_translation import inference
+from music_translation import data, inference
+from music_translation.augment import random_spans, step_generator
 
 REPO = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(REPO), "WANDB_MODE": "offline", "OMP_NUM_THREADS": "1"}
@@ -34,6 +36,27 @@ def check_run(tiny, name: str) -> None:
         assert not torch.allclose(fresh.net.decoders[i].head[3].weight, module.net.decoders[i].head[3].weight), i
     assert not torch.allclose(fresh.net.encoder.out.weight, module.net.encoder.out.weight)
     assert int(module.batches_done) == 6
+    check_draws(tiny, sums["first_steps"])
+
+
+def check_draws(tiny, first_steps: list) -> None:
+    """Each rank crops and augments its own segments, and both are what (seed, rank, step) gives."""
+    draws = np.array(first_steps)  # rank x step x item x (crop checksum, start, length, semitones)
+    assert draws.shape[:2] == (2, 4)
+    for column in range(4):
+        assert not np.array_equal(draws[0, :, :, column], draws[1, :, :, column]), column
+    cfg = tiny.config()
+    rate, a = cfg.data.sample_rate, cfg.augment
+    domains = [data.DomainAudio(cfg, name, "train") for name in cfg.data.domains]
+    for rank in (0, 1):
+        batches = data.RandomSegmentBatches(domains, cfg.data.batch_size, data.segment_samples(cfg), 4,
+                                            cfg.run.seed, rank, 2)
+        for step, batch in enumerate(batches):
+            length = batch["codes"].shape[1]
+            spans = random_spans(len(batch["codes"]), length, rate, a.min_seconds, a.max_seconds, a.max_semitones,
+                                 step_generator(cfg.run.seed, rank, step))
+            expected = np.stack([batch["codes"].sum(1).numpy(), *(v.numpy() for v in spans)], 1)
+            np.testing.assert_allclose(draws[rank, step], expected, rtol=1e-6)
 
 
 @pytest.mark.ddp

@@ -1,6 +1,7 @@
 """The CLI on a tiny trained checkpoint: translate/encode/blend/domains/add-domain, chunked generation, errors."""
 
 import numpy as np
+import pytest
 import torch
 
 from common.audio import audio_info, load_audio, save_audio
@@ -72,16 +73,60 @@ def test_bad_inputs_get_one_line(trained, tmp_path, capsys):
     cases = [(["translate", src, "--to", "tuba", "--out", tmp_path / "o.wav", ckpt], "unknown domain 'tuba'"),
              (["translate", silent, "--to", "piano", "--out", tmp_path / "o.wav", ckpt], "silent"),
              (["translate", src, "--to", "piano", "--out", tmp_path / "o.wav", f"ckpt={foreign}"],
-              "not a music_translation checkpoint"),
+              "not a checkpoint written by this project"),
              (["translate", src, "--to", "piano", "--out", tmp_path / "o.wav", f"ckpt={src}"],
-              "not a readable checkpoint"),
-             (["domains", f"ckpt={tmp_path / 'missing.ckpt'}"], "does not exist"),
+              "cannot be read as a checkpoint"),
+             (["domains", f"ckpt={tmp_path / 'missing.ckpt'}"], "missing.ckpt: no such checkpoint"),
              (["eval", "model.pool=50", "trainer.max_steps=40"], "was trained with model.pool=100, this config has 50")]
     for args, message in cases:
         capsys.readouterr()
         assert trained.run(*args) == 2
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and message in err, err
+
+
+FILE_CASES = {  # issue 28's items: (args with {src}, {short}, {tmp}, {missing}, {ckpt} filled in, message)
+    "out-is-the-input": (["translate", "{src}", "--to", "piano", "--out", "{src}", "{missing}"],
+                         "in.wav: is the input file"),
+    "blend-out-is-an-input": (["blend", "{src}", "{short}", "--out", "{short}", "{missing}"],
+                              "short.wav: is the input file"),
+    "unknown-extension-first": (["translate", "{src}", "--to", "piano", "--out", "{tmp}/o.mp3x", "{missing}"],
+                                "unknown extension '.mp3x'"),
+    "read-only-folder": (["translate", "{src}", "--to", "piano", "--out", "/sys/fs/musicrep-out/o.wav", "{missing}"],
+                         "cannot create the folder"),
+    "read-only-out-dir": (["encode", "{src}", "--out-dir", "/sys/fs/musicrep-out", "{missing}"],
+                          "cannot create the folder"),
+    "input-is-a-folder": (["translate", "{tmp}", "--to", "piano", "--out", "{tmp}/o.wav", "{missing}"], "is a folder"),
+    "ckpt-is-a-folder": (["domains", "ckpt={tmp}"], "is a folder, not a checkpoint file"),
+    "domain-folder-is-a-file": (["add-domain", "{src}", "{ckpt}"], "in.wav: is a file, not a folder"),
+    "blend-names-the-short-input": (["blend", "{src}", "{short}", "--out", "{tmp}/b.wav", "translate.blend_seconds=0.4",
+                                     "{ckpt}"], "short.wav: too short for the blend (0.30 s, the fade 0.40 s)"),
+}
+
+
+@pytest.mark.parametrize("case", FILE_CASES)
+def test_verbs_check_files_before_any_work(trained, tmp_path, capsys, case):
+    """Outputs are checked before the model is even loaded (``{missing}``, a checkpoint that is not there, would
+    be the error otherwise): the input is never overwritten, the extension is known, the folder writable; folders
+    and short inputs are named. One line, exit 2, the inputs untouched."""
+    src, short = tone(tmp_path / "in.wav", 0.5), tone(tmp_path / "short.wav", 0.3)
+    args, message = FILE_CASES[case]
+    fill = dict(src=src, short=short, tmp=tmp_path, missing=f"ckpt={tmp_path / 'missing.ckpt'}",
+                ckpt=f"ckpt={trained.checkpoint}")
+    capsys.readouterr()
+    assert trained.run(*(a.format(**fill) for a in args)) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err, err
+    assert audio_info(src).frames == 8000 and audio_info(short).frames == 4800
+
+
+def test_models_names_the_default_checkpoint(trained, capsys):
+    capsys.readouterr()
+    assert trained.run("models") == 0
+    out = capsys.readouterr().out
+    assert str(trained.checkpoint) in out and "(present)" in out and "translate" in out
+    assert trained.run("models", "run.name=nothing-here") == 1
+    assert "missing" in capsys.readouterr().out
 
 
 def test_add_domain_trains_a_new_decoder_on_the_frozen_encoder(trained, tmp_path):
@@ -96,3 +141,10 @@ def test_add_domain_trains_a_new_decoder_on_the_frozen_encoder(trained, tmp_path
         assert torch.equal(a, b)
     torch.manual_seed(1)
     assert inference.translate(new, torch.randint(0, 256, (450,)), 3).shape == (450,)
+
+
+def test_blend_fades_from_the_first_latent_to_the_second():
+    a, b = torch.zeros(1, 2, 6), torch.ones(1, 2, 5)
+    out = inference.blend_latents(a, b, 3)
+    assert out.shape == (1, 2, 8)
+    np.testing.assert_allclose(out[0, 0].numpy(), [0, 0, 0, 0, 0.5, 1, 1, 1])

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from realtime_ae.config import RealtimeAeConfig
-from tests.project import TinyProject, one_torch_thread  # noqa: F401 (fixtures)
+from tests.project import one_torch_thread, tiny_project  # noqa: F401 (fixtures)
 
 # a narrow network and a few epochs: the tests check behaviour, not the paper's numbers
 # PyTorch's initialisation: from Keras's (the default) the tiny model starts near its final loss, too close for
@@ -15,17 +15,10 @@ SMALL = ["model.hidden=[64,32,16]", "model.bottleneck=2", "data.batch_size=64", 
          "logger.wandb=false", "model.init=torch"]
 
 
-@pytest.fixture(scope="session")
-def tiny(tmp_path_factory) -> TinyProject:
-    root = tmp_path_factory.mktemp("realtime_ae")
-    paths = [f"data.root={root}/synthetic", f"data.cache={root}/cache", "data.corpus_size=tiny"]
-    return TinyProject("realtime_ae", RealtimeAeConfig, root, [*paths, *SMALL])
+tiny = tiny_project("realtime_ae", RealtimeAeConfig, "tiny", SMALL)
 
 
 @pytest.fixture(scope="session")
 def trained(tiny) -> Path:
     """A 2-unit sigmoid model with chroma skip trained 6 epochs on the tiny one-octave corpus."""
-    assert tiny.run("train") == 0
-    path = tiny.root / "runs/realtime_ae/default/checkpoints/last.ckpt"
-    assert path.is_file()
-    return path
+    return tiny.train("default")
