@@ -39,6 +39,14 @@ def test_every_claim_fails_when_all_models_are_the_same():
     assert not skip_claim.holds and "contradicted" in skip_claim.evidence
 
 
+def test_no_claim_holds_for_models_that_differ_only_by_noise():
+    specs = table_specs()  # every model 1e-3 with independent 20% per-seed noise: no ordering, no equivalence shown
+    rng = np.random.default_rng(2)
+    noisy = mse_of({s: 1e-3 * (1 + 0.2 * rng.standard_normal(len(SEEDS))) for g in specs.values() for s in g})
+    held = [c.claim for c in claims.claims(specs, noisy, SEEDS, margin=0.05) if c.holds]
+    assert not held, held
+
+
 def test_an_ordering_holds_only_in_its_own_direction_and_states_what_it_detects():
     a, b = Spec("violin", 2, "sigmoid", "chroma", True), Spec("violin", 2, "sigmoid", "chroma", False)
     noise = 1 + 0.01 * np.random.default_rng(1).standard_normal(len(SEEDS))
