@@ -3,9 +3,10 @@ model (trained per seed and per torch thread setting), and what is measured on t
 training time, test-set latents, and Table V's mesh chroma accuracy.
 
 Runs: ``runs/realtime_ae/<run.name>/eval/<spec>-seed<k>-threads<t>``, ``<spec>`` =
-``[synth-]<corpus>-b<units>-<activation>-<augmentation>-<skip|noskip>``; a run whose ``last.ckpt`` exists is reused
-when it was trained with the same config (``train_seconds.txt`` keeps its training time). Seed 0 on one thread of
-the synth spec is the model the verbs use by default (:func:`default_checkpoint`).
+``[synth-]<corpus>-b<units>-<activation>-<augmentation>-<skip|noskip>``; a run that finished (``last.ckpt`` and
+``train_seconds.txt``, its training time) is reused when it was trained with the same config; one stopped before its
+end (a periodic ``last.ckpt``, no time) resumes from its checkpoint (then its time counts the resumed part only).
+Seed 0 on one thread of the synth spec is the model the verbs use by default (:func:`default_checkpoint`).
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ def run_config(cfg: DictConfig, spec: Spec, seed: int, threads: int = 1) -> Dict
     out.run.name = f"{cfg.run.name}/eval/{spec.name}-seed{seed}-threads{threads}"
     out.run.seed = seed
     out.threads = threads
+    out.ckpt_path = "last"  # a run stopped before its end resumes; a fresh one starts from scratch
     out.logger.wandb = cfg.logger.wandb and cfg.eval.wandb  # off for speed unless eval.wandb
     out.data.corpus = spec.corpus
     out.model.bottleneck, out.model.activation = spec.bottleneck, spec.activation
@@ -98,7 +100,7 @@ def train_all(cfg: DictConfig, runs: list[tuple[Spec, int, int]]) -> dict[tuple[
     configs = {key: run_config(cfg, *key) for key in dict.fromkeys(runs)}
     for corpus in sorted({s.corpus for s, _, _ in configs}):  # prepare once, before the workers race for it
         data.prepare(next(c for (s, _, _), c in configs.items() if s.corpus == corpus))
-    todo = [c for c in configs.values() if not training.trained_checkpoint(c)]
+    todo = [c for c in configs.values() if not finished(c)]
     log.info("eval: %d models, %d to train", len(configs), len(todo))
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # the workers' threads sleep, not spin, while they wait
     for workers, jobs in ((cfg.eval.workers, [c for c in todo if c.threads == 1]),
@@ -110,6 +112,13 @@ def train_all(cfg: DictConfig, runs: list[tuple[Spec, int, int]]) -> dict[tuple[
             for done, seconds in enumerate(pool.map(_train_job, jobs), start=1):
                 log.info("eval: trained %d/%d (%.0f s)", done, len(jobs), seconds)
     return {key: training.last_checkpoint(c) for key, c in configs.items()}
+
+
+def finished(cfg: DictConfig) -> bool:
+    """Trained to its end with this config: ``last.ckpt`` (checked by :func:`training.trained_checkpoint`) and the
+    ``train_seconds.txt`` written after the fit returns."""
+    ckpt = training.trained_checkpoint(cfg)
+    return ckpt is not None and (ckpt.parent.parent / "train_seconds.txt").is_file()
 
 
 def train_seconds(ckpt: Path) -> float | None:

@@ -8,7 +8,7 @@ import torch
 
 from realtime_ae import claims, newinputs
 from realtime_ae.engine import SynthEngine
-from realtime_ae.experiments import Spec, run_config, table_specs
+from realtime_ae.experiments import SYNTH, Spec, run_config, table_specs
 
 SR, N_FFT, HOP = 44100, 4096, 1024
 SEEDS = list(range(6))
@@ -37,6 +37,14 @@ def test_every_claim_fails_when_all_models_are_the_same():
     better.update(mse_of({l_skip: base * 0.8, s_skip: base * 0.8}))
     skip_claim = next(c for c in claims.claims(specs, better, SEEDS, 0.05) if "does not help" in c.claim)
     assert not skip_claim.holds and "contradicted" in skip_claim.evidence
+
+
+def test_no_claim_holds_for_models_that_differ_only_by_noise():
+    specs = table_specs()  # every model 1e-3 with independent 20% per-seed noise: no ordering, no equivalence shown
+    rng = np.random.default_rng(2)
+    noisy = mse_of({s: 1e-3 * (1 + 0.2 * rng.standard_normal(len(SEEDS))) for g in specs.values() for s in g})
+    held = [c.claim for c in claims.claims(specs, noisy, SEEDS, margin=0.05) if c.holds]
+    assert not held, held
 
 
 def test_an_ordering_holds_only_in_its_own_direction_and_states_what_it_detects():
@@ -182,12 +190,15 @@ def test_seeds_reach_the_weights_and_every_eval_seed_is_its_own_run(tiny):
     runs = [run_config(cfg, spec, k, t) for k in (0, 1) for t in (1, 2)]
     assert [(r.run.seed, r.threads) for r in runs] == [(0, 1), (0, 2), (1, 1), (1, 2)]
     assert len({r.run.name for r in runs}) == 4
+    synth = run_config(cfg, SYNTH, 0, 1).optim  # the synthesizer's model trains with its log-magnitude term
+    assert synth.log_weight == cfg.eval.default_log_weight != cfg.optim.log_weight
     weights = {}
-    for name, seed in (("s0", 0), ("s0again", 0), ("s1", 1)):
-        assert tiny.run("train", f"run.name={name}", f"run.seed={seed}", "trainer.max_steps=1") == 0
+    for name, seed, lr in (("s0", 0, 5e-4), ("s0again", 0, 5e-4), ("s1", 1, 5e-4), ("i0", 0, 0), ("i1", 1, 0)):
+        assert tiny.run("train", f"run.name={name}", f"run.seed={seed}", "trainer.max_steps=1", f"optim.lr={lr}") == 0
         weights[name] = torch.load(tiny.root / f"runs/realtime_ae/{name}/checkpoints/last.ckpt",
                                    weights_only=False)["state_dict"]["net.encoder.0.weight"]
     assert torch.equal(weights["s0"], weights["s0again"]) and not torch.equal(weights["s0"], weights["s1"])
+    assert not torch.equal(weights["i0"], weights["i1"])  # lr 0: the initial weights themselves follow run.seed
 
 
 @pytest.mark.parametrize(("key", "value"), [("l2", 1e-2), ("log_weight", 0.5), ("log_floor", 1e-1), ("lr", 1e-2)])

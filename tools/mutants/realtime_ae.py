@@ -59,6 +59,9 @@ MUTANTS = [
     Mutant("resume-restarts-epoch", "realtime_ae/data.py", 'return {"epoch": self.epoch, "yielded": self.yielded}',
            'return {"epoch": self.epoch, "yielded": 0}', "a run resumed mid-epoch starts that epoch's batches over",
            (T + "test_resume.py",)),
+    Mutant("eval-reuses-stopped-run", "realtime_ae/experiments.py", "if not finished(c)]",
+           "if not training.trained_checkpoint(c)]", "the eval takes a run killed after a periodic checkpoint for "
+           "a trained model", (T + "test_resume.py",)),
     Mutant("render-z-unchecked", "realtime_ae/synth.py", "((z < 0) | (z > 1)).any(1)", "(z < 0).any(1)",
            "render accepts z = 100 on a sigmoid bottleneck", (VERBS,)),
     Mutant("resynth-overwrites", "realtime_ae/verbs.py", "inputs=[source])", "inputs=[])",
