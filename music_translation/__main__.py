@@ -7,6 +7,7 @@ import argparse
 import sys
 
 from common.lightning import Verb, main
+from common.lightning.verbs import eval_verb, models_verb, plan_verb, train_verb
 from music_translation.config import MusicTranslationConfig
 
 
@@ -33,23 +34,15 @@ def _add_domain_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", help="domain name (default: the folder's name)")
 
 
-def _plan_args(p: argparse.ArgumentParser) -> None:
-    from common.plan import add_plan_arguments
-
-    add_plan_arguments(p)
-
-
 VERBS = [
     Verb("prepare", "build the synthetic domains (data.corpus) and cache every domain as mu-law arrays",
          "music_translation.verbs:prepare"),
-    Verb("train", "train the encoder, the confusion net and one decoder per domain of data.domains",
-         "music_translation.verbs:train"),
-    Verb("eval", "train what is missing and write the paper's experiments to eval.out",
-         "music_translation.verbs:evaluate"),
-    Verb("plan", "what this preset costs at scale: parameters, FLOPs, memory, loader rate, projected GPU time",
-         "music_translation.verbs:plan", _plan_args),
-    Verb("models", "list the trained models the verbs use by default, where they are and what makes them",
-         "music_translation.verbs:models"),
+    train_verb("train the encoder, the confusion net and one decoder per domain of data.domains",
+               "music_translation.training:train"),
+    eval_verb("train what is missing and write the paper's experiments to eval.out",
+              "music_translation.evaluate:evaluate"),
+    plan_verb("music_translation.verbs:plan"),
+    models_verb("music_translation.verbs:default_models"),
     Verb("translate", "translate an audio file to another domain (ckpt=...)",
          "music_translation.verbs:translate", _translate_args),
     Verb("encode", "write the encoder's latents of audio files as .npy (ckpt=...)",

@@ -14,7 +14,7 @@ from pytorch_lightning.utilities import rank_zero_only
 
 from common import checks
 from common.audio import save_audio
-from common.lightning.registry import DefaultModel, print_models
+from common.lightning.registry import DefaultModel
 from common.mulaw import mu_law_decode
 from music_translation import data, inference, training
 
@@ -23,18 +23,6 @@ def prepare(cfg: DictConfig, args: argparse.Namespace) -> None:
     root = data.ensure_synthetic(cfg)
     for domain in [*cfg.data.domains, *cfg.data.unseen_domains]:
         print(f"{domain}: {data.prepare_domain(cfg, domain, root)}")
-
-
-def train(cfg: DictConfig, args: argparse.Namespace) -> None:
-    path = training.train(cfg)
-    if rank_zero_only.rank == 0:  # under DDP every rank runs this verb
-        print(f"checkpoint: {path}")
-
-
-def evaluate(cfg: DictConfig, args: argparse.Namespace) -> None:
-    from music_translation.evaluate import evaluate as run
-
-    print(f"report: {run(cfg)}")
 
 
 def _module(cfg: DictConfig):
@@ -112,10 +100,6 @@ def default_models(cfg: DictConfig) -> list[DefaultModel]:
         path=training.checkpoint_path(cfg), verbs="translate, encode, blend, domains, add-domain, eval",
         override="ckpt=path/to/last.ckpt (or run.name=... for another run)",
         made_by="make eval-translation (python -m music_translation eval), or python -m music_translation train")]
-
-
-def models(cfg: DictConfig, args: argparse.Namespace) -> int:
-    return print_models(default_models(cfg))
 
 
 def plan_spec(cfg: DictConfig):
