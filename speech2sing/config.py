@@ -39,6 +39,7 @@ class DataConfig:
     max_words: int = 0  # at most this many words per sample (0: every combination, the paper)
     silence_db: float = 40.0  # silent frames: energy this far below the loudest frame
     silence_run: int = 3  # remove runs of at least this many silent frames
+    pitch_image: str = "onehot"  # onehot (the paper) | linear | harmonics (speech2sing.features.pitch_image)
     pitch_shift: float = 1.0  # augmentation: speech pitch shift ~ U(-p, p) semitones (0 = off)
     crop_frames: int = 0  # random aligned crops of this many frames for training (0 = whole samples)
     batch_size: int = 16
@@ -53,6 +54,7 @@ class ModelConfig:
     channels: int = 512
     phone_channels: int = 128
     phones: int = 41  # 39 CMU phones, silence, inhalation
+    melody_skip: bool = False  # not in the paper: the pitch image also added onto the output (models.Speech2Singing)
 
 
 @dataclass
@@ -86,6 +88,9 @@ class EvalConfig:
     recogniser_steps: int = 300  # the singing phone recogniser of the intelligibility proxy
     griffinlim_iters: int = 16  # Griffin-Lim iterations (after the PGHI phase) of the scored outputs
     pitch_hop: int = 512  # samples between the pYIN frames of RCA (the estimate is resampled onto the contour)
+    threads: list[int] = field(default_factory=lambda: [1])  # torch threads of each training (Table 1: the first;
+    # the default system `system` is trained once per setting, its rows of "On new inputs" per seed and setting)
+    melody_seeds: list[int] = field(default_factory=lambda: [100, 101, 102])  # held-out melodies per input set
     workers: int = 2  # jobs at a time (common.parallel.worker_pool: spawned processes of one torch thread)
     seed: int = 0
 

@@ -252,7 +252,7 @@ class PairDataset(Dataset):
         X = X[:, a:b]
         if self.train and self.source == "speech" and self.d.pitch_shift > 0:
             X = fx.pitch_shift_spectrogram(X, float(rng.uniform(-self.d.pitch_shift, self.d.pitch_shift)))
-        C = fx.pitch_image(s.f0[a:b], s.Y.shape[0], self.d.sample_rate)
+        C = fx.pitch_image(s.f0[a:b], s.Y.shape[0], self.d.sample_rate, self.d.pitch_image)
         return tuple(torch.from_numpy(np.ascontiguousarray(v)) for v in (X, C, s.Y[:, a:b], s.phones[a:b]))
 
 

@@ -120,18 +120,46 @@ def log_magnitude(D: np.ndarray) -> np.ndarray:
 
 def f0_bins(f0: np.ndarray, n_bins: int, sample_rate: int) -> np.ndarray:
     """Nearest STFT bin of each frame's F0 (Hz), -1 where unvoiced (F0 <= 0 or NaN) or above the top bin."""
+    position = f0_positions(f0, n_bins, sample_rate)
+    bins = np.round(position).astype(int)
+    return np.where((position > 0) & (bins < n_bins), bins, -1)
+
+
+def f0_positions(f0: np.ndarray, n_bins: int, sample_rate: int) -> np.ndarray:
+    """Fractional STFT bin of each frame's F0 (Hz): bin k is centred on k sr / (2 (n_bins - 1)) Hz; 0 where
+    unvoiced (F0 <= 0 or NaN)."""
     f0 = np.nan_to_num(np.asarray(f0, dtype=np.float64), nan=0.0)
-    bins = np.round(f0 * 2 * (n_bins - 1) / sample_rate).astype(int)
-    return np.where((f0 > 0) & (bins < n_bins), bins, -1)
+    return np.where(f0 > 0, f0 * 2 * (n_bins - 1) / sample_rate, 0.0)
 
 
-def pitch_image(f0: np.ndarray, n_bins: int, sample_rate: int) -> np.ndarray:
-    """Binary pitch image C ``(n_bins, T)`` of a per-frame F0 contour (Hz): one 1 per voiced frame at the
-    nearest bin, an all-zero column where unvoiced."""
-    bins = f0_bins(f0, n_bins, sample_rate)
-    image = np.zeros((n_bins, len(bins)), dtype=np.float32)
-    voiced = bins >= 0
-    image[bins[voiced], np.flatnonzero(voiced)] = 1.0
+PITCH_IMAGES = ("onehot", "linear", "harmonics")
+
+
+def pitch_image(f0: np.ndarray, n_bins: int, sample_rate: int, kind: str = "onehot") -> np.ndarray:
+    """Pitch image C ``(n_bins, T)`` of a per-frame F0 contour (Hz), an all-zero column where unvoiced.
+    ``onehot`` (the paper): a 1 at the nearest bin. ``linear``: the 1 split between the two bins around the
+    F0 in proportion to closeness (the F0 is kept to the cent, not to the 15.6 Hz bin). ``harmonics``: the
+    ``linear`` split at every harmonic k F0 below the top bin."""
+    if kind not in PITCH_IMAGES:
+        raise ValueError(f"pitch image {kind!r} is not one of {PITCH_IMAGES}")
+    position = f0_positions(f0, n_bins, sample_rate)
+    image = np.zeros((n_bins, len(position)), dtype=np.float32)
+    if kind == "onehot":
+        bins = f0_bins(f0, n_bins, sample_rate)
+        voiced = bins >= 0
+        image[bins[voiced], np.flatnonzero(voiced)] = 1.0
+        return image
+    top = n_bins - 1
+    lowest = position[position > 0].min() if (position > 0).any() else top
+    harmonics = np.arange(1, int(top / lowest) + 1 if kind == "harmonics" else 2)
+    multiples = position[None, :] * harmonics[:, None]
+    frames = np.broadcast_to(np.arange(len(position)), multiples.shape)
+    keep = (multiples > 0) & (multiples <= top)
+    k, frames = multiples[keep], frames[keep]
+    low = np.floor(k).astype(int)
+    frac = (k - low).astype(np.float32)
+    np.add.at(image, (low, frames), 1 - frac)
+    np.add.at(image, (np.minimum(low + 1, top), frames), frac)
     return image
 
 

@@ -7,11 +7,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from common import checks
 from common.audio import load_audio
 from common.errors import InputError
 from speech2sing import features as fx
 from speech2sing.module import Speech2SingModule
 
+# the systems `convert` takes, and why it refuses the others
+CONVERT_SYSTEMS = ("p_mtl", "p_mse", "allnorm", "b2")
+REFUSED = {"b1": "ignores the melody (Baseline 1 has no melody input)",
+           "phsync": "needs the phone timings of speech and singing (PhSync)",
+           "singing_ae": "reads singing, not speech (the Singing Autoencoder)"}
 MIDI_SUFFIXES, CSV_SUFFIXES = {".mid", ".midi"}, {".csv", ".txt"}
 # log(1 + |S|) of audio within [-1, 1] is at most log(513) = 6.2 (1024-point Hann window); an output beyond 30
 # (|S| ~ 1e13) comes from a network whose training diverged
@@ -22,9 +28,7 @@ def melody_contour(path: str | Path, sample_rate: int, hop: int, fmin: float = 6
                    ) -> np.ndarray:
     """Per-frame F0 (Hz, 0 = unvoiced) of a melody file: MIDI notes, a ``time_s,hz`` CSV, or pYIN on a sung or
     hummed recording (leading and trailing unvoiced frames dropped)."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"--melody {path}: no such file; give a MIDI file, a time,Hz CSV or a sung/hummed wav")
+    path = checks.input_file(path, "--melody", "melody file", "give a MIDI file, a time,Hz CSV or a sung/hummed wav")
     frame_s = hop / sample_rate
     if path.suffix.lower() in MIDI_SUFFIXES:
         f0 = fx.midi_contour(path, frame_s)
@@ -56,7 +60,7 @@ def network_outputs(module: Speech2SingModule, X: np.ndarray, f0: np.ndarray) ->
     """Predicted singing log-magnitude ``(F, T)`` from X ``(F, T)`` and the per-frame F0 (Hz), and the phoneme
     head's class per frame ``(T,)`` (``None`` without the head)."""
     f = module.hparams.features
-    C = fx.pitch_image(f0, X.shape[0], f["sample_rate"])
+    C = fx.pitch_image(f0, X.shape[0], f["sample_rate"], f.get("pitch_image", "onehot"))
     y_hat, logits = module(torch.from_numpy(X)[None], torch.from_numpy(C)[None])
     peak = float(y_hat.max())
     if not peak <= MAX_LOG_MAGNITUDE:  # also NaN
@@ -71,15 +75,39 @@ def predict(module: Speech2SingModule, X: np.ndarray, f0: np.ndarray) -> np.ndar
     return network_outputs(module, X, f0)[0]
 
 
+def check_melody(module: Speech2SingModule, f0: np.ndarray, melody: str = "--melody") -> None:
+    """A one-line ``InputError`` naming ``melody`` when the contour ``f0`` (Hz per frame, transposed) reaches the
+    Nyquist frequency, or leaves the pitch range the checkpoint was trained on (``pitch_range_hz``)."""
+    sr = module.hparams.features["sample_rate"]
+    voiced = f0[f0 > 0]
+    if voiced.max() >= sr / 2:
+        raise InputError(f"{melody}: reaches {voiced.max():.0f} Hz, above the Nyquist frequency {sr / 2:.0f} Hz of "
+                         f"the model's {sr} Hz audio; lower it with --transpose")
+    trained = module.hparams.get("pitch_range_hz")
+    if trained:
+        low, high = trained
+        checks.within(melody, np.unique(np.round(hz_to_midi(voiced), 1)), round(float(hz_to_midi(low)), 1),
+                      round(float(hz_to_midi(high)), 1), f"the pitches {module.checkpoint_path or 'this model'} was "
+                      "trained on (--transpose shifts the melody)", " MIDI")
+
+
+def hz_to_midi(hz: np.ndarray | float) -> np.ndarray:
+    return 69 + 12 * np.log2(np.asarray(hz, dtype=np.float64) / 440.0)
+
+
 def convert(module: Speech2SingModule, speech: np.ndarray, f0: np.ndarray, transpose: float = 0.0,
-            exponent: float = 1.2, n_iter: int = 40, name: str = "speech") -> np.ndarray:
+            exponent: float = 1.2, n_iter: int = 40, name: str = "speech", melody: str = "--melody") -> np.ndarray:
     """Sung waveform (the module's sample rate, peak 0.9) of ``speech`` on the contour ``f0`` (Hz per frame)
-    shifted by ``transpose`` semitones."""
+    shifted by ``transpose`` semitones; ``InputError`` for a system that cannot follow a melody or a melody
+    outside the trained range (:func:`check_melody`)."""
     system = module.hparams.system
-    if system["source"] != "speech" or system["align"] != "uniform":
-        raise InputError(f"checkpoint of system {module.hparams.system_name}: convert needs a speech-to-singing "
-                         "system without phone annotations (b1, b2, allnorm, p_mse, p_mtl)")
+    where = module.checkpoint_path or "this model"
+    if system["source"] != "speech" or system["align"] != "uniform" or not system["melody"]:
+        raise InputError(f"{where}: a checkpoint of system {module.hparams.system_name}, which "
+                         f"{REFUSED.get(module.hparams.system_name, 'cannot convert speech')}; pass ckpt= a "
+                         f"checkpoint of {', '.join(CONVERT_SYSTEMS)}")
     f0 = np.where(f0 > 0, f0 * 2 ** (transpose / 12), 0.0)
+    check_melody(module, f0, melody + (f" with --transpose {transpose:+g}" if transpose else ""))
     X = prepare_speech(module, speech, len(f0), name)
     audio = fx.synthesize(predict(module, X, f0), module.hparams.features["hop_length"], exponent, n_iter)
     return (0.9 * audio / max(1e-6, float(np.abs(audio).max()))).astype(np.float32)

@@ -97,7 +97,8 @@ class Speech2Singing(nn.Module):
     (B, phones, T) (``None`` without the phoneme head)."""
 
     def __init__(self, bins: int = 513, channels: int = 512, melody: bool = True, skips: bool = True,
-                 norm: str = "gru", phone_head: bool = False, phones: int = 41, phone_channels: int = 128):
+                 norm: str = "gru", phone_head: bool = False, phones: int = 41, phone_channels: int = 128,
+                 melody_skip: bool = False):
         super().__init__()
         if norm not in NORMS or channels % 8:
             raise ValueError(f"norm must be one of {NORMS} and channels a multiple of 8, got {norm}, {channels}")
@@ -111,6 +112,10 @@ class Speech2Singing(nn.Module):
                            "freq": _sample("freq", widths[i], widths[i + 1], all_)}) for i in range(3))
         self.gru = NormGRU(c // 4, norm != "none")
         self.out = nn.Conv1d(c, bins, 3, padding=1)
+        # the pitch image straight onto the output, filtered along frequency and time (5 bins x 3 frames) and
+        # weighted per bin: harmonics placed at the melody's bins, not only through the T/8 bottleneck
+        self.melody_skip = nn.Conv2d(1, 1, (5, 3), padding=(2, 1)) if melody and melody_skip else None
+        self.melody_gain = nn.Parameter(torch.zeros(bins, 1)) if self.melody_skip is not None else None
         self.phone_head = nn.ModuleDict({
             "up": nn.Sequential(nn.ConvTranspose1d(c // 2, phone_channels, 4, stride=2, padding=1), _act()),
             "gru": nn.GRU(phone_channels, phone_channels // 2, batch_first=True, bidirectional=True),
@@ -135,7 +140,10 @@ class Speech2Singing(nn.Module):
                 h = self.gru(h)
             if level == 1:
                 penultimate = h
-        y = self.out(h)[..., :T]
+        y = self.out(h)
+        if self.melody_skip is not None:
+            y = y + self.melody_gain * self.melody_skip(F.pad(c, (0, pad))[:, None])[:, 0]
+        y = y[..., :T]
         if self.phone_head is None:
             return y, None
         p = self.phone_head["up"](penultimate)

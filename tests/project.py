@@ -1,10 +1,14 @@
 """What every paper package's tests share: a tiny project (``python -m <package>`` through the real CLI, every
 path under a temp dir, small settings), and torch on one thread (on a shared 2-core machine several times
-faster than two threads competing with other processes; the previous setting is restored)."""
+faster than two threads competing with other processes; the previous setting is restored).
+
+``MUSICREP_TEST_THREADS=2 make test`` runs the tests and trains their models on two threads instead: another
+float summation order, as on another CPU. A test that thresholds a trained model must pass both ways."""
 
 from __future__ import annotations
 
 import importlib
+import os
 from pathlib import Path
 
 import pytest
@@ -12,22 +16,25 @@ import torch
 
 from common.lightning import load_config, main
 
+THREADS = int(os.environ.get("MUSICREP_TEST_THREADS", "1"))
+
 
 @pytest.fixture(autouse=True)
 def one_torch_thread():
+    """torch on ``THREADS`` threads in every test (one unless MUSICREP_TEST_THREADS says otherwise)."""
     previous = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(THREADS)
     yield
     torch.set_num_threads(previous)
 
 
-def tiny_project(package: str, config_class: type, corpus_size: int | str, small: list[str]):
+def tiny_project(package: str, config_class: type, corpus_size: int | str, small: list[str], cache: bool = True):
     """The session fixture ``tiny``: a :meth:`TinyProject.synthetic` of ``package`` (assign it as ``tiny`` in a
     conftest)."""
 
     @pytest.fixture(scope="session")
     def tiny(tmp_path_factory) -> TinyProject:
-        return TinyProject.synthetic(tmp_path_factory, package, config_class, corpus_size, small)
+        return TinyProject.synthetic(tmp_path_factory, package, config_class, corpus_size, small, cache)
 
     return tiny
 
@@ -43,10 +50,11 @@ class TinyProject:
 
     @classmethod
     def synthetic(cls, tmp_path_factory, package: str, config_class: type, corpus_size: int | str,
-                  small: list[str]) -> TinyProject:
-        """A tiny project whose synthetic corpora and feature caches are built under a fresh temp dir."""
+                  small: list[str], cache: bool = True) -> TinyProject:
+        """A tiny project whose synthetic corpora (and feature caches) are built under a fresh temp dir."""
         root = tmp_path_factory.mktemp(package)
-        paths = [f"data.root={root}/synthetic", f"data.cache={root}/cache", f"data.corpus_size={corpus_size}"]
+        paths = [f"data.root={root}/synthetic", f"data.corpus_size={corpus_size}"]
+        paths += [f"data.cache={root}/cache"] if cache else []
         return cls(package, config_class, root, [*paths, *small])
 
     def train(self, run: str, *args: str) -> Path:

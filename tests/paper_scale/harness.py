@@ -37,7 +37,8 @@ def train(package: str, root: Path, overrides: list[str], probe: Path | None = N
     return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
 
 
-def dry_run(package: str, tmp_path: Path, overrides: list[str], run_name: str = "dry", steps: int = 2) -> DryRun:
+def dry_run(package: str, tmp_path: Path, overrides: list[str], run_name: str = "dry", steps: int = 2,
+            sub_run: str = "") -> DryRun:
     """Train ``steps`` steps of the paper preset under 2 gloo ranks (``overrides`` shrink the data, never the
     model), resume one more step from ``last.ckpt``, and collect what the checks need."""
     root, probe = tmp_path / "runs", tmp_path / "probe"
@@ -45,7 +46,7 @@ def dry_run(package: str, tmp_path: Path, overrides: list[str], run_name: str = 
     result = train(package, root, base, probe)
     assert result.returncode == 0, result.stderr[-4000:]
     ranks = [json.loads((probe / f"rank{k}.json").read_text()) for k in range(2)]
-    run = root / package / run_name
+    run = root / package / run_name / sub_run  # sub_run: a package that trains into <run.name>/<model>/
     checkpoint = load_checkpoint(run / "checkpoints" / "last.ckpt", package)
     assert checkpoint["global_step"] == steps
     resumed = train(package, root, [*base[:-1 - len(overrides)], f"trainer.max_steps={steps + 1}", *overrides,

@@ -35,8 +35,9 @@ def test_the_singing_autoencoder_reads_the_singing_and_its_loss_falls_on_a_tiny_
     dataset = data.PairDataset(items, cfg.data, "singing", train=True)
     batch = data.collate([dataset[(i, (7, i))] for i in range(len(items))])
     X, C, Y = batch[:3]
-    assert torch.equal(X, Y) and (C.sum(1) <= 1).all()  # input = target singing; one pitch bin per frame
+    assert torch.equal(X, Y) and (C.amax(1) > 0).any()  # input = target singing; the melody too
     first, last = trained_mse(cfg, switches, batch, 40)
-    assert last < 0.3 * first
     _, code_only = trained_mse(cfg, dict(switches, skips=False), batch, 40)
+    print(f"Singing AE loss {first:.4f} -> {last:.4f}; code-only {code_only:.4f}")
+    assert last < 0.3 * first
     assert last < 0.5 * code_only

@@ -55,6 +55,29 @@ def test_switches_change_the_network():
     assert not net.skips and net(x, torch.zeros_like(x))[0].shape == x.shape
 
 
+def test_the_melody_skip_puts_the_pitch_image_onto_the_output_bins():
+    """With ``melody_skip`` the pitch image reaches the output at its own bins and frames (through a 5-bin x
+    3-frame filter), beside the T/8 bottleneck; without it, no such layer exists."""
+    assert Speech2Singing(F, 16).melody_skip is None and Speech2Singing(F, 16, melody=False, melody_skip=True
+                                                                            ).melody_skip is None
+    torch.manual_seed(0)
+    net = Speech2Singing(F, 16, melody_skip=True).eval()
+    x, c = torch.rand(1, F, 24), torch.zeros(1, F, 24)
+    c2 = c.clone()
+    c2[0, 20, 10] = 1.0
+
+    def change(gain):
+        with torch.no_grad():
+            net.melody_gain.fill_(gain)
+            net.melody_skip.weight.zero_()
+            net.melody_skip.weight[0, 0, 2, 1] = 1.0  # the identity filter
+            net.melody_skip.bias.zero_()
+            return net(x, c2)[0] - net(x, c)[0]
+    expected = torch.zeros(1, F, 24)
+    expected[0, 20, 10] = 1.0
+    assert torch.allclose(change(1.0) - change(0.0), expected, atol=1e-5)
+
+
 def test_mtl_loss_is_mse_plus_lambda_times_mean_cross_entropy_by_hand():
     y = torch.tensor([[[1.0, 2.0, 0.0]]])  # (B=1, F=1, T=3); frame 3 is padding
     y_hat = torch.tensor([[[0.0, 4.0, 100.0]]])

@@ -66,9 +66,10 @@ def test_convert_follows_a_midi_melody_better_than_the_speech(tiny, checkpoint, 
     module = load_module(checkpoint)
     stretched = fx.synthesize(prepare_speech(module, load_audio(speech_wav, SR), len(contour)), HOP)
     ours, speech = rca_against_midi(sung, midi), rca_against_midi(stretched, midi)
+    print(f"RCA of the converted line {ours:.3f}, of the stretched speech {speech:.3f}")
     # 500 steps on the two training recordings (male voices; the held-out line is a male singer's, in the range
-    # the model saw): about 0.39 against 0.05 (earlier, a female line above every pitch bin it saw: 0.16)
-    assert ours > 0.25 and ours > speech + 0.2, (ours, speech)
+    # the model saw); measured with one and with two torch threads (MUSICREP_TEST_THREADS=2), see the report
+    assert ours > 0.7 and ours > speech + 0.4, (ours, speech)
 
 
 def test_convert_a_folder_with_a_csv_melody_and_transpose(tiny, checkpoint, held_out_line, tmp_path):
@@ -78,7 +79,7 @@ def test_convert_a_folder_with_a_csv_melody_and_transpose(tiny, checkpoint, held
         save_audio(folder / f"{name}.wav", load_audio(speech_wav, SR), SR)
     rows = "".join(f"{t / 100:.2f},{220.0 if t < 150 else 0.0}\n" for t in range(200))
     (tmp_path / "melody.csv").write_text("time,hz\n" + rows)
-    assert tiny.run("convert", folder, "--melody", tmp_path / "melody.csv", "--transpose", "12",
+    assert tiny.run("convert", folder, "--melody", tmp_path / "melody.csv", "--transpose", "5",
                     "--out", tmp_path / "sung", f"ckpt={checkpoint}") == 0
     outputs = sorted((tmp_path / "sung").glob("*.wav"))
     assert [p.name for p in outputs] == ["a.wav", "b.wav"]
@@ -90,6 +91,7 @@ def test_training_lowered_the_loss(tiny, checkpoint):
 
     rows = list(csv.DictReader(open(checkpoint.parents[1] / "csv/version_0/metrics.csv")))
     losses = [float(r["train/loss"]) for r in rows if r.get("train/loss")]
+    print(f"training loss {losses[0]:.4f} -> {losses[-1]:.4f}")
     assert len(losses) >= 3 and losses[-1] < 0.7 * losses[0]
 
 
@@ -129,3 +131,10 @@ def test_bad_input_is_one_line_naming_it(tiny, checkpoint, held_out_line, tmp_pa
              "missing_melody": "nope.mid", "empty_midi": "empty.mid", "missing_ckpt": "nope.ckpt",
              "foreign_ckpt": "foreign.ckpt", "diverged_ckpt": "diverged.ckpt", "empty_folder": "empty"}[case]
     assert named in err[0]
+
+
+def test_plan_prints_the_cost_of_the_paper_preset(tiny, capsys):
+    assert tiny.run("plan", "--config", "paper", "--gpus", "8", "system=p_mtl") == 0
+    out = capsys.readouterr().out
+    assert "8 x A100" in out and "parameters" in out and "projected wall time" in out
+    assert "14,000" in out and "speech encoder" in out and "phoneme head" in out
