@@ -140,31 +140,39 @@ def plan(spec: PlanSpec, gpus: int, nodes: int = 1, gpu: str = "a100", probe_ite
     }
 
 
-def _si(x: float, unit: str = "") -> str:
+def si(x: float, unit: str = "") -> str:
     for factor, prefix in ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
         if abs(x) >= factor:
             return f"{x / factor:.3g} {prefix}{unit}"
     return f"{x:.3g} {unit}".strip()
 
 
+def duration(hours: float) -> str:
+    """``hours`` as hours, minutes or seconds, whichever reads best: 32.6 h, 4.1 min, 40 s."""
+    if hours >= 1:
+        return f"{hours:.1f} h"
+    return f"{hours * 60:.1f} min" if hours * 60 >= 1 else f"{hours * 3600:.0f} s"
+
+
 def format_plan(p: dict) -> str:
     """The plan as a two-column markdown table, then its assumptions."""
-    paper = ", ".join(f"{k} {_si(v)}" for k, v in p["paper_params"].items()) or "not given"
-    parts = ", ".join(f"{k} {_si(v)}" for k, v in p["parts"].items())
+    paper = ", ".join(f"{k} {si(v)}" for k, v in p["paper_params"].items()) or "not given"
+    parts = ", ".join(f"{k} {si(v)}" for k, v in p["parts"].items())
     loader = ("no data prepared" if p["loader_items_per_s"] is None else
               f"{p['loader_items_per_s']:.1f} items/s per process -> {p['loader_workers_needed']} loader "
               "processes in all")
     rows = [
         ("GPUs", f"{p['world']} x {p['gpu']} ({p['nodes']} node(s))"),
-        ("parameters", f"{_si(p['params'])}" + (f" ({parts})" if parts else "") + f"; paper: {paper}"),
+        ("parameters", f"{si(p['params'])}" + (f" ({parts})" if parts else "") + f"; paper: {paper}"),
         ("batch per rank / steps", f"{p['batch_per_rank']} / {p['max_steps']:,}"),
-        ("FLOPs per step per rank", _si(p["flops_per_step"], "FLOP")),
+        ("FLOPs per step per rank", si(p["flops_per_step"], "FLOP")),
         ("memory per rank", f"{p['activation_gb']:.2f} GB activations + {p['state_gb']:.2f} GB weights, "
                             "gradients, Adam"),
         ("all-reduce per step per rank", f"{p['allreduce_mb']:.1f} MB ({p['comm_s'] * 1e3:.1f} ms)"),
         ("step time", f"{p['step_s'] * 1e3:.1f} ms (compute {p['compute_s'] * 1e3:.1f} ms)"),
         ("data needed", f"{p['items_per_s_needed']:.0f} items/s; {loader}"),
-        ("projected wall time", f"{p['hours']:.1f} h ({p['hours_overlapped']:.1f} h with the all-reduce overlapped)"),
+        ("projected wall time", f"{duration(p['hours'])} ({duration(p['hours_overlapped'])} with the all-reduce "
+                                "overlapped)"),
     ]
     table = "| | |\n|---|---|\n" + "\n".join(f"| {a} | {b} |" for a, b in rows)
     return f"{table}\n\nAssumptions: {p['assumptions']}." + (f" {p['notes']}" if p["notes"] else "") + "\n"

@@ -141,4 +141,4 @@ def pool_models(per_model: list[dict]) -> dict:
                            "figure3": {p: f["cross"] for p, f in m["figure3"].items()}} for m in per_model],
             "table2": table2, "figure3": figure3,
             "lineup": {k: np.sum([m["lineup"][k] for m in per_model], 0).tolist() for k in ("test", "control")},
-            "new_inputs": [row for m in per_model for row in m["new_inputs"]]}
+            "new_inputs_rows": [row for m in per_model for row in m["new_inputs"]]}

@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 from common.errors import InputError
+from common.plan import duration, si
 from common.report.site import PAPERS
 
 BEGIN = "<!-- results:begin: written by `make readme-results` from docs/results/default/*/results.json -->"
@@ -97,9 +98,12 @@ def plan_block(folder: Path) -> str:
         given = ", ".join(f"{k} {_count(v)}" for k, v in p["paper_params"].items()) or "not given"
         loader = "no data prepared" if p["loader_workers_needed"] is None else str(p["loader_workers_needed"])
         rows.append(f"| {paper.package} | {p['world']} x {p['gpu']} | {_count(p['params'])} ({given}) | "
-                    f"{p['flops_per_step'] / 1e12:.3g} TFLOP | {p['activation_gb'] + p['state_gb']:.2f} GB | "
-                    f"{p['allreduce_mb']:.1f} MB | {p['max_steps']:,} | {p['hours']:.1f} h | {loader} |")
+                    f"{si(p['flops_per_step'], 'FLOP')} | {p['activation_gb'] + p['state_gb']:.2f} GB | "
+                    f"{p['allreduce_mb']:.1f} MB | {p['max_steps']:,} | {duration(p['hours'])} | {loader} |")
     notes = [f"Assumptions: {a}." for a in sorted(assumptions)]
+    notes.append("The projection counts FLOPs and all-reduce bytes only: a step of a few milliseconds or less is "
+                 "bound by kernel launches and the data loader instead, which it does not model. The loader column "
+                 "is measured only where the preset's data is on this machine (`DATA=`).")
     return "\n".join([PLAN_BEGIN, "", *rows, "", *notes, "", PLAN_END])
 
 

@@ -64,10 +64,10 @@ def test_eval_writes_the_report_over_models(trained):
     assert np.array(raw["lineup"]["test"]).sum() == 2 * 2 == np.array(raw["lineup"]["control"]).sum()
     pair = "brass_acoustic_000:string_acoustic_000"
     assert list(raw["figure3"]) == [pair] and 0 <= raw["figure3"][pair]["p_top1"] <= 1
-    rows = raw["new_inputs"]
+    rows = raw["new_inputs"]["rows"]
     assert {(r["seed"], r["threads"]) for r in rows} == {(0, 1), (1, 1)}
     assert {r["input"] for r in rows} == {"flute", "oboe"}
-    assert raw["on_new_inputs"]["targets"]
+    assert raw["new_inputs"]["targets"] and raw["new_inputs_rows"] == rows
     first, second = (np.array(m["figure3"][pair]) for m in raw["per_model"])
     assert not np.array_equal(first, second)  # each seed reached its own model
     np.testing.assert_allclose(raw["figure3"][pair]["cross"], (first + second) / 2)
