@@ -29,7 +29,7 @@ MUTANTS = [
            "filterbank = chroma_filterbank(sample_rate, n_fft, n_chroma, 0.0, x.device, x.dtype)",
            "chroma ignores its tuning argument (every tone read at A440)", (CONVERSIONS,)),
     Mutant("onehot-keeps-silence", "common/filterbanks.py", "return onehot * (peak > threshold)", "return onehot",
-           "one-hot chroma marks a pitch class on silent frames", ("tests/common/test_spectral.py",)),
+           "one-hot chroma marks a pitch class on silent frames", ("tests/common/test_filterbanks.py",)),
     # mu-law
     Mutant("mulaw-floor", "common/mulaw.py", "return ((companded + 1) / 2 * mu + 0.5).to(torch.int64)",
            "return ((companded + 1) / 2 * mu).to(torch.int64)", "mu-law codes truncated instead of rounded",

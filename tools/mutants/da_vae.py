@@ -5,7 +5,7 @@ from tools.mutate import Mutant
 
 SCORES = "tests/da_vae/test_scores.py"
 KEYS = "tests/da_vae/test_keys.py"
-MODELS = "tests/da_vae/test_models.py"
+LOSSES = "tests/da_vae/test_losses.py"
 CLAIMS = "tests/da_vae/test_claims.py"
 NEW = "tests/da_vae/test_new_inputs.py"
 
@@ -35,12 +35,12 @@ MUTANTS = [
            "return voice.numpy()", "`separate` returns the voice at the z-scored mixture's scale", (SCORES,)),
     # every loss weight and schedule key changes training
     Mutant("alpha-ignored", "da_vae/module.py", 'return {"loss": rec + self.hparams.alpha * mse,',
-           'return {"loss": rec + mse,', "`task.alpha` ignored: the DAE regulariser always has weight 1", (MODELS,)),
+           'return {"loss": rec + mse,', "`task.alpha` ignored: the DAE regulariser always has weight 1", (LOSSES,)),
     Mutant("kl-dropped", "da_vae/module.py", 'return {"loss": rec + kl, "rec": rec, "kl": kl}',
-           'return {"loss": rec, "rec": rec, "kl": kl}', "the VAE trains without its KL term", (MODELS,)),
+           'return {"loss": rec, "rec": rec, "kl": kl}', "the VAE trains without its KL term", (LOSSES,)),
     Mutant("wt-always", "da_vae/module.py", "        if self.hparams.init_from_source:\n",
            "        if True:\n", "`task.init_from_source=false` still copies the source weights (+wt always)",
-           (MODELS,)),
+           (LOSSES,)),
     Mutant("lr-ignored", "da_vae/module.py", 'lr=o["lr"], betas=tuple(o["betas"])', 'lr=1e-3, betas=tuple(o["betas"])',
            "`optim.lr` ignored (Adam at the paper's 1e-3 whatever the config)", (KEYS,)),
     Mutant("separation-steps-ignored", "da_vae/table3.py", "steps = cfg.eval.separation_steps or cfg.trainer.max_steps",
