@@ -9,7 +9,7 @@ from omegaconf import OmegaConf
 
 from da_vae import experiments, table3, training
 from da_vae.module import SourceVAE, TargetDAE, TargetEncoder
-from tests.da_vae.test_models import stage_args, trained_source
+from tests.da_vae.test_losses import stage_args, trained_source
 
 
 @pytest.mark.parametrize("make", [

@@ -13,7 +13,7 @@ import torch.multiprocessing as mp
 from common.lightning import load_config
 from da_vae.config import DaVaeConfig
 from da_vae.module import SourceVAE, TargetEncoder
-from tests.da_vae.test_models import stage_args, trained_source
+from tests.da_vae.test_losses import stage_args, trained_source
 
 
 def paper_config(*overrides):

@@ -181,7 +181,7 @@ def test_each_stage_draws_the_tensors_its_example_image_names():
     (bottom), the estimate and the mixture (top); "input_over_reconstruction" the reconstruction under the input;
     "z_over_z_star" z* under z."""
     from da_vae.module import SourceVAE, TargetDAE, TargetEncoder, segment_strip
-    from tests.da_vae.test_models import separation_set, stage_args, trained_source
+    from tests.da_vae.test_losses import separation_set, stage_args, trained_source
 
     source = trained_source()
     voice, mixture = separation_set(n=4)
