@@ -78,4 +78,8 @@ MUTANTS = [
            'load_checkpoint(path, PACKAGE)["global_step"] >= cfg.trainer.max_steps', "True",
            "an eval reuses a killed run's checkpoint short of trainer.max_steps",
            (T + "test_eval.py::test_a_killed_run_is_resumed_not_reused",)),
+    # issue 28: each bad-input fix reverted
+    Mutant("blend-short-unnamed", "music_translation/verbs.py", "(str(args.a), str(args.b)), pool / rate)", ")",
+           "blend says \"b: too short\" in latent frames instead of naming the short file",
+           (T + "test_verbs.py::test_verbs_check_files_before_any_work",)),
 ]

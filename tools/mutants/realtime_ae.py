@@ -70,4 +70,28 @@ MUTANTS = [
            'scheduled_pitch(name, numbers * ix["hop_length"] / ix["sample_rate"]',
            'scheduled_pitch(name, numbers / ix["sample_rate"]', "label truth read at frame numbers taken as "
            "samples", (CHECKS,)),
+    # issue 28: each bad-input fix reverted
+    Mutant("render-binary-traceback", "realtime_ae/synth.py", "except (UnicodeDecodeError, csv.Error) as err:",
+           "except csv.Error as err:", "render of a binary file as CSV is a UnicodeDecodeError traceback",
+           (VERBS + "::test_render_refuses_a_bad_trajectory_in_one_line",)),
+    Mutant("negative-time-accepted", "realtime_ae/synth.py",
+           '        if rows[-1]["time"] < 0:\n'
+           '            raise InputError(f"{where}: time={rows[-1][\'time\']:g} is negative; times are seconds '
+           'from 0")\n',
+           "", "a trajectory row with a negative time is accepted",
+           (VERBS + "::test_render_refuses_a_bad_trajectory_in_one_line",)),
+    Mutant("nan-latent-accepted", "realtime_ae/synth.py",
+           "    if not math.isfinite(value):\n"
+           '        raise InputError(f"{where}: {column}={row[column]} is not a finite number; give a value in '
+           'the latent range")\n', "", "a NaN (or inf) value in a trajectory CSV is accepted",
+           (VERBS + "::test_render_refuses_a_bad_trajectory_in_one_line",)),
+    Mutant("extra-z-ignored", "realtime_ae/synth.py", 'extra = [c for c in header if c not in (*needed, "volume")]',
+           "extra = []", "render ignores z columns beyond the decoder's bottleneck",
+           (VERBS + "::test_render_refuses_a_bad_trajectory_in_one_line",)),
+    Mutant("synth-keys-unchecked", "realtime_ae/verbs.py",
+           '    check_synth(cfg.synth)\n    out = checks.output_file(args.out, "--out", (".wav", ".flac", ".ogg"), '
+           'inputs=[args.trajectory])',
+           '    out = checks.output_file(args.out, "--out", (".wav", ".flac", ".ogg"), inputs=[args.trajectory])',
+           "render does not check the synth keys before the work (a bad phase is a traceback in the engine)",
+           (VERBS + "::test_bad_synth_keys_are_one_line_before_any_work",)),
 ]

@@ -84,4 +84,20 @@ MUTANTS = [
            'checks.output_file(out, "--out", WRITE_FORMATS, [*inputs, melody])',
            'checks.output_file(out, "--out", WRITE_FORMATS)', "convert overwrites its input with --out",
            (T + "test_faults.py",)),
+    # issue 28: each bad-input fix reverted
+    Mutant("convert-b1-accepted", "speech2sing/inference.py",
+           'if system["source"] != "speech" or system["align"] != "uniform" or not system["melody"]:',
+           'if system["source"] != "speech" or system["align"] != "uniform":',
+           "convert accepts a B1 checkpoint (no melody input: the melody is ignored)",
+           (T + "test_faults.py::test_a_checkpoint_that_cannot_follow_the_melody_is_refused_naming_its_path",)),
+    Mutant("convert-refusal-unnamed", "speech2sing/inference.py",
+           'raise InputError(f"{where}: a checkpoint of system', 'raise InputError(f"a checkpoint of system',
+           "convert's refusal of a singing_ae (or B1, PhSync) checkpoint does not name its path",
+           (T + "test_faults.py::test_a_checkpoint_that_cannot_follow_the_melody_is_refused_naming_its_path"
+                "[singing_ae]",)),
+    Mutant("transpose-unbounded", "speech2sing/verbs.py",
+           'checks.finite("--transpose", args.transpose, -48, 48,',
+           'checks.finite("--transpose", args.transpose, None, None,',
+           "convert accepts --transpose 1000 (refused later, if at all, by the melody range)",
+           (T + "test_faults.py::test_a_melody_outside_the_trained_range_is_refused[transpose_1000]",)),
 ]
