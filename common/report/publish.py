@@ -95,9 +95,9 @@ def plan_block(folder: Path) -> str:
             continue
         p = json.loads(path.read_text())
         assumptions.add(p["assumptions"])
-        given = ", ".join(f"{k} {_count(v)}" for k, v in p["paper_params"].items()) or "not given"
+        given = ", ".join(f"{k} {si(v)}" for k, v in p["paper_params"].items()) or "not given"
         loader = "no data prepared" if p["loader_workers_needed"] is None else str(p["loader_workers_needed"])
-        rows.append(f"| {paper.package} | {p['world']} x {p['gpu']} | {_count(p['params'])} ({given}) | "
+        rows.append(f"| {paper.package} | {p['world']} x {p['gpu']} | {si(p['params'])} ({given}) | "
                     f"{si(p['flops_per_step'], 'FLOP')} | {p['activation_gb'] + p['state_gb']:.2f} GB | "
                     f"{p['allreduce_mb']:.1f} MB | {p['max_steps']:,} | {duration(p['hours'])} | {loader} |")
     notes = [f"Assumptions: {a}." for a in sorted(assumptions)]
@@ -105,10 +105,6 @@ def plan_block(folder: Path) -> str:
                  "bound by kernel launches and the data loader instead, which it does not model. The loader column "
                  "is measured only where the preset's data is on this machine (`DATA=`).")
     return "\n".join([PLAN_BEGIN, "", *rows, "", *notes, "", PLAN_END])
-
-
-def _count(n: float) -> str:
-    return f"{n / 1e6:.3g} M" if n >= 1e5 else f"{n / 1e3:.3g} k"
 
 
 def update_readme(readme: Path, block: str, begin: str = BEGIN, end: str = END) -> None:
