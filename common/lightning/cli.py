@@ -38,10 +38,13 @@ class Verb:
     keys: tuple[tuple[str, str], ...] = ()  # (key=VALUE, what it does): config keys this verb reads, in its --help
 
     def function(self) -> Callable[[DictConfig, argparse.Namespace], int | None]:
-        if callable(self.run):
-            return self.run
-        module, _, name = self.run.partition(":")
-        return getattr(importlib.import_module(module), name)
+        return self.run if callable(self.run) else resolve(self.run)
+
+
+def resolve(name: str) -> Callable:
+    """The function a ``"module:function"`` name stands for, imported now."""
+    module, _, attr = name.partition(":")
+    return getattr(importlib.import_module(module), attr)
 
 
 def _print_config(cfg: DictConfig, args: argparse.Namespace) -> None:

@@ -7,37 +7,31 @@ importing this module (and ``--help``) never imports torch or Lightning.
 from __future__ import annotations
 
 import argparse
-import importlib
 
 from omegaconf import DictConfig
 
-from common.lightning.cli import Verb
+from common.lightning.cli import Verb, resolve
 
 GPU_CLASSES = ("a100", "h100")  # the keys of common.plan.GPUS
-
-
-def _function(name: str):
-    module, _, attr = name.partition(":")
-    return getattr(importlib.import_module(module), attr)
 
 
 def _train(train: str, cfg: DictConfig, args: argparse.Namespace) -> None:
     from pytorch_lightning.utilities import rank_zero_only
 
-    paths = _function(train)(cfg)
+    paths = resolve(train)(cfg)
     if rank_zero_only.rank == 0:  # under DDP every rank runs the verb; one prints
         for path in paths if isinstance(paths, (list, tuple)) else [paths]:
             print(f"checkpoint: {path}")
 
 
 def _evaluate(evaluate: str, cfg: DictConfig, args: argparse.Namespace) -> None:
-    print(f"report: {_function(evaluate)(cfg)}")
+    print(f"report: {resolve(evaluate)(cfg)}")
 
 
 def _models(listing: str, cfg: DictConfig, args: argparse.Namespace) -> int:
     from common.lightning.registry import print_models
 
-    return print_models(_function(listing)(cfg))
+    return print_models(resolve(listing)(cfg))
 
 
 def train_verb(help: str, train: str, keys: tuple[tuple[str, str], ...] = ()) -> Verb:
