@@ -8,7 +8,8 @@ batch of the preset's shapes, the loss of one step, the real training loader whe
   items and scaled to the preset's batch (linear in the batch for every layer the project uses);
 - activation memory per rank: the bytes autograd saves for backward, measured the same way, plus weights,
   gradients and Adam's two moments (16 bytes per fp32 parameter);
-- the data loader's throughput on this CPU, against what N GPUs consume;
+- the data loader's throughput on this CPU, against what N GPUs consume (when the preset's own data is not
+  prepared, on the default preset's synthetic corpus read with the preset's shapes, labelled a stand-in);
 - projected wall time on N A100- or H100-class GPUs: ``max_steps * (compute + all-reduce)``, with compute =
   FLOPs / (peak * MFU) and the all-reduce not overlapped (an upper bound; full overlap gives ``max``);
 - DDP communication: a ring all-reduce sends ``2 (W - 1) / W`` times the gradient bytes per rank and step.
@@ -49,7 +50,9 @@ class PlanSpec:
     """One training step of a preset. ``make_batch(n)`` returns a batch of ``n`` items with the preset's
     shapes; ``loss(batch)`` runs the step's forward pass(es) and returns the scalar to backpropagate (every
     optimiser of the step summed); ``loader()`` returns the real training batches, or None when the data is not
-    prepared; ``paper_params`` maps a part to the paper's parameter count."""
+    prepared; ``stand_in()`` returns the same loader on the default preset's synthetic corpus (None when that is
+    not built either), measured in its place and labelled so; ``paper_params`` maps a part to the paper's
+    parameter count."""
 
     model: torch.nn.Module
     make_batch: Callable[[int], Any]
@@ -57,6 +60,7 @@ class PlanSpec:
     batch_size: int
     max_steps: int
     loader: Callable[[], Iterable | None] | None = None
+    stand_in: Callable[[], Iterable | None] | None = None
     paper_params: dict[str, int] = field(default_factory=dict)
     parts: dict[str, torch.nn.Module] = field(default_factory=dict)
     notes: str = ""
@@ -119,10 +123,13 @@ def plan(spec: PlanSpec, gpus: int, nodes: int = 1, gpu: str = "a100", probe_ite
     comm_s = sent / (bandwidth * 1e9)
     step_s = compute_s + comm_s
     consume = world * spec.batch_size / step_s
-    rate = None
-    if spec.loader is not None:
-        batches = spec.loader()
-        rate = loader_rate(batches, loader_seconds) if batches is not None else None
+    rate, source = None, "none prepared"
+    for name, make in (("the preset's data", spec.loader), ("the default's synthetic corpus, a stand-in",
+                                                            spec.stand_in)):
+        batches = make() if make is not None else None
+        if batches is not None:
+            rate, source = loader_rate(batches, loader_seconds), name
+            break
     return {
         "gpu": device.name, "gpus_per_node": gpus, "nodes": nodes, "world": world,
         "params": params, "parts": {k: parameters(m) for k, m in spec.parts.items()},
@@ -131,13 +138,24 @@ def plan(spec: PlanSpec, gpus: int, nodes: int = 1, gpu: str = "a100", probe_ite
         "state_gb": params * ADAM_BYTES_PER_PARAM / 1e9, "compute_s": compute_s, "allreduce_mb": sent / 1e6,
         "comm_s": comm_s, "step_s": step_s, "hours": spec.max_steps * step_s / 3600,
         "hours_overlapped": spec.max_steps * max(compute_s, comm_s) / 3600,
-        "items_per_s_needed": consume, "loader_items_per_s": rate,
+        "items_per_s_needed": consume, "loader_items_per_s": rate, "loader_data": source,
         "loader_workers_needed": math.ceil(consume / rate) if rate else None,
         "assumptions": f"{device.name}: {device.tflops:g} TFLOPS TF32 peak at MFU {MFU:g}; all-reduce over "
                        f"{bandwidth:g} GB/s ({'NVLink' if nodes == 1 else 'inter-node'}), not overlapped; "
                        "loader measured in one process on this CPU",
         "notes": spec.notes,
     }
+
+
+def stand_in_config(cfg, schema: type, package: str, keys: tuple[str, ...]):
+    """``cfg`` reading the default preset's corpus instead of its own: the default's ``data.<key>`` for each of
+    ``keys`` (where the corpus is, which one, its size), every other key (rate, segment, batch) the preset's."""
+    from omegaconf import OmegaConf
+
+    from common.lightning.config import load_config
+
+    default = load_config(schema, package, "default")
+    return OmegaConf.merge(cfg, {"data": {k: default.data[k] for k in keys}})
 
 
 def si(x: float, unit: str = "") -> str:
@@ -159,8 +177,8 @@ def format_plan(p: dict) -> str:
     paper = ", ".join(f"{k} {si(v)}" for k, v in p["paper_params"].items()) or "not given"
     parts = ", ".join(f"{k} {si(v)}" for k, v in p["parts"].items())
     loader = ("no data prepared" if p["loader_items_per_s"] is None else
-              f"{p['loader_items_per_s']:.1f} items/s per process -> {p['loader_workers_needed']} loader "
-              "processes in all")
+              f"{p['loader_items_per_s']:.1f} items/s per process on {p['loader_data']} -> "
+              f"{p['loader_workers_needed']} loader processes in all")
     rows = [
         ("GPUs", f"{p['world']} x {p['gpu']} ({p['nodes']} node(s))"),
         ("parameters", f"{si(p['params'])}" + (f" ({parts})" if parts else "") + f"; paper: {paper}"),

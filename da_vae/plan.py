@@ -13,9 +13,12 @@ from omegaconf import DictConfig, OmegaConf
 
 from common.corpora import corpus_status, resolve_size
 from common.errors import InputError
-from common.plan import PlanSpec
+from common.plan import PlanSpec, stand_in_config
 from da_vae import data
+from da_vae.config import DaVaeConfig
 from da_vae.module import SourceVAE, TargetDAE, TargetEncoder
+
+STAND_IN = ("root", "synthetic", "corpus_size")  # the default's synthetic MAPS / MIR-1K when no real data is there
 
 
 def bands(cfg: DictConfig) -> tuple[int, int]:
@@ -73,6 +76,8 @@ def plan_spec(cfg: DictConfig) -> PlanSpec:
     name = "target DAE" if task == "separation" else "target encoder"
     return PlanSpec(model=torch.nn.ModuleDict({"source": source.vae, "target": target.target_model}),
                     make_batch=make_batch, loss=loss, batch_size=d.batch_size, max_steps=cfg.trainer.max_steps,
-                    loader=lambda: _loader(cfg), parts={"source VAE": source.vae, name: target.target_model},
+                    loader=lambda: _loader(cfg),
+                    stand_in=lambda: _loader(stand_in_config(cfg, DaVaeConfig, "da_vae", STAND_IN)),
+                    parts={"source VAE": source.vae, name: target.target_model},
                     notes=f"Task {task}: one step = one step of each of the two stages (each trains "
                           f"{cfg.trainer.max_steps:,} steps); the paper gives no parameter counts.")

@@ -108,7 +108,8 @@ def plan_spec(cfg: DictConfig):
     import torch.nn.functional as F
     from omegaconf import OmegaConf
 
-    from common.plan import PlanSpec
+    from common.plan import PlanSpec, stand_in_config
+    from music_translation.config import MusicTranslationConfig
     from music_translation.models import TranslationNet
 
     net = TranslationNet(OmegaConf.to_container(cfg.model, resolve=True), list(cfg.data.domains))
@@ -120,19 +121,30 @@ def plan_spec(cfg: DictConfig):
         confusion = F.cross_entropy(net.confusion(latent.detach()), target)
         return confusion + net.autoencoder_loss(latent, batch["codes"], 0, cfg.optim.confusion_weight)[0]
 
-    def loader():
+    def loader(cfg: DictConfig):
         names = list(cfg.data.domains)
         if not all((data.cache_dir(cfg, d) / "train.json").is_file() for d in names):
             return None
         audio = [data.DomainAudio(cfg, d, "train") for d in names]
         return data.RandomSegmentBatches(audio, cfg.data.batch_size, length, 60, cfg.run.seed)
 
+    def stand_in():
+        """The default's synthetic domains, cached at this preset's rate (seconds) if that corpus is built."""
+        standin = stand_in_config(cfg, MusicTranslationConfig, "music_translation", ("root", "corpus", "domains"))
+        if not (Path(standin.data.root) / "manifest.json").is_file():
+            return None
+        for domain in standin.data.domains:
+            data.prepare_domain(standin, domain)
+        return loader(standin)
+
     return PlanSpec(model=net, make_batch=lambda n: {"codes": torch.randint(0, 256, (n, length))}, loss=loss,
-                    batch_size=cfg.data.batch_size, max_steps=cfg.trainer.max_steps, loader=loader,
+                    batch_size=cfg.data.batch_size, max_steps=cfg.trainer.max_steps,
+                    loader=lambda: loader(cfg), stand_in=stand_in,
                     parts={"encoder": net.encoder, "decoders": net.decoders, "confusion": net.confusion},
                     notes="The paper gives sizes (3x10x128 encoder, 4x10x128 decoders, 64-d latent), not parameter "
-                          "counts. Every rank holds all decoders and all-reduces all their gradients each step "
-                          "(docs/music_translation.md).")
+                          "counts. The pitch augmentation runs batched in the training step on the GPU "
+                          "(elementwise, not counted), so the loader only cuts segments. Every rank holds all "
+                          "decoders and all-reduces all their gradients each step (docs/music_translation.md).")
 
 
 def plan(cfg: DictConfig, args: argparse.Namespace) -> None:

@@ -72,7 +72,9 @@ def plan(cfg: DictConfig, args: argparse.Namespace) -> None:
     import torch
     from omegaconf import OmegaConf
 
-    from common.plan import PlanSpec, run_plan
+    from common.corpora import corpus_status
+    from common.plan import PlanSpec, run_plan, stand_in_config
+    from speech2sing.config import Speech2SingConfig
     from speech2sing.module import Speech2SingModule
 
     switches = training.system_switches(cfg)
@@ -87,12 +89,14 @@ def plan(cfg: DictConfig, args: argparse.Namespace) -> None:
         frames, source = ((int(np.mean([s.Y.shape[1] for s in samples])), "the mean training sample") if samples
                           else (250, "assumed: no data prepared"))
 
-    def loader():
-        if samples is None:
-            return None
-        module_data = data.PairDataModule(cfg, switches["align"], switches["source"])
+    def loader(c: DictConfig):
+        module_data = data.PairDataModule(c, switches["align"], switches["source"])
         module_data.setup()
         return module_data.train_dataloader()
+
+    def stand_in():
+        standin = stand_in_config(cfg, Speech2SingConfig, "speech2sing", ("root", "synthetic", "corpus_size"))
+        return loader(standin) if corpus_status("nus48e", standin.data.root) is not None else None
 
     def batch(n: int):
         generator = torch.Generator().manual_seed(0)
@@ -105,7 +109,8 @@ def plan(cfg: DictConfig, args: argparse.Namespace) -> None:
     parts = {"speech encoder": network.speech_encoder, "melody encoder": network.melody_encoder,
              "phoneme head": network.phone_head}
     spec = PlanSpec(model=module, make_batch=batch, loss=lambda b: module.losses(b)["loss"],
-                    batch_size=cfg.data.batch_size, max_steps=cfg.trainer.max_steps, loader=loader,
+                    batch_size=cfg.data.batch_size, max_steps=cfg.trainer.max_steps,
+                    loader=lambda: None if samples is None else loader(cfg), stand_in=stand_in,
                     parts={k: m for k, m in parts.items() if m is not None},
                     notes=f"System {cfg.system}; items of {frames} frames ({source}); the paper gives no parameter "
                           "count.")

@@ -97,13 +97,16 @@ def plan_block(folder: Path) -> str:
         assumptions.add(p["assumptions"])
         given = ", ".join(f"{k} {si(v)}" for k, v in p["paper_params"].items()) or "not given"
         loader = "no data prepared" if p["loader_workers_needed"] is None else str(p["loader_workers_needed"])
+        if "stand-in" in p.get("loader_data", ""):
+            loader += " (stand-in)"
         rows.append(f"| {paper.package} | {p['world']} x {p['gpu']} | {si(p['params'])} ({given}) | "
                     f"{si(p['flops_per_step'], 'FLOP')} | {p['activation_gb'] + p['state_gb']:.2f} GB | "
                     f"{p['allreduce_mb']:.1f} MB | {p['max_steps']:,} | {duration(p['hours'])} | {loader} |")
     notes = [f"Assumptions: {a}." for a in sorted(assumptions)]
     notes.append("The projection counts FLOPs and all-reduce bytes only: a step of a few milliseconds or less is "
                  "bound by kernel launches and the data loader instead, which it does not model. The loader column "
-                 "is measured only where the preset's data is on this machine (`DATA=`).")
+                 "is measured on the preset's data where it is on this machine (`DATA=`), else, marked stand-in, "
+                 "on the default's synthetic corpus read at the preset's sample rate, segment and batch.")
     return "\n".join([PLAN_BEGIN, "", *rows, "", *notes, "", PLAN_END])
 
 

@@ -48,3 +48,18 @@ def test_plan_measures_the_loader_and_writes_json(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "4 x H100" in out and "paper: mlp 800" in out and "projected wall time" in out
     assert "no data prepared" in format_plan(plan(mlp_spec(), 1))
+
+
+def test_plan_measures_the_stand_in_only_when_the_preset_has_no_data_and_says_so():
+    batches = [(torch.zeros(8, A),)] * 60
+    spec = mlp_spec(loader=lambda: None)
+    spec.stand_in = lambda: batches
+    result = plan(spec, 1)
+    assert result["loader_items_per_s"] > 0 and "stand-in" in result["loader_data"]
+    assert "a stand-in" in format_plan(result)
+    spec.loader = lambda: batches
+    spec.stand_in = lambda: pytest.fail("the stand-in is read although the preset's data is there")
+    assert plan(spec, 1)["loader_data"] == "the preset's data"
+    spec.loader = lambda: None
+    spec.stand_in = lambda: None
+    assert plan(spec, 1)["loader_items_per_s"] is None
