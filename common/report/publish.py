@@ -64,7 +64,7 @@ def results_block(out: Path, link_base: str) -> str:
     """The README table of the published results under ``out`` (links relative to the README)."""
     rows = ["| paper | headline: ours / paper | claims that hold | On new inputs: targets met | eval wall time |",
             "|---|---|---|---|---|"]
-    dates, machines = set(), set()
+    dates, machines, seconds = set(), set(), []
     for paper in PAPERS:
         path = out / paper.package / "results.json"
         if not path.is_file():
@@ -77,9 +77,12 @@ def results_block(out: Path, link_base: str) -> str:
         claims = r.get("claims", [])
         held = sum(c["holds"] for c in claims)
         minutes = f"{r['seconds'] / 60:.1f} min" if r.get("seconds") else "–"
+        seconds.append(r.get("seconds"))
         rows.append(f"| [{paper.package}]({link_base}/{paper.package}/README.md) | {headline} | {held} of "
                     f"{len(claims)} | {_targets(r)} | {minutes} |")
     when = f"Computed on {', '.join(sorted(dates))} on {'; '.join(sorted(machines))}."
+    if len(seconds) == len(PAPERS) and all(seconds):
+        when += f" The five evals took {sum(seconds) / 60:.1f} min of wall time in all."
     return "\n".join([BEGIN, "", when, "", *rows, "", END])
 
 

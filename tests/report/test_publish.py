@@ -34,7 +34,12 @@ def test_readme_block_is_written_from_the_published_results(tmp_path):
     assert "old numbers" not in text and text.endswith("more text\n")
     assert "| NCC: 0.51 / 0.84 | 2 of 3 | 3 of 4 | 2.0 min |" in text
     assert "Computed on 2026-12-05 on CPU X, 2 cores." in text
-    assert "| da_vae | not published |" in text
+    assert "| da_vae | not published |" in text and "in all" not in text  # a total only over all five
+    from common.report.site import PAPERS
+    for paper in [p for p in PAPERS if p.package != "music_translation"]:
+        write_result(reports, paper.package, held=1, targets=1, seconds=570.0)
+    assert publish.main(["--reports", str(reports), "--docs", str(docs), "--readme", str(readme)]) == 0
+    assert "The five evals took 40.0 min of wall time in all." in readme.read_text()
 
 
 def test_publish_refuses_an_empty_reports_folder_and_a_readme_without_markers(tmp_path):
