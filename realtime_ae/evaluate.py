@@ -196,9 +196,11 @@ def headline(specs: dict, mse: dict, seeds: list[int]) -> list[Headline]:
 def summary(cfg: DictConfig, specs: list[Spec], seeds: list[int], tests: dict) -> str:
     sizes = ", ".join(f"{c}: {len(p.split_rows('train'))} training / {len(f)} test frames from "
                       f"{len(p.split_clips('test'))} test clip(s)" for c, (p, f, _) in tests.items())
-    return (f"{len(specs)} autoencoders x {len(seeds)} seeds, each trained {cfg.trainer.max_epochs} epochs on one "
-            f"thread (batch {cfg.data.batch_size}, Adam {cfg.optim.lr:g}, MSE + L2 {cfg.optim.l2:g}) on the synthetic "
-            f"`scales` corpus (size {cfg.data.corpus_size}); hidden widths {list(cfg.model.hidden)}; {sizes}. The "
+    models = (f"{len(specs)} autoencoders x {len(seeds)} seeds, each trained {cfg.trainer.max_epochs} epochs on one "
+              f"thread (batch {cfg.data.batch_size}, Adam {cfg.optim.lr:g}, MSE + L2 {cfg.optim.l2:g})" if specs else
+              "No table model (eval.tables is empty)")
+    return (f"{models} on the synthetic `scales` corpus (size {cfg.data.corpus_size}); hidden widths "
+            f"{list(cfg.model.hidden)}" + (f"; {sizes}" if sizes else "") + ". The "
             f"synthesizer's model ({SYNTH.name}) is trained {cfg.eval.default_epochs} epochs with a log-magnitude term "
             f"(weight {cfg.eval.default_log_weight:g}) for seeds {list(cfg.eval.default_seeds)} under torch thread "
             f"settings {list(cfg.eval.threads)}; seed {cfg.eval.default_seeds[0]} on one thread is what `render`, "
