@@ -64,7 +64,7 @@ def results_block(out: Path, link_base: str) -> str:
     """The README table of the published results under ``out`` (links relative to the README)."""
     rows = ["| paper | headline: ours / paper | claims that hold | On new inputs: targets met | eval wall time |",
             "|---|---|---|---|---|"]
-    dates, machines, seconds = set(), set(), []
+    dates, machines, commits, seconds = set(), set(), set(), []
     for paper in PAPERS:
         path = out / paper.package / "results.json"
         if not path.is_file():
@@ -73,6 +73,7 @@ def results_block(out: Path, link_base: str) -> str:
         r = json.loads(path.read_text())
         dates.add(r.get("date", "?"))
         machines.add(r.get("machine", "?"))
+        commits.add(r.get("commit") or "not recorded")
         headline = "; ".join(f"{h['name']}: {h['ours']} / {h['paper']}" for h in r.get("headline", [])) or "–"
         claims = r.get("claims", [])
         held = sum(c["holds"] for c in claims)
@@ -80,7 +81,8 @@ def results_block(out: Path, link_base: str) -> str:
         seconds.append(r.get("seconds"))
         rows.append(f"| [{paper.package}]({link_base}/{paper.package}/README.md) | {headline} | {held} of "
                     f"{len(claims)} | {_targets(r)} | {minutes} |")
-    when = f"Computed on {', '.join(sorted(dates))} on {'; '.join(sorted(machines))}."
+    when = (f"Computed on {', '.join(sorted(dates))} on {'; '.join(sorted(machines))}, from commit "
+            f"{', '.join(sorted(commits))}.")
     if len(seconds) == len(PAPERS) and all(seconds):
         when += f" The five evals took {sum(seconds) / 60:.1f} min of wall time in all."
     return "\n".join([BEGIN, "", when, "", *rows, "", END])

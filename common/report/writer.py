@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import platform
+import subprocess
 from dataclasses import asdict
 from pathlib import Path
 
@@ -40,11 +41,26 @@ def machine() -> str:
     return f"{model or platform.processor() or platform.machine()}, {os.cpu_count()} cores"
 
 
+def commit() -> str | None:
+    """The project's git commit the report was computed from (short hash, ``+changes`` when tracked files differ
+    from it); None outside a git checkout."""
+    def git(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", *args], cwd=Path(__file__).parent, capture_output=True, text=True)
+
+    try:
+        head = git("rev-parse", "--short", "HEAD")
+    except OSError:  # no git on this machine
+        return None
+    if head.returncode != 0:
+        return None
+    return head.stdout.strip() + ("+changes" if git("diff", "--quiet", "HEAD").returncode else "")
+
+
 def summary(report: Report) -> dict:
     """What ``results.json`` holds besides the paper's own payload; the site index and ``make readme-results``
     read it."""
     return {"package": report.package, "title": report.title, "seconds": report.seconds,
-            "date": datetime.date.today().isoformat(), "machine": machine(),
+            "date": datetime.date.today().isoformat(), "machine": machine(), "commit": commit(),
             "headline": [{"name": h.name, "ours": h.text(h.ours), "paper": h.text(h.paper)} for h in report.headline],
             "claims": [asdict(c) for c in report.claims]}
 

@@ -18,7 +18,7 @@ def write_result(reports, package, held, targets, seconds=120.0):
     claims = [{"claim": f"c{i}", "holds": i < held, "evidence": ""} for i in range(3)]
     new_inputs = {"targets": [{"holds": i < targets} for i in range(4)]}
     (folder / "results.json").write_text(json.dumps({
-        "package": package, "seconds": seconds, "date": "2026-12-05", "machine": "CPU X, 2 cores",
+        "package": package, "seconds": seconds, "date": "2026-12-05", "machine": "CPU X, 2 cores", "commit": "abc1234",
         "headline": [{"name": "NCC", "ours": "0.51", "paper": "0.84"}], "claims": claims,
         "results": {"new_inputs": new_inputs}}))
 
@@ -33,7 +33,7 @@ def test_readme_block_is_written_from_the_published_results(tmp_path):
     text = readme.read_text()
     assert "old numbers" not in text and text.endswith("more text\n")
     assert "| NCC: 0.51 / 0.84 | 2 of 3 | 3 of 4 | 2.0 min |" in text
-    assert "Computed on 2026-12-05 on CPU X, 2 cores." in text
+    assert "Computed on 2026-12-05 on CPU X, 2 cores, from commit abc1234." in text
     assert "| da_vae | not published |" in text and "in all" not in text  # a total only over all five
     from common.report.site import PAPERS
     for paper in [p for p in PAPERS if p.package != "music_translation"]:

@@ -30,6 +30,16 @@ def test_toy_report_files_and_tables(toy_reports):
     assert html.count("<audio controls") == 3 and "<table>" in html
 
 
+def test_results_name_the_commit_they_were_computed_from(toy_reports):
+    summary = json.loads((toy_reports / "tests.toy_task" / "results.json").read_text())
+    if not (REPO / ".git").exists():
+        assert summary["commit"] is None
+        return
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
+    changed = subprocess.run(["git", "diff", "--quiet", "HEAD"], cwd=REPO).returncode != 0
+    assert summary["commit"] == head.stdout.strip() + ("+changes" if changed else "")
+
+
 def test_site_index_rows(toy_reports):
     index = (toy_reports / "README.md").read_text()
     assert "| [Toy task (tests)](tests.toy_task/README.md) | ok | val MSE, least squares:" in index
