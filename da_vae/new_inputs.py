@@ -99,6 +99,7 @@ def thread_checkpoint(cfg: DictConfig, seed: int, threads: int) -> str:
     ``<run.name>-threads<k>``."""
     run_cfg = cfg.copy()
     run_cfg.task.name, run_cfg.run.seed, run_cfg.ckpt_path, run_cfg.task.source_ckpt = "midi", seed, "last", None
+    run_cfg.threads = threads  # the run's config.yaml records the thread count it trained on
     if threads != 1:
         run_cfg.run.name = f"{cfg.run.name}-threads{threads}"
     previous = torch.get_num_threads()

@@ -36,6 +36,7 @@ def test_each_thread_setting_trains_in_its_own_run_on_that_many_threads(monkeypa
     calls = []
 
     def train_stage(cfg, stage):
+        assert cfg.threads == torch.get_num_threads()  # the run's recorded config says how it trained
         calls.append((cfg.run.name, cfg.run.seed, stage, torch.get_num_threads()))
 
     monkeypatch.setattr(new_inputs.training, "train_stage", train_stage)
