@@ -41,11 +41,11 @@ def machine() -> str:
     return f"{model or platform.processor() or platform.machine()}, {os.cpu_count()} cores"
 
 
-def commit() -> str | None:
-    """The project's git commit the report was computed from (short hash, ``+changes`` when tracked files differ
-    from it); None outside a git checkout."""
+def commit(directory: Path | None = None) -> str | None:
+    """The git commit of ``directory`` (default: this project's) a report was computed from: short hash, with
+    ``+changes`` when tracked files differ from it; None outside a git checkout."""
     def git(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(["git", *args], cwd=Path(__file__).parent, capture_output=True, text=True)
+        return subprocess.run(["git", *args], cwd=directory or Path(__file__).parent, capture_output=True, text=True)
 
     try:
         head = git("rev-parse", "--short", "HEAD")

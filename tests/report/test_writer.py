@@ -40,6 +40,23 @@ def test_results_name_the_commit_they_were_computed_from(toy_reports):
     assert summary["commit"] == head.stdout.strip() + ("+changes" if changed else "")
 
 
+def test_commit_is_marked_when_tracked_files_changed(tmp_path):
+    from common.report.writer import commit
+
+    def git(*args):
+        return subprocess.run(["git", "-c", "user.email=t@example.org", "-c", "user.name=t", *args], cwd=tmp_path,
+                              check=True, capture_output=True, text=True).stdout.strip()
+
+    git("init", "-q")
+    (tmp_path / "f.txt").write_text("a")
+    git("add", "f.txt")
+    git("commit", "-qm", "first")
+    head = git("rev-parse", "--short", "HEAD")
+    assert commit(tmp_path) == head
+    (tmp_path / "f.txt").write_text("b")
+    assert commit(tmp_path) == head + "+changes"
+
+
 def test_site_index_rows(toy_reports):
     index = (toy_reports / "README.md").read_text()
     assert "| [Toy task (tests)](tests.toy_task/README.md) | ok | val MSE, least squares:" in index

@@ -112,4 +112,13 @@ MUTANTS = [
            'half_made = (root / name).exists() or any(root.glob(f".{name}{PARTIAL_TAG}*"))', "half_made = False",
            "`corpus list` says \"missing\" for a half-made corpus",
            ("tests/faults/test_data_faults.py::test_corpus_list_names_a_half_made_corpus_and_how_to_rebuild_it",)),
+    Mutant("plan-stand-in-first", "common/plan.py",
+           "(\"the preset's data\", spec.loader), (\"the default's synthetic corpus, a stand-in\",",
+           "(\"the default's synthetic corpus, a stand-in\", spec.stand_in), (\"the preset's data\",",
+           "the plan measures the stand-in corpus although the preset's own data is there",
+           ("tests/common/test_plan.py",)),
+    Mutant("report-commit-unmarked", "common/report/writer.py",
+           '    return head.stdout.strip() + ("+changes" if git("diff", "--quiet", "HEAD").returncode else "")',
+           "    return head.stdout.strip()", "a report computed from changed files names the commit as if clean",
+           ("tests/report/test_writer.py",)),
 ]

@@ -90,4 +90,7 @@ MUTANTS = [
            (NEW,)),
     Mutant("new-inputs-threads-ignored", "da_vae/new_inputs.py", "    torch.set_num_threads(threads)\n",
            "    torch.set_num_threads(1)\n", "every thread setting's model trains on one thread", (NEW,)),
+    Mutant("new-inputs-threads-unrecorded", "da_vae/new_inputs.py",
+           "    run_cfg.threads = threads  # the run's config.yaml records the thread count it trained on\n", "",
+           "a thread setting's run records the preset's thread count, not the one it trained on", (NEW,)),
 ]
