@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 
 from da_vae.config import DaVaeConfig
-from tests.project import one_torch_thread, tiny_project  # noqa: F401 (fixtures)
+from tests.project import THREADS, one_torch_thread, tiny_project  # noqa: F401 (fixtures)
 
 # small networks and few steps: the tests check behaviour, not the paper's numbers
 SMALL = ["model.latent_dim=32", "model.channels=[32,64,128]", "model.hidden=128", "data.batch_size=16",
-         "trainer.checkpoint_every_n_steps=40", "trainer.limit_val_batches=2", "threads=1",
+         "trainer.checkpoint_every_n_steps=40", "trainer.limit_val_batches=2", f"threads={THREADS}",
          "logger.wandb=false"]
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 
 from gmvae_timbre import data
+from tests.project import THREADS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,7 +26,7 @@ def start_training(tiny, name: str, hash_seed: str, *overrides: str) -> subproce
 def finished_run(tiny, name: str, process: subprocess.Popen) -> Path:
     _, err = process.communicate(timeout=300)
     assert process.returncode == 0, err[-2000:]
-    return tiny.root / "runs" / "gmvae_timbre" / name / "gmvae-N50-seed0-threads1"
+    return tiny.root / "runs" / "gmvae_timbre" / name / f"gmvae-N50-seed0-threads{THREADS}"
 
 
 def training_losses(run: Path) -> list[tuple[str, str]]:

@@ -9,6 +9,7 @@ from torch.distributions import Independent, Normal, kl_divergence
 
 from gmvae_timbre.models import GaussianClasses, TimbrePitchVAE, kl_gaussians
 from gmvae_timbre.module import TimbrePitchModule
+from tests.project import THREADS
 
 FEATURES = {"sample_rate": 22050, "seconds": 0.5, "n_fft": 2048, "hop_length": 256, "frames": 43, "n_mels": 256,
             "fmin": 27.5, "fmax": 11000.0, "log_floor": 1e-5}
@@ -121,7 +122,7 @@ def test_training_stopped_and_resumed_ends_with_the_weights_of_one_uninterrupted
     assert tiny.run("train", *args, "run.name=split", "trainer.max_steps=12") == 0
     assert tiny.run("train", *args, "run.name=split", "trainer.max_steps=30", "ckpt_path=last") == 0
     runs = tiny.root / "runs" / "gmvae_timbre"
-    straight, split = (torch.load(runs / name / "gmvae-N50-seed0-threads1" / "checkpoints" / "last.ckpt",
+    straight, split = (torch.load(runs / name / f"gmvae-N50-seed0-threads{THREADS}" / "checkpoints" / "last.ckpt",
                                   weights_only=False) for name in ("straight", "split"))
     assert straight["global_step"] == split["global_step"] == 30 and straight["epoch"] == split["epoch"] == 14
     for key, value in straight["state_dict"].items():

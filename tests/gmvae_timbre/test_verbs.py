@@ -7,6 +7,7 @@ import torch
 
 from common.audio import load_audio, save_audio
 from gmvae_timbre import data, training
+from tests.project import THREADS
 
 SR, SAMPLES = 22050, 512 * 21
 
@@ -24,7 +25,8 @@ def other_checkpoints(tiny):
     paths = {}
     for kind, n in (("gmvae", 0), ("vae", 100)):
         assert tiny.run("train", f"model.kind={kind}", f"data.label_fraction={n}", "trainer.max_steps=20") == 0
-        paths[kind, n] = tiny.root / f"runs/gmvae_timbre/default/{kind}-N{n}-seed0-threads1/checkpoints/last.ckpt"
+        run = f"{kind}-N{n}-seed0-threads{THREADS}"
+        paths[kind, n] = tiny.root / f"runs/gmvae_timbre/default/{run}/checkpoints/last.ckpt"
     return paths
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from music_translation.config import MusicTranslationConfig
-from tests.project import TinyProject, one_torch_thread  # noqa: F401 (fixtures)
+from tests.project import THREADS, TinyProject, one_torch_thread  # noqa: F401 (fixtures)
 
 # 4 kHz, 100-sample frames, two-layer networks: the tests check behaviour, not the paper's numbers
 TINY = ["data.sample_rate=4000", "model.pool=100", "data.segment_seconds=0.1", "data.batch_size=4",
@@ -16,7 +16,7 @@ TINY = ["data.sample_rate=4000", "model.pool=100", "data.segment_seconds=0.1", "
         "trainer.limit_val_batches=3", "trainer.checkpoint_every_n_steps=20", "data.corpus_size=tiny",
         "eval.segments=3", "eval.segment_seconds=0.5", "eval.lineup_sets=2", "eval.classifier_steps=20",
         "augment.min_seconds=0.025", "augment.max_seconds=0.05",
-        "threads=1"]
+        f"threads={THREADS}"]
 
 
 class TranslationProject(TinyProject):

@@ -6,6 +6,7 @@ import json
 import numpy as np
 
 from music_translation import scores
+from tests.project import THREADS
 
 RATE = 8000
 
@@ -42,18 +43,18 @@ def test_eval_writes_the_report_over_models(trained):
     """Two models (the trained run and seed 1) scored in two worker processes on the same segments."""
     pairs = "eval.nsynth_pairs=[brass_acoustic_000:string_acoustic_000]"
     assert trained.run("eval", "eval.nsynth_size=tiny", pairs, "trainer.max_steps=40", "eval.seeds=[0,1]",
-                       "eval.workers=2", "eval.threads=[1]", "eval.heldout_seeds=[11]",
+                       "eval.workers=2", f"eval.threads=[{THREADS}]", "eval.heldout_seeds=[11]",
                        "eval.heldout_sources=[flute,oboe]") == 0
     assert (trained.root / "runs/music_translation/default-seed1/checkpoints/last.ckpt").is_file()
     out = trained.root / "reports"
     readme = (out / "README.md").read_text()
     assert "Table 2" in readme and "lineup" in readme and (out / "figure3_embeddings.png").is_file()
     assert (out / "figure2_lineup.png").is_file() and "figure2_lineup.png" in readme
-    assert "s0/t1, s1/t1" in readme and "source is not picked more often than chance" in readme
+    assert f"s0/t{THREADS}, s1/t{THREADS}" in readme and "source is not picked more often than chance" in readme
     assert "On new inputs" in readme and "smallest detectable difference" in readme
     results = json.loads((out / "results.json").read_text())
     raw = results.get("results", results)
-    assert raw["models"] == [{"seed": 0, "threads": 1}, {"seed": 1, "threads": 1}]
+    assert raw["models"] == [{"seed": 0, "threads": THREADS}, {"seed": 1, "threads": THREADS}]
     assert set(raw["table2"]) == {"harpsichord", "strings", "new domains (whistle, flute)"}
     for group, pooled in raw["table2"].items():  # per segment: the mean of the two models' scores
         for key in ("translation", "chance"):
@@ -65,7 +66,7 @@ def test_eval_writes_the_report_over_models(trained):
     pair = "brass_acoustic_000:string_acoustic_000"
     assert list(raw["figure3"]) == [pair] and 0 <= raw["figure3"][pair]["p_top1"] <= 1
     rows = raw["new_inputs"]["rows"]
-    assert {(r["seed"], r["threads"]) for r in rows} == {(0, 1), (1, 1)}
+    assert {(r["seed"], r["threads"]) for r in rows} == {(0, THREADS), (1, THREADS)}
     assert {r["input"] for r in rows} == {"flute", "oboe"}
     assert raw["new_inputs"]["targets"] and raw["new_inputs_rows"] == rows
     first, second = (np.array(m["figure3"][pair]) for m in raw["per_model"])
@@ -99,8 +100,8 @@ def test_thread_settings_never_share_a_run(trained):
     runs = [evaluate.run_config(cfg, s, t) for s in (0, 1) for t in (1, 2)]
     assert len({r.run.name for r in runs}) == 4 and [r.threads for r in runs] == [1, 2, 1, 2]
     assert runs[0].run.name == cfg.run.name and [r.run.seed for r in runs] == [0, 0, 1, 1]
-    with pytest.raises(ConfigError, match="threads"):
-        training.trained_checkpoint(trained.config("trainer.max_steps=40", "threads=2"))
+    with pytest.raises(ConfigError, match="threads"):  # the fixture's run was trained on THREADS threads
+        training.trained_checkpoint(trained.config("trainer.max_steps=40", f"threads={3 - THREADS}"))
 
 
 def test_a_killed_run_is_resumed_not_reused(tiny):
