@@ -15,6 +15,7 @@ import torch
 
 from common.errors import InputError
 from common.griffinlim import griffinlim
+from common.pyin import pyin
 from common.spectral import stft
 
 # 39 CMU phones (ARPAbet, no stress), silence and inhalation: the 41 classes of the phoneme decoder
@@ -231,10 +232,7 @@ def pyin_contour(audio: np.ndarray, sample_rate: int, hop: int, fmin: float = 65
                  ) -> np.ndarray:
     """pYIN F0 (Hz, 0 = unvoiced) per frame of ``hop`` samples (centred frames, 1 + len/hop of them); 64 ms
     frames and 0.2-semitone pitch states (six times faster than librosa's defaults, ample for 50-cent RCA)."""
-    import librosa
-
-    f0, voiced, _ = librosa.pyin(np.asarray(audio, dtype=np.float32), fmin=fmin, fmax=fmax, sr=sample_rate,
-                                 frame_length=int(0.064 * sample_rate), hop_length=hop, resolution=0.2)
+    f0, voiced = pyin(np.asarray(audio, dtype=np.float32), fmin, fmax, sample_rate, int(0.064 * sample_rate), hop, 0.2)
     return np.where(voiced, np.nan_to_num(f0), 0.0)
 
 
