@@ -31,6 +31,9 @@ SYSTEM_PACKAGES = "fluidsynth musescore-general-soundfont-small espeak-ng"
 # espeak-ng formant voices (language + variant), none of them an MBROLA voice
 MALE_VOICES = ("en-us+m3", "en+m5", "en-gb-x-rp+m2")
 FEMALE_VOICES = ("en-us+f3", "en+f2", "en-gb-x-rp+f4")
+CHANNELS = tuple(c for c in range(16) if c != 9)  # MIDI channels of melodic instruments (9 is percussion)
+TAIL_SECONDS = 1.0  # release kept after a melody's last note
+SPACING = 2.0  # s of silence between the melodies of one FluidSynth call: FluidSynth's reverb has died away by then
 SENTENCES = (
     "the river carried our small boat far past the quiet town",
     "every morning she walked along the windy shore to find new shells",
@@ -99,17 +102,45 @@ def _need(command: str, what: str) -> str:
 def render_soundfont(melody: Melody, program: int, sample_rate: int, gain: float = 0.6) -> np.ndarray:
     """``melody`` on GM ``program`` of the held-out soundfont, rendered by FluidSynth; mono float32 at
     ``sample_rate``, peak-normalised to 0.5, one second of release kept after the last note."""
+    return render_soundfont_many([(melody, program)], sample_rate, gain)[0]
+
+
+def render_soundfont_many(items: list[tuple[Melody, int]], sample_rate: int, gain: float = 0.6) -> list[np.ndarray]:
+    """Each ``(melody, GM program)`` as :func:`render_soundfont` renders it, from one FluidSynth call (loading the
+    soundfont takes about 3 s, rendering a melody a fraction of that): the melodies play one after another,
+    ``SPACING`` s of silence after each one's kept release, one channel per program, and are cut apart."""
     fluidsynth = _need("fluidsynth", "the held-out soundfont rendering")
     if not HELDOUT_SOUNDFONT.is_file():
         raise InputError(f"{HELDOUT_SOUNDFONT}: not found; install the Debian packages {SYSTEM_PACKAGES}")
+    programs = sorted({program for _, program in items})
+    if len(programs) > len(CHANNELS):
+        head = [i for i in items if i[1] in programs[: len(CHANNELS)]]
+        tail = [i for i in items if i[1] not in programs[: len(CHANNELS)]]
+        done = dict(zip(map(id, head), render_soundfont_many(head, sample_rate, gain)))
+        done.update(zip(map(id, tail), render_soundfont_many(tail, sample_rate, gain)))
+        return [done[id(i)] for i in items]
+    midi = pretty_midi.PrettyMIDI()  # 120 bpm, 220 ticks a beat: offsets on whole ticks keep each note's rounding
+    tick = midi.tick_to_time(1)
+    instruments = {program: pretty_midi.Instrument(program=program) for program in programs}
+    offsets, offset = [], 0.0
+    for melody, program in items:
+        offsets.append(offset)
+        instruments[program].notes += [pretty_midi.Note(96, int(round(p)), a + offset, b + offset)
+                                       for a, b, p in melody.notes]
+        offset += np.ceil((melody.seconds + TAIL_SECONDS + SPACING) / tick) * tick
+    midi.instruments = [instruments[p] for p in programs]  # pretty_midi gives the n-th one channel CHANNELS[n]
     with tempfile.TemporaryDirectory() as tmp:
-        mid, wav = Path(tmp) / "melody.mid", Path(tmp) / "melody.wav"
-        melody.to_midi(program).write(str(mid))
+        mid, wav = Path(tmp) / "melodies.mid", Path(tmp) / "melodies.wav"
+        midi.write(str(mid))
         subprocess.run([fluidsynth, "-ni", "-q", "-g", str(gain), "-r", "44100", "-F", str(wav),
                         str(HELDOUT_SOUNDFONT), str(mid)], check=True, capture_output=True)
         audio = load_audio(wav, sample_rate)
-    audio = audio[: int((melody.seconds + 1.0) * sample_rate)]
-    return _normalise(audio)
+    out = []
+    for (melody, _), start in zip(items, offsets):
+        begin, length = round(start * sample_rate), int((melody.seconds + TAIL_SECONDS) * sample_rate)
+        clip = audio[begin: begin + length]
+        out.append(_normalise(np.pad(clip, (0, length - len(clip)))))
+    return out
 
 
 def additive(melody: Melody, sample_rate: int, harmonics: int = 12, tilt_db: float = -6.0,

@@ -5,7 +5,7 @@ uses.
 A piece is three random-walk voices (``common.heldout.random_melody``: soprano, alto and bass ranges of the
 chorales the MAPS stand-in plays) from a fixed seed of ``eval.new_inputs_pieces``. Its performance moves every
 note through a random piecewise-linear tempo map (one tempo factor in ``eval.nonlinear_rate_range`` per 2 s of
-score) and is rendered by FluidSynth with MuseScore General's piano (``common.heldout.render_soundfont``). The
+score) and is rendered by FluidSynth with MuseScore General's piano (``common.heldout.render_soundfont_many``). The
 score MIDI, read on its frames up to the end of the audio's release tail, is aligned to the performance audio as
 ``python -m da_vae align`` does (which reads it up to its last event), and scored against the tempo
 map: e along the true path (frames), and the re-timed MIDI's note onsets against the performed ones. Chroma and
@@ -22,7 +22,7 @@ import torch
 from omegaconf import DictConfig
 
 from common.align import path_error
-from common.heldout import Melody, random_melody, render_soundfont
+from common.heldout import TAIL_SECONDS, Melody, random_melody, render_soundfont_many
 from common.report.targets import Target, new_inputs_section
 from da_vae import features, inference, training
 
@@ -30,7 +30,6 @@ log = logging.getLogger(__name__)
 
 VOICES = ((60, 79, 12, (0.3, 0.8)), (53, 69, 8, (0.5, 1.2)), (40, 57, 6, (0.7, 1.6)))  # low, high, notes, seconds
 PROGRAM = 0  # GM acoustic grand piano
-TAIL = 1.0  # s of release render_soundfont keeps after the last note
 CONTROL_SECONDS = 2.0  # one tempo factor per this much score time
 TARGETS = [Target("e", "<=", 2.0, "alignment error e along the true path, frames of 20 ms"),
            Target("onset_ms", "<=", 50.0, "median distance of the re-timed note onsets to the performed ones, ms")]
@@ -57,14 +56,20 @@ def perform(melody: Melody, knots: tuple[np.ndarray, np.ndarray]) -> Melody:
     return Melody(tuple((float(np.interp(a, *knots)), float(np.interp(b, *knots)), p) for a, b, p in melody.notes))
 
 
-def case(seed: int, sample_rate: int, hop_s: float, rate_range: tuple[float, float]) -> dict:
+def cases(seeds: list[int], sample_rate: int, hop_s: float, rate_range: tuple[float, float]) -> list[dict]:
+    """The pieces of ``seeds`` (their performances rendered by one FluidSynth call): see :func:`case`."""
+    scores = [piece(seed) for seed in seeds]
+    knots = [tempo_map(score.seconds, rate_range, seed) for seed, score in zip(seeds, scores, strict=True)]
+    performances = [perform(score, k) for score, k in zip(scores, knots, strict=True)]
+    audio = render_soundfont_many([(p, PROGRAM) for p in performances], sample_rate)
+    return [case(*args, sample_rate, hop_s) for args in zip(seeds, scores, knots, performances, audio, strict=True)]
+
+
+def case(seed: int, score: Melody, knots: tuple[np.ndarray, np.ndarray], performance: Melody, audio: np.ndarray,
+         sample_rate: int, hop_s: float) -> dict:
     """One piece: its score MIDI, performance audio, performed onsets and the true path (score frame, audio
     frame) over the score's frames, release tail included."""
-    score = piece(seed)
-    knots = tempo_map(score.seconds, rate_range, seed)
-    performance = perform(score, knots)
-    audio = render_soundfont(performance, PROGRAM, sample_rate)
-    n = int((score.seconds + TAIL) / hop_s)  # the score's frames, release tail included (e on matched ends)
+    n = int((score.seconds + TAIL_SECONDS) / hop_s)  # the score's frames, release tail included (e on matched ends)
     frames = np.arange(n)
     truth = np.stack([frames, np.round(np.interp(frames * hop_s, *knots) / hop_s)], axis=1)
     truth[:, 1] = np.minimum(truth[:, 1], features.frame_count(len(audio), round(hop_s * sample_rate)) - 1)
@@ -118,7 +123,7 @@ def measure(cfg: DictConfig) -> dict:
     d = cfg.data
     hop_s = features.hop_length(d.sample_rate, d.hop_ms) / d.sample_rate
     rate_range = tuple(cfg.eval.nonlinear_rate_range)
-    items = [case(seed, d.sample_rate, hop_s, rate_range) for seed in cfg.eval.new_inputs_pieces]
+    items = cases(list(cfg.eval.new_inputs_pieces), d.sample_rate, hop_s, rate_range)
     reference = {item["seed"]: baselines(item, d) for item in items}
     rows = []
     for threads in cfg.eval.new_inputs_threads:

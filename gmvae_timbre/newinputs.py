@@ -16,7 +16,7 @@ import librosa
 import numpy as np
 import torch
 
-from common.heldout import Melody, render_soundfont
+from common.heldout import Melody, render_soundfont_many
 from common.pitch import cents, track_pitch
 from gmvae_timbre import data
 from gmvae_timbre.module import NoteClassifier, TimbrePitchModule
@@ -101,14 +101,14 @@ def heldout_notes(module: TimbrePitchModule, programs: dict[str, int], seed: int
     rng = np.random.default_rng(seed)
     rate = module.hparams.features["sample_rate"]
     n = round(module.hparams.features["seconds"] * rate)
-    names, midis, audio = [], [], []
+    names, midis = [], []
     for name, (low, high) in module.hparams.ranges.items():
         for midi in rng.choice(np.arange(low, high + 1), per_instrument, replace=False):
-            note = render_soundfont(Melody(((0.0, NOTE_SECONDS, float(midi)),)), programs[name], rate)
             names.append(name)
             midis.append(int(midi))
-            audio.append(np.pad(note[:n], (0, max(0, n - len(note)))))
-    return names, midis, np.stack(audio)
+    notes = render_soundfont_many([(Melody(((0.0, NOTE_SECONDS, float(midi)),)), programs[name])
+                                   for name, midi in zip(names, midis, strict=True)], rate)
+    return names, midis, np.stack([np.pad(note[:n], (0, max(0, n - len(note)))) for note in notes])
 
 
 @torch.no_grad()

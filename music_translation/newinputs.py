@@ -33,22 +33,23 @@ TARGETS = [Target("within_50_cents", ">=", 0.8, "frames within 50 cents of the i
 def render_inputs(rate: int, seeds=MELODY_SEEDS, sources=tuple(SOURCES), cache: str | Path | None = None
                   ) -> list[dict]:
     """Every (source, melody seed): {"source", "seed", "audio" (T,) float32 at ``rate``, "contour" (its pYIN
-    contour)}; rendered audio is kept in ``cache`` (FluidSynth takes seconds per melody)."""
-    out = []
-    for seed in seeds:
-        melody = heldout.random_melody(seed, LOW, HIGH)
-        for source in sources:
-            if source not in SOURCES:
-                raise ValueError(f"unknown held-out source {source!r}; use some of {', '.join(SOURCES)}")
-            path = Path(cache) / f"heldout-{source}-{seed}-{rate}hz.wav" if cache else None
-            if path is not None and path.is_file():
-                audio = load_audio(path, rate)
-            else:
-                audio = heldout.render_soundfont(melody, SOURCES[source], rate)
-                if path is not None:
-                    save_audio(path, audio, rate)
-            out.append({"source": source, "seed": seed, "audio": audio, "contour": contour(audio, rate)})
-    return out
+    contour)}; rendered audio is kept in ``cache`` (FluidSynth takes seconds per call; the missing ones are
+    rendered by one)."""
+    unknown = [s for s in sources if s not in SOURCES]
+    if unknown:
+        raise ValueError(f"unknown held-out source {unknown[0]!r}; use some of {', '.join(SOURCES)}")
+    keys = [(seed, source) for seed in seeds for source in sources]
+    paths = {k: Path(cache) / f"heldout-{k[1]}-{k[0]}-{rate}hz.wav" if cache else None for k in keys}
+    audio = {k: load_audio(paths[k], rate) for k in keys if paths[k] is not None and paths[k].is_file()}
+    missing = [k for k in keys if k not in audio]
+    rendered = heldout.render_soundfont_many([(heldout.random_melody(seed, LOW, HIGH), SOURCES[source])
+                                              for seed, source in missing], rate) if missing else []
+    for key, clip in zip(missing, rendered, strict=True):
+        audio[key] = clip
+        if paths[key] is not None:
+            save_audio(paths[key], clip, rate)
+    return [{"source": source, "seed": seed, "audio": clip, "contour": contour(clip, rate)}
+            for (seed, source), clip in ((k, audio[k]) for k in keys)]
 
 
 def contour(audio: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:

@@ -52,18 +52,17 @@ def chords(seed: int, count: int = 6) -> heldout.Melody:
 
 
 def inputs(sample_rate: int, programs: list[int], seed: int = 0) -> dict[str, list[np.ndarray]]:
-    """Input set -> clips: per GM program of the held-out soundfont one melody and one run of chords (one FluidSynth
-    call, cut apart at the gap), and as many from the additive synthesiser."""
+    """Input set -> clips: per GM program of the held-out soundfont one melody and one run of chords (all from one
+    FluidSynth call), and as many from the additive synthesiser."""
     sets = {"soundfont melodies": [], "soundfont chords": [], "additive melodies": [], "additive chords": []}
+    items = []
     for n, program in enumerate(programs):
-        melody = heldout.random_melody(1000 * seed + 10 * n + 1, *MELODY_RANGE)
-        triads = chords(1000 * seed + 10 * n + 2)
-        gap = melody.seconds + 1.0
-        both = heldout.Melody(melody.notes + tuple((a + gap, b + gap, p) for a, b, p in triads.notes))
-        audio = heldout.render_soundfont(both, program, sample_rate)
-        cut = int(gap * sample_rate)
-        sets["soundfont melodies"].append(audio[:cut])
-        sets["soundfont chords"].append(audio[cut:])
+        items += [(heldout.random_melody(1000 * seed + 10 * n + 1, *MELODY_RANGE), program),
+                  (chords(1000 * seed + 10 * n + 2), program)]
+    rendered = heldout.render_soundfont_many(items, sample_rate)
+    for n, _ in enumerate(programs):
+        sets["soundfont melodies"].append(rendered[2 * n])
+        sets["soundfont chords"].append(rendered[2 * n + 1])
         sets["additive melodies"].append(heldout.additive(heldout.random_melody(1000 * seed + 10 * n + 3,
                                                                                  *MELODY_RANGE), sample_rate))
         sets["additive chords"].append(heldout.additive(chords(1000 * seed + 10 * n + 4), sample_rate))

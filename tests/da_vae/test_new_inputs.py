@@ -13,7 +13,7 @@ HOP_S = 0.02
 
 
 def test_retiming_along_the_true_path_meets_the_targets_and_the_score_timing_does_not():
-    item = new_inputs.case(1, 16000, HOP_S, (0.7, 1.3))
+    (item,) = new_inputs.cases([1], 16000, HOP_S, (0.7, 1.3))
     assert len(item["audio"]) / 16000 > 4 and item["truth"][-1, 1] > item["truth"][-1, 0] * 0.7
     true = new_inputs.score_alignment(item["truth"], item, HOP_S)
     assert true["e"] == 0 and true["onset_ms"] <= 10 and true["onsets_50ms"] == 1
