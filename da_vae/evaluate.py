@@ -12,7 +12,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from common.errors import InputError
-from common.lightning.config import eval_without_wandb
+from common.lightning.config import eval_training_logs
 from common.report import Claim, Example, Figure, Headline, Report, Section, Table, write_report
 from common.report.stats import format_ci, mean_ci
 from da_vae import experiments, new_inputs, table3
@@ -172,7 +172,7 @@ def evaluate(cfg: DictConfig) -> Path:
     unknown = [t for t in cfg.eval.tasks if t not in TASKS]
     if unknown:
         raise InputError(f"eval.tasks: unknown task(s) {unknown}; use some of {list(TASKS)}")
-    eval_without_wandb(cfg)
+    eval_training_logs(cfg)
     out = Path(cfg.eval.out)
     out.mkdir(parents=True, exist_ok=True)
     run = {"midi": experiments.audio_to_midi, "singing": experiments.singing_alignment,

@@ -16,7 +16,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from common.corpora.sol import INSTRUMENTS
-from common.lightning.config import eval_without_wandb
+from common.lightning.config import eval_training_logs
 from common.parallel import worker_pool
 from common.report import Figure, Headline, Report, Section, Table, write_report
 from common.report.targets import Target, new_inputs_section
@@ -37,14 +37,13 @@ PROGRAMS = {abbr: program for _, _, abbr, _, program, *_ in INSTRUMENTS}  # GM p
 
 
 def eval_cfg(cfg: DictConfig) -> DictConfig:
-    """The models eval trains need only their final weights: no resuming, no validation passes, no rendered
-    audio examples (Griffin-Lim at every validation) and no best checkpoint; ``train`` keeps all of them."""
+    """The models eval trains need only their final weights: no resuming, no validation passes and no best
+    checkpoint (``common.lightning.config.eval_training_logs`` turns off their examples); ``train`` keeps all."""
     out = cfg.copy()
     out.ckpt_path = None
     out.trainer.limit_val_batches = 0.0
     out.trainer.num_sanity_val_steps = 0
     out.trainer.monitor = None
-    out.logger.examples_every_n_epochs = 0
     return out
 
 
@@ -161,7 +160,7 @@ def synthesis_section(cfg: DictConfig, notes: data.SolNotes, models: dict, runs:
 
 
 def evaluate(cfg: DictConfig) -> Path:
-    eval_without_wandb(cfg)
+    eval_training_logs(cfg)
     started = time.perf_counter()
     cfg = eval_cfg(cfg)
     e, runs = cfg.eval, runs_of(cfg)

@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from common.corpora import ensure_corpus
 from common.errors import ConfigError
-from common.lightning.config import eval_without_wandb
+from common.lightning.config import eval_training_logs
 from common.parallel import worker_pool
 from common.report import write_report
 from music_translation import claims, data, inference, lineup, newinputs, scores, training
@@ -88,7 +88,7 @@ def domain_classifier(cfg: DictConfig, rate: int, length: int) -> lineup.DomainC
 def evaluate(cfg: DictConfig) -> Path:
     """Train (or reuse) one model per seed and thread setting (just ``ckpt`` if given), score each on the same
     segments in ``eval.workers`` processes, and write the report over all of them."""
-    eval_without_wandb(cfg)
+    eval_training_logs(cfg)
     started = time.time()
     runs = [cfg] if cfg.ckpt else [run_config(cfg, s, t) for s in cfg.eval.seeds for t in cfg.eval.threads]
     if not runs:

@@ -15,6 +15,7 @@ import torch
 from omegaconf import DictConfig
 
 from common.errors import InputError
+from common.lightning.config import eval_training_logs
 from common.report import Figure, Headline, Report, Section, Table, write_report
 from common.report.writer import machine
 from realtime_ae import experiments, figures, labels, newinputs
@@ -109,6 +110,7 @@ def power_text(power: dict) -> str:
 
 def evaluate(cfg: DictConfig) -> Path:
     started = time.perf_counter()
+    eval_training_logs(cfg)
     wanted = [t for t in cfg.eval.tables]
     unknown = [t for t in wanted if t not in TITLES]
     if unknown or len(cfg.eval.seeds) < 1 or len(cfg.eval.mesh) != 3 or not 0 < cfg.eval.skip_margin < 1 \

@@ -12,7 +12,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from common.errors import InputError
-from common.lightning.config import eval_without_wandb
+from common.lightning.config import eval_training_logs
 from common.report import Clip, Example, Figure, Headline, Report, Section, Table, write_report
 from common.report.targets import Target, new_inputs_section
 from speech2sing import experiments, newinputs
@@ -172,7 +172,7 @@ def cpu_text(cpu: dict) -> str:
 
 
 def evaluate(cfg: DictConfig) -> Path:
-    eval_without_wandb(cfg)
+    eval_training_logs(cfg)
     unknown = [s for s in cfg.eval.systems if s not in SYSTEMS]
     if unknown:
         raise InputError(f"eval.systems: unknown system(s) {unknown}; use some of {list(SYSTEMS)}")

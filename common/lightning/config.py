@@ -169,10 +169,13 @@ def load_config(schema: type, package: str, preset: str = "default",
     return cfg
 
 
-def eval_without_wandb(cfg: DictConfig) -> None:
+def eval_training_logs(cfg: DictConfig) -> None:
     """The models an ``eval`` verb trains log to W&B only when ``eval.wandb`` (where a paper has that key) is
-    true: off for speed, said once; ``train`` always logs."""
+    true: off for speed, said once; and they render no audio or image examples at validation (nothing reads
+    them; WaveNet generation and spectrogram plots cost up to a sixth of a small model's training). ``train``
+    always logs both."""
     if cfg.logger.wandb and not OmegaConf.select(cfg, "eval.wandb", default=False):
         logging.getLogger(__name__).info("eval: W&B logging is off for the models eval trains, for speed (`train` "
                                          "logs to W&B; the CSV logger still records every run)")
         cfg.logger.wandb = False
+    cfg.logger.examples_every_n_epochs = 0

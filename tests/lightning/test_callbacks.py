@@ -32,3 +32,14 @@ def test_audio_example_is_saved_with_a_spectrogram(tmp_path):
     assert spectrogram.shape[0] == 513  # n_fft 1024 -> 513 bins, low frequencies at the bottom
     row = 512 - round(440 / 16000 * 1024)
     assert spectrogram[row].mean() > spectrogram[50].mean()  # the 440 Hz row is brighter than 7 kHz
+
+
+def test_the_models_eval_trains_render_no_examples_and_log_to_wandb_only_when_asked():
+    from omegaconf import OmegaConf
+
+    from common.lightning.config import eval_training_logs
+
+    for asked in (False, True):
+        cfg = OmegaConf.create({"logger": {"wandb": True, "examples_every_n_epochs": 5}, "eval": {"wandb": asked}})
+        eval_training_logs(cfg)
+        assert cfg.logger.wandb is asked and cfg.logger.examples_every_n_epochs == 0
