@@ -61,8 +61,9 @@ def last_checkpoint(cfg: DictConfig, variant: str) -> Path:
 
 
 def default_checkpoint(cfg: DictConfig) -> Path:
-    """The model the verbs use without ``ckpt=``: the eval's M_GMVAE with every label, its first seed, one thread."""
-    return last_checkpoint(cfg, model_variant("gmvae", 100, cfg.eval.seeds[0], 1))
+    """The model the verbs use without ``ckpt=``: the eval's M_GMVAE with every label, its first seed, trained under
+    its first thread setting."""
+    return last_checkpoint(cfg, model_variant("gmvae", 100, cfg.eval.seeds[0], cfg.eval.threads[0]))
 
 
 def _finished(path: Path, max_steps: int) -> bool:

@@ -24,7 +24,8 @@ ALPHA = (0.0, 1.0)  # the paper's alpha range
 
 def default_models(cfg: DictConfig) -> list[DefaultModel]:
     return [DefaultModel(
-        what=f"M_GMVAE, all instrument labels (N = 100), seed {cfg.eval.seeds[0]}, threads 1: the eval's model",
+        what=f"M_GMVAE, all instrument labels (N = 100), seed {cfg.eval.seeds[0]}, threads {cfg.eval.threads[0]}: "
+             "the eval's model",
         path=training.default_checkpoint(cfg), verbs="synth, transfer, interpolate",
         override="ckpt=path/to/last.ckpt (any gmvae_timbre M_GMVAE; interpolate also takes an M_VAE)",
         made_by="python -m gmvae_timbre eval (or: train)")]

@@ -161,7 +161,7 @@ def test_other_bad_inputs_are_one_line(tiny, gmvae_checkpoint, horn_note, tmp_pa
 
 def test_models_lists_the_default_model(tiny, gmvae_checkpoint, capsys):
     capsys.readouterr()
-    code = tiny.run("models")
+    code = tiny.run("models", f"eval.threads=[{THREADS}]")  # the eval's first thread setting names its model
     printed = capsys.readouterr().out
     assert str(gmvae_checkpoint) in printed and "present" in printed and code == 0
     assert tiny.run("models", "run.name=elsewhere") == 1
