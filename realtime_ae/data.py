@@ -148,9 +148,14 @@ class PreparedCorpus:
         return [c for c in self.clips if c["split"] == split]
 
     def tensors(self, rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        """(frames (n, bins) float32, one-hot chroma (n, 12)) of ``rows``."""
-        return (torch.from_numpy(np.array(self.frames[rows])),
-                features.onehot(torch.from_numpy(np.array(self.chroma[rows]).astype(np.int64))))
+        """(frames (n, bins) float32, one-hot chroma (n, 12)) of ``rows``, read as runs of consecutive rows (a
+        split's clips: one slice each, where indexing the memory map row by row took seconds per model)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        starts = np.flatnonzero(np.diff(rows, prepend=-2) != 1)
+        runs = [(rows[a], rows[b - 1] + 1) for a, b in zip(starts, np.append(starts[1:], len(rows)))]
+        frames = np.concatenate([self.frames[a:b] for a, b in runs]) if runs else np.zeros((0, self.bins), np.float32)
+        chroma = np.concatenate([self.chroma[a:b] for a, b in runs]) if runs else np.zeros(0, np.uint8)
+        return torch.from_numpy(frames), features.onehot(torch.from_numpy(chroma.astype(np.int64)))
 
 
 class FrameSet(Dataset):

@@ -57,6 +57,10 @@ def test_corpus_splits_at_clip_level_and_counts_silent_frames(tmp_path, tiny):
     assert frames.shape[1] == 2049 and torch.allclose(frames.amax(-1), torch.ones(len(frames)))
     assert set(chroma.argmax(-1).tolist()) == set(range(12))  # chromatic scales: every pitch class
     assert data.prepare(cfg) == corpus.directory  # cached
+    rows = np.array([5, 6, 7, 2, 3, 9, 9, 0, 11])  # runs, a repeat, out of order: what indexing row by row gives
+    frames, chroma = corpus.tensors(rows)
+    assert torch.equal(frames, torch.from_numpy(np.array(corpus.frames[rows])))
+    assert torch.equal(chroma.argmax(-1), torch.from_numpy(np.array(corpus.chroma[rows]).astype(np.int64)))
 
 
 def test_plain_folder_is_split_by_file_and_bad_folders_fail(tmp_path, tiny):
