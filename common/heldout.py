@@ -113,12 +113,14 @@ def render_soundfont_many(items: list[tuple[Melody, int]], sample_rate: int, gai
     if not HELDOUT_SOUNDFONT.is_file():
         raise InputError(f"{HELDOUT_SOUNDFONT}: not found; install the Debian packages {SYSTEM_PACKAGES}")
     programs = sorted({program for _, program in items})
-    if len(programs) > len(CHANNELS):
-        head = [i for i in items if i[1] in programs[: len(CHANNELS)]]
-        tail = [i for i in items if i[1] not in programs[: len(CHANNELS)]]
-        done = dict(zip(map(id, head), render_soundfont_many(head, sample_rate, gain)))
-        done.update(zip(map(id, tail), render_soundfont_many(tail, sample_rate, gain)))
-        return [done[id(i)] for i in items]
+    if len(programs) > len(CHANNELS):  # one call per 15 programs
+        first = set(programs[: len(CHANNELS)])
+        out: list[np.ndarray] = [np.zeros(0, np.float32)] * len(items)
+        for part in (True, False):
+            picked = [k for k, (_, program) in enumerate(items) if (program in first) == part]
+            for k, clip in zip(picked, render_soundfont_many([items[k] for k in picked], sample_rate, gain)):
+                out[k] = clip
+        return out
     midi = pretty_midi.PrettyMIDI()  # 120 bpm, 220 ticks a beat: offsets on whole ticks keep each note's rounding
     tick = midi.tick_to_time(1)
     instruments = {program: pretty_midi.Instrument(program=program) for program in programs}
