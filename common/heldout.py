@@ -65,6 +65,9 @@ class Melody:
     def transposed(self, semitones: float) -> Melody:
         return Melody(tuple((a, b, p + semitones) for a, b, p in self.notes))
 
+    def delayed(self, seconds: float) -> Melody:
+        return Melody(tuple((a + seconds, b + seconds, p) for a, b, p in self.notes))
+
     def to_midi(self, program: int = 0, velocity: int = 96) -> pretty_midi.PrettyMIDI:
         midi = pretty_midi.PrettyMIDI()
         instrument = pretty_midi.Instrument(program=program)
@@ -127,8 +130,7 @@ def render_soundfont_many(items: list[tuple[Melody, int]], sample_rate: int, gai
     offsets, offset = [], 0.0
     for melody, program in items:
         offsets.append(offset)
-        instruments[program].notes += [pretty_midi.Note(96, int(round(p)), a + offset, b + offset)
-                                       for a, b, p in melody.notes]
+        instruments[program].notes += melody.delayed(offset).to_midi(program).instruments[0].notes
         offset += np.ceil((melody.seconds + TAIL_SECONDS + SPACING) / tick) * tick
     midi.instruments = [instruments[p] for p in programs]  # pretty_midi gives the n-th one channel CHANNELS[n]
     with tempfile.TemporaryDirectory() as tmp:

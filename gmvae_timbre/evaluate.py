@@ -163,7 +163,7 @@ def evaluate(cfg: DictConfig) -> Path:
     eval_training_logs(cfg)
     started = time.perf_counter()
     cfg = eval_cfg(cfg)
-    e, runs = cfg.eval, runs_of(cfg)
+    e, runs, grid_run = cfg.eval, runs_of(cfg), grid_runs(cfg)
     out = Path(e.out)
     out.mkdir(parents=True, exist_ok=True)
     trained = train_all(cfg)
@@ -176,12 +176,12 @@ def evaluate(cfg: DictConfig) -> Path:
                                       e.griffinlim_iters) for s, t in runs}
     judges = judging.section(judged, int(notes.val.sum()), len(heldout[0]))
     codes = {key: experiments.latents(m, grid_notes.x) for key, m in models.items() if key[0] in KINDS}
-    seed, threads = grid_runs(cfg)[0]
+    seed, threads = grid_run[0]
     keys = sorted(k for k in codes if k[2:] == (seed, threads))
     with worker_pool(e.workers, cfg.log_level) as run:
         means = [models[k].model.timbre_prior.means.detach().numpy() if k[0] == "gmvae" else None for k in keys]
         embedded = run(experiments.timbre_tsne, [codes[k]["z_t"] for k in keys], means)
-        table, table_scores, claims = table1(cfg, grid_notes, models, codes, grid_runs(cfg))  # while they embed
+        table, table_scores, claims = table1(cfg, grid_notes, models, codes, grid_run)  # while the workers embed
         embeddings = {k[:2]: v for k, v in zip(keys, embedded)}
     figures.timbre_space(out / "figure2_tsne.png", embeddings, grid_notes)
     fig2 = Section(title="Figure 2: t-SNE of the timbre space", text=(
@@ -189,7 +189,7 @@ def evaluate(cfg: DictConfig) -> Path:
         "coloured by instrument; crosses: the M_GMVAE mixture means embedded with them. Top row M_VAE, bottom row "
         "M_GMVAE, N left to right."), figures=[Figure("figure2_tsne.png", "timbre space, M_VAE (top) and M_GMVAE "
                                                                            "(bottom)")])
-    fig3, synthesis, synthesis_claim = synthesis_section(cfg, grid_notes, models, grid_runs(cfg), out)
+    fig3, synthesis, synthesis_claim = synthesis_section(cfg, grid_notes, models, grid_run, out)
     transfer, transfer_results, transfer_claim = transfer_report.section(cfg, notes, models, runs, out)
     claims += [synthesis_claim, transfer_claim]
     examples = transfer_report.audio_examples(cfg, notes, models[("default", 100, *runs[0])])

@@ -48,8 +48,11 @@ def render_inputs(rate: int, seeds=MELODY_SEEDS, sources=tuple(SOURCES), cache: 
         audio[key] = clip
         if paths[key] is not None:
             save_audio(paths[key], clip, rate)
-    return [{"source": source, "seed": seed, "audio": clip, "contour": contour(clip, rate)}
-            for (seed, source), clip in ((k, audio[k]) for k in keys)]
+    out = []
+    for seed, source in keys:
+        clip = audio[seed, source]
+        out.append({"source": source, "seed": seed, "audio": clip, "contour": contour(clip, rate)})
+    return out
 
 
 def contour(audio: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:
