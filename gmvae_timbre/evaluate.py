@@ -17,7 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from common.corpora.sol import INSTRUMENTS
 from common.lightning.config import eval_training_logs
-from common.parallel import worker_pool
+from common.parallel import map_by_threads, worker_pool
 from common.report import Figure, Headline, Report, Section, Table, write_report
 from common.report.targets import Target, new_inputs_section
 from common.threads import intra_op_threads
@@ -93,16 +93,13 @@ def train_job(container: dict, job: tuple) -> str:
 
 def train_all(cfg: DictConfig) -> dict:
     """Every model of :func:`jobs` -> {job: (module in eval mode, last.ckpt)}. One-thread models train in
-    ``eval.workers`` processes; models of more threads one at a time (a model's weights do not depend on the
-    process it trains in)."""
+    ``eval.workers`` processes; models of more threads one at a time in this process
+    (``common.parallel.map_by_threads``)."""
     data.prepare(cfg)  # the feature caches exist before the workers start
     data.prepare(grid_cfg(cfg))
-    container, paths = OmegaConf.to_container(cfg, resolve=True), {}
-    todo = jobs(cfg)
-    for single, workers in ((True, cfg.eval.workers), (False, 1)):
-        batch = [j for j in todo if (j[3] == 1) == single]
-        with worker_pool(workers, cfg.log_level) as run:
-            paths.update(zip(batch, run(train_job, [container] * len(batch), batch)))
+    container, todo = OmegaConf.to_container(cfg, resolve=True), jobs(cfg)
+    with worker_pool(cfg.eval.workers, cfg.log_level) as run:
+        paths = dict(zip(todo, map_by_threads(run, train_job, [(container, j) for j in todo], [j[3] for j in todo])))
     return {job: (training.load_classifier(path) if job[0].startswith("cnn") else training.load_model(path), path)
             for job, path in paths.items()}
 

@@ -12,7 +12,6 @@ target domain. One model per ``eval.seeds`` x ``eval.threads`` (see ``experiment
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from common.corpora import ensure_corpus
 from common.errors import ConfigError
 from common.lightning.config import eval_training_logs
-from common.parallel import worker_pool
+from common.parallel import map_by_threads, worker_pool
 from common.report import write_report
 from music_translation import claims, data, inference, lineup, newinputs, scores, training
 from music_translation.experiments import model_results, test_segments, to_audio
@@ -87,7 +86,8 @@ def domain_classifier(cfg: DictConfig, rate: int, length: int) -> lineup.DomainC
 
 def evaluate(cfg: DictConfig) -> Path:
     """Train (or reuse) one model per seed and thread setting (just ``ckpt`` if given), score each on the same
-    segments in ``eval.workers`` processes, and write the report over all of them."""
+    segments (the one-thread models in ``eval.workers`` processes, then each other alone: ``map_by_threads``),
+    and write the report over all of them."""
     eval_training_logs(cfg)
     started = time.time()
     runs = [cfg] if cfg.ckpt else [run_config(cfg, s, t) for s in cfg.eval.seeds for t in cfg.eval.threads]
@@ -102,13 +102,10 @@ def evaluate(cfg: DictConfig) -> Path:
     out = Path(cfg.eval.out)
     out.mkdir(parents=True, exist_ok=True)
     rate, pool = rate_and_pool(cfg)
-    # idle OpenMP threads sleep instead of spinning: a two-thread model beside other work otherwise burns ~10x
-    # the CPU time on spin-waits (the summation order, and so the numbers, do not change)
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     with worker_pool(min(cfg.eval.workers, len(runs)), cfg.log_level) as pool_map:
         refs = references(cfg, rate, pool, pool_map)
         jobs = [(OmegaConf.to_container(c, resolve=True), i == 0, refs) for i, c in enumerate(runs)]
-        per_model = list(pool_map(model_results, *zip(*jobs)))
+        per_model = map_by_threads(pool_map, model_results, jobs, [c.threads for c in runs])
     results = pool_models(per_model)
     results["voiced_fraction_inputs"] = float(np.mean([np.mean(f > 0) for c in refs["contours"].values()
                                                        for _, f in c]))

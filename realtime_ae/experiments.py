@@ -12,17 +12,15 @@ Seed 0 on one thread of the synth spec is the model the verbs use by default (:f
 from __future__ import annotations
 
 import logging
-import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from common.parallel import map_by_threads, worker_pool
 from realtime_ae import data, features, training
 from realtime_ae.module import FrameAutoencoder
 
@@ -82,7 +80,7 @@ def default_checkpoint(cfg: DictConfig) -> Path:
 
 
 def _train_job(container: dict) -> float:
-    """Worker: train one run from a plain config on its ``threads``; returns its wall time in seconds."""
+    """Job: train one run from a plain config on its ``threads``; returns its wall time in seconds."""
     torch.set_num_threads(container["threads"])
     logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
     logging.getLogger("lightning").setLevel(logging.WARNING)
@@ -96,21 +94,18 @@ def _train_job(container: dict) -> float:
 
 def train_all(cfg: DictConfig, runs: list[tuple[Spec, int, int]]) -> dict[tuple[Spec, int, int], Path]:
     """Train every (spec, seed, threads) without a checkpoint: one-thread runs ``eval.workers`` at a time, then the
-    runs on more threads one at a time (so no core runs two threads); returns the checkpoints."""
+    runs on more threads one at a time in this process (``common.parallel.map_by_threads``); returns the
+    checkpoints."""
     configs = {key: run_config(cfg, *key) for key in dict.fromkeys(runs)}
     for corpus in sorted({s.corpus for s, _, _ in configs}):  # prepare once, before the workers race for it
         data.prepare(next(c for (s, _, _), c in configs.items() if s.corpus == corpus))
     todo = [c for c in configs.values() if not finished(c)]
     log.info("eval: %d models, %d to train", len(configs), len(todo))
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # the workers' threads sleep, not spin, while they wait
-    for workers, jobs in ((cfg.eval.workers, [c for c in todo if c.threads == 1]),
-                          (1, [c for c in todo if c.threads != 1])):
-        jobs = [OmegaConf.to_container(c, resolve=True) for c in jobs]
-        if not jobs:
-            continue
-        with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=get_context("spawn")) as pool:
-            for done, seconds in enumerate(pool.map(_train_job, jobs), start=1):
-                log.info("eval: trained %d/%d (%.0f s)", done, len(jobs), seconds)
+    with worker_pool(min(cfg.eval.workers, len(todo)), cfg.log_level) as run:
+        seconds = map_by_threads(run, _train_job, [(OmegaConf.to_container(c, resolve=True),) for c in todo],
+                                 [c.threads for c in todo])
+    if todo:
+        log.info("eval: trained %d models in %.0f s of training", len(todo), sum(seconds))
     return {key: training.last_checkpoint(c) for key, c in configs.items()}
 
 

@@ -14,7 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from common.lightning import check_reusable, run_dir
 from common.lightning.reuse import TRAINING_KEYS
-from common.parallel import worker_pool
+from common.parallel import map_by_threads, worker_pool
 from speech2sing import data, training
 from speech2sing.config import SYSTEMS
 from speech2sing.inference import network_outputs
@@ -187,17 +187,12 @@ def run_systems(cfg: DictConfig) -> dict:
         for align in sorted({SYSTEMS[name]["align"] for name in cfg.eval.systems} | {"uniform"}):
             data.samples(cfg, align, run)
         cpu["prepare_wall"] = time.perf_counter() - started
-        # one-thread jobs in the workers; then each job of two or more threads alone in this process, on that
-        # many threads, so no core is oversubscribed
-        single = [job for job in training_jobs(cfg) if job[2] <= 1] + [(RECOGNISER, 0, 1)]
-        multi = [job for job in training_jobs(cfg) if job[2] > 1]
+        jobs = [*training_jobs(cfg), (RECOGNISER, 0, 1)]
         paths = {}
-        finished = [*zip(single, run(train_job, [container] * len(single), *zip(*single))),
-                    *((job, train_job(container, *job)) for job in multi)]
-        for job, (path, seconds) in finished:
+        for job, (path, seconds) in zip(jobs, map_by_threads(run, train_job, [(container, *j) for j in jobs],
+                                                             [j[2] for j in jobs])):
             paths[job] = path
             cpu["train"][job[0]] = cpu["train"].get(job[0], 0.0) + seconds
-        jobs = [*single[:-1], *multi, single[-1]]
         first = cfg.eval.threads[0]
         rows = [(name, seed) for name, seed, threads in jobs[:-1] if threads == first and name in cfg.eval.systems]
         rows.append((INPUT_ROW, None))

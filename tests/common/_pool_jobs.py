@@ -13,6 +13,15 @@ def describe(tag: str) -> tuple[str, int, int]:
     return tag, os.getpid(), torch.get_num_threads()
 
 
+def describe_timed(tag: str) -> tuple[str, int, int, float, float]:
+    """:func:`describe` of a job that takes 0.3 s, with its start and end on the system-wide monotonic clock."""
+    import time
+
+    start = time.monotonic()
+    time.sleep(0.3)
+    return (*describe(tag), start, time.monotonic())
+
+
 def sleep_and_report(pid_file: str) -> None:
     """Write this worker's pid, then sleep far longer than any test."""
     import time

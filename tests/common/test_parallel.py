@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from common.errors import ConfigError
-from common.parallel import worker_pool
-from tests.common._pool_jobs import describe
+from common.parallel import map_by_threads, worker_pool
+from tests.common._pool_jobs import describe, describe_timed
 
 
 def test_worker_pool_runs_jobs_in_other_processes_in_order_on_one_thread_each(capfd, caplog):
@@ -32,6 +32,26 @@ def test_one_worker_runs_in_this_process_untouched():
     with worker_pool(1) as run:
         assert run is map
         assert list(run(describe, ["a"])) == [("a", os.getpid(), threads)]
+
+
+def test_map_by_threads_runs_one_thread_jobs_in_the_workers_then_each_other_job_alone_here():
+    threads = torch.get_num_threads()
+    counts = [1, 2, 1, 3, 1]
+    with worker_pool(2) as run:
+        results = map_by_threads(run, describe_timed, [(tag,) for tag in "abcde"], counts)
+    assert [r[0] for r in results] == list("abcde")
+    single = [r for r, n in zip(results, counts) if n == 1]
+    multi = [r for r, n in zip(results, counts) if n > 1]
+    assert os.getpid() not in {r[1] for r in single} and {r[2] for r in single} == {1}
+    assert [(r[1], r[2]) for r in multi] == [(os.getpid(), 2), (os.getpid(), 3)]
+    assert min(r[3] for r in multi) >= max(r[4] for r in single)  # no core shared with a one-thread job
+    assert multi[1][3] >= multi[0][4]  # one at a time
+    assert torch.get_num_threads() == threads
+
+
+def test_map_by_threads_needs_one_thread_count_per_job():
+    with pytest.raises(ValueError, match="2 jobs but 1 thread counts"):
+        map_by_threads(map, describe, [("a",), ("b",)], [1])
 
 
 def test_a_negative_worker_count_names_the_key():
