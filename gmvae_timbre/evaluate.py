@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 from omegaconf import DictConfig, OmegaConf
 
 from common.corpora.sol import INSTRUMENTS
@@ -104,15 +105,37 @@ def train_all(cfg: DictConfig) -> dict:
             for job, path in paths.items()}
 
 
-def new_inputs(cfg: DictConfig, models: dict, runs: list) -> tuple[Section, dict, tuple]:
+JUDGED = ("default", "cnn-instrument", "cnn-pitch")  # the models of a run that its scores need
+
+
+def run_scores(container: dict, paths: tuple[str, str, str], heldout: tuple) -> tuple[dict, dict]:
+    """Job: the On new inputs row and the judges' row of one run, from the checkpoints of its models ``JUDGED``.
+    Torch's random draws (the posterior samples that infer a source) are seeded here, so they do not depend on
+    the process or on what it ran before."""
+    cfg = OmegaConf.create(container)
+    torch.manual_seed(cfg.eval.heldout_seed)
+    default, instrument, pitch = training.load_model(paths[0]), *map(training.load_classifier, paths[1:])
+    return (newinputs.run_row(default, instrument, heldout, cfg),
+            judging.run_row(default, instrument, pitch, data.load_notes(cfg, 100), heldout, paths[1:],
+                            cfg.eval.griffinlim_iters))
+
+
+def score_runs(cfg: DictConfig, trained: dict, runs: list) -> tuple[tuple, list[dict], dict]:
+    """Held-out notes -> (those notes, On new inputs rows, {(seed, threads): judges' row}): every run scored in
+    ``eval.workers`` processes."""
     e = cfg.eval
-    first = models[("default", 100, *runs[0])]
-    heldout = newinputs.heldout_notes(first, PROGRAMS, e.heldout_seed, e.heldout_notes)
-    rows = []
-    for seed, threads in runs:
-        row = newinputs.run_row(models[("default", 100, seed, threads)], models[("cnn-instrument", 100, seed,
-                                                                                  threads)], heldout, cfg)
-        rows.append({"seed": seed, "threads": threads, **row})
+    heldout = newinputs.heldout_notes(trained[("default", 100, *runs[0])][0], PROGRAMS, e.heldout_seed,
+                                      e.heldout_notes)
+    paths = [tuple(trained[(kind, 100, *run)][1] for kind in JUDGED) for run in runs]
+    with worker_pool(min(e.workers, len(runs)), cfg.log_level) as run:
+        scored = list(run(run_scores, [OmegaConf.to_container(cfg, resolve=True)] * len(runs), paths,
+                          [heldout] * len(runs)))
+    rows = [{"seed": s, "threads": t, **row} for (s, t), (row, _) in zip(runs, scored)]
+    return heldout, rows, {run: judged for run, (_, judged) in zip(runs, scored)}
+
+
+def new_inputs(cfg: DictConfig, rows: list[dict]) -> tuple[Section, dict]:
+    e = cfg.eval
     section, results = new_inputs_section(rows, ["seed", "threads", "synth pairs", "transfers"], TARGETS, (
         f"The default M_GMVAE of every run (seed, threads) on what no corpus holds. **synth**: every (instrument, "
         f"pitch) pair of the instruments' trained ranges, every semitone (w = 0), rendered to audio. **transfer**: "
@@ -123,7 +146,7 @@ def new_inputs(cfg: DictConfig, models: dict, runs: list) -> tuple[Section, dict
         "the frames are voiced and their median is within 50 cents. Instrument: the run's instrument judge (the CNN "
         "trained with every label) on the output audio analysed again. 'transfer success' needs both; 'source "
         "inferred' is how often the inferred source is the note's instrument. Fractions in [0, 1]."), digits=3)
-    return section, results, heldout
+    return section, results
 
 
 def synthesis_section(cfg: DictConfig, notes: data.SolNotes, models: dict, runs: list, out: Path):
@@ -166,11 +189,8 @@ def evaluate(cfg: DictConfig) -> Path:
     trained = train_all(cfg)
     models = {job: module for job, (module, _) in trained.items()}
     notes, grid_notes = data.load_notes(cfg, 100), data.load_notes(grid_cfg(cfg), 100)
-    inputs, inputs_results, heldout = new_inputs(cfg, models, runs)
-    judged = {(s, t): judging.run_row(models[("default", 100, s, t)], models[("cnn-instrument", 100, s, t)],
-                                      models[("cnn-pitch", 100, s, t)], notes, heldout,
-                                      (trained[("cnn-instrument", 100, s, t)][1], trained[("cnn-pitch", 100, s, t)][1]),
-                                      e.griffinlim_iters) for s, t in runs}
+    heldout, rows, judged = score_runs(cfg, trained, runs)
+    inputs, inputs_results = new_inputs(cfg, rows)
     judges = judging.section(judged, int(notes.val.sum()), len(heldout[0]))
     codes = {key: experiments.latents(m, grid_notes.x) for key, m in models.items() if key[0] in KINDS}
     seed, threads = grid_run[0]
