@@ -10,7 +10,16 @@ def train(cfg, args):
     fit(cfg, "tests.toy_task", ToyRegression(cfg.model, cfg.data.features, directory), ToyDataModule(cfg.data))
 
 
-VERBS = [Verb("train", "fit the toy regression", train), Verb("eval", "write the toy's report", evaluate)]
+def prepare(cfg, args):
+    """Record that it ran, under which preset and at which CPU priority (for tests/test_eval_all.py)."""
+    import os
+    from pathlib import Path
+
+    Path("toy-prepared.txt").write_text(f"{cfg.run.name} nice={os.nice(0)}\n")
+
+
+VERBS = [Verb("train", "fit the toy regression", train), Verb("eval", "write the toy's report", evaluate),
+         Verb("prepare", "record that it ran", prepare)]
 
 if __name__ == "__main__":
     sys.exit(main("tests.toy_task", ToyConfig, VERBS))
