@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from common.audio import AudioError, load_audio
 from common.corpora import ensure_corpus, resolve_size
+from common.corpora.manifest import build_lock
 from common.errors import InputError
 from common.mulaw import mu_law_encode
 from music_translation import tones
@@ -76,17 +77,17 @@ def prepare_domain(cfg: DictConfig, domain: str, root: Path | None = None) -> di
     per-split index summary {split: {files, seconds, skipped_short}}."""
     root = Path(cfg.data.root) if root is None else root
     out, min_len = cache_dir(cfg, domain), segment_samples(cfg)
-    out.mkdir(parents=True, exist_ok=True)
     summary = {}
     for split, paths in domain_files(root, domain).items():
         index_path = out / f"{split}.json"
         sources = [[str(p), p.stat().st_size, p.stat().st_mtime_ns] for p in paths]
-        if index_path.is_file() and json.loads(index_path.read_text()).get("sources") == sources:
-            index = json.loads(index_path.read_text())
-        else:
-            index = _convert(paths, out / f"{split}.u8", cfg.data.sample_rate, min_len, f"{domain}/{split}")
-            index["sources"] = sources
-            index_path.write_text(json.dumps(index, indent=1))
+        with build_lock(out, split):  # another process (eval-all's prepare-ahead) may be writing it
+            if index_path.is_file() and json.loads(index_path.read_text()).get("sources") == sources:
+                index = json.loads(index_path.read_text())
+            else:
+                index = _convert(paths, out / f"{split}.u8", cfg.data.sample_rate, min_len, f"{domain}/{split}")
+                index["sources"] = sources
+                index_path.write_text(json.dumps(index, indent=1))
         summary[split] = {"files": len(index["files"]), "seconds": round(index["samples"] / cfg.data.sample_rate, 1),
                           "skipped_short": len(index["skipped_short"])}
         if index["skipped_short"]:

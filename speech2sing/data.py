@@ -28,6 +28,7 @@ from omegaconf import DictConfig
 from torch.utils.data import DataLoader, Dataset
 
 from common.audio import load_audio
+from common.corpora.manifest import build_lock
 from common.errors import InputError
 from common.lightning.data import resumable_loader
 from speech2sing import features as fx
@@ -214,17 +215,27 @@ def _load_splits(base: str, test_song: str, recs: tuple[tuple[str, str], ...]) -
     return splits
 
 
+def _unprepared(base: Path, recs: list[Recording]) -> list[Recording]:
+    return [r for r in recs if not (base / f"{r.singer}-{r.song}" / "index.json").is_file()]
+
+
+def _prepare(cfg: DictConfig, base: Path, todo: list[Recording], align: str, run: Callable) -> None:
+    if not todo:
+        return
+    log.info("preparing %d recordings (%s) -> %s", len(todo), align, base)
+    key = tuple((k, cfg.data[k]) for k in FEATURE_KEYS)
+    list(run(prepare_recording, [key] * len(todo), [str(r.folder) for r in todo], [r.song for r in todo],
+             [align] * len(todo), [str(base / f"{r.singer}-{r.song}") for r in todo]))
+
+
 def samples(cfg: DictConfig, align: str = "uniform", run: Callable = map) -> dict[str, list[Sample]]:
     """``{"train": [...], "test": [...]}``: the paper's split, every recording of ``data.test_song`` held out.
     Recordings not yet prepared under :func:`feature_dir` are prepared first, through ``run`` (``map``, or a
     ``common.parallel.worker_pool`` map), then every process reads them from disk."""
     base, recs = feature_dir(cfg, align), recordings(corpus_root(cfg))
-    todo = [r for r in recs if not (base / f"{r.singer}-{r.song}" / "index.json").is_file()]
-    if todo:
-        log.info("preparing %d recordings (%s) -> %s", len(todo), align, base)
-        key = tuple((k, cfg.data[k]) for k in FEATURE_KEYS)
-        list(run(prepare_recording, [key] * len(todo), [str(r.folder) for r in todo], [r.song for r in todo],
-                 [align] * len(todo), [str(base / f"{r.singer}-{r.song}") for r in todo]))
+    if _unprepared(base, recs):
+        with build_lock(base.parent, base.name):  # another process (eval-all's prepare-ahead) may be writing them
+            _prepare(cfg, base, _unprepared(base, recs), align, run)
     return _load_splits(str(base), str(cfg.data.test_song), tuple((r.singer, r.song) for r in recs))
 
 
