@@ -11,8 +11,9 @@ import time
 from collections.abc import Callable
 from contextlib import contextmanager
 
-import torch
 from threadpoolctl import threadpool_limits
+
+from common.threads import intra_op_threads
 
 
 def load_average() -> str:
@@ -24,13 +25,8 @@ def load_average() -> str:
 @contextmanager
 def threads(n: int):
     """Run the block with torch on ``n`` intra-op threads and numpy's BLAS (librosa's) on ``n`` threads."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        with threadpool_limits(limits=n):
-            yield
-    finally:
-        torch.set_num_threads(previous)
+    with intra_op_threads(n), threadpool_limits(limits=n):
+        yield
 
 
 def best_of(candidates: dict[str, Callable[[], object]], rounds: int, warmup: bool = True) -> dict[str, float]:

@@ -18,12 +18,12 @@ import logging
 
 import numpy as np
 import pretty_midi
-import torch
 from omegaconf import DictConfig
 
 from common.align import path_error
 from common.heldout import TAIL_SECONDS, Melody, random_melody, render_soundfont_many
 from common.report.targets import Target, new_inputs_section
+from common.threads import intra_op_threads
 from da_vae import features, inference, training
 
 log = logging.getLogger(__name__)
@@ -107,13 +107,9 @@ def thread_checkpoint(cfg: DictConfig, seed: int, threads: int) -> str:
     run_cfg.threads = threads  # the run's config.yaml records the thread count it trained on
     if threads != 1:
         run_cfg.run.name = f"{cfg.run.name}-threads{threads}"
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
+    with intra_op_threads(threads):
         for stage in ("source", "target"):
             training.train_stage(run_cfg, stage)
-    finally:
-        torch.set_num_threads(previous)
     return str(training.last_checkpoint(run_cfg, "target"))
 
 

@@ -15,6 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 from common.lightning import check_reusable, run_dir
 from common.lightning.reuse import TRAINING_KEYS
 from common.parallel import map_by_threads, worker_pool
+from common.threads import intra_op_threads
 from speech2sing import data, training
 from speech2sing.config import SYSTEMS
 from speech2sing.inference import network_outputs
@@ -122,12 +123,8 @@ def train_job(container: dict, name: str, seed: int, threads: int = 1) -> tuple[
     sub = training.with_system(cfg, name, seed, threads)
     path = training.last_checkpoint(sub)
     if not path.is_file() or cfg.ckpt_path == "last":
-        previous = torch.get_num_threads()
-        torch.set_num_threads(threads if threads > 0 else previous)
-        try:
+        with intra_op_threads(threads if threads > 0 else None):
             path = training.train(sub)
-        finally:
-            torch.set_num_threads(previous)
     else:  # a finished run is reused only if it was trained with this config
         check_reusable(path.parents[1], sub, (*TRAINING_KEYS, "data", "threads"),
                        ignore=("data.root", "data.num_workers"))

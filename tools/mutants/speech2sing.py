@@ -40,7 +40,7 @@ MUTANTS = [
            "pl.seed_everything(0, workers=True)", "`run.seed` not applied to the initial weights",
            (T + "test_training.py",)),
     Mutant("threads-not-applied", "speech2sing/experiments.py",
-           "torch.set_num_threads(threads if threads > 0 else previous)", "torch.set_num_threads(previous)",
+           "with intra_op_threads(threads if threads > 0 else None):", "with intra_op_threads(None):",
            "the eval's two-thread models trained on one thread", (T + "test_training.py",)),
     Mutant("example-target-is-output", "speech2sing/evaluate.py",
            'Clip(role="target", audio=result["target_audio"][i]',
