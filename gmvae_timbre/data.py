@@ -33,7 +33,7 @@ from common.lightning.data import resumable_loader
 
 log = logging.getLogger(__name__)
 
-FEATURES_VERSION = 1  # part of the cache key: bump when note_features changes
+FEATURES_VERSION = 2  # part of the cache key: bump when note_features changes
 FEATURE_KEYS = ("sample_rate", "seconds", "n_fft", "hop_length", "frames", "n_mels", "fmin", "fmax", "log_floor")
 SILENCE = 1e-4  # peak amplitude below which a note counts as silent
 
@@ -72,9 +72,12 @@ def list_notes(root: Path) -> list[Path]:
 
 def log_mel(audio: np.ndarray, settings: dict) -> np.ndarray:
     """Mono audio at ``sample_rate`` -> log mel magnitude ``(n_mels, frames)`` of its first ``seconds``
-    (zero-padded when shorter)."""
+    (zero-padded when shorter), peak-normalised first: a note's level, which a recording or a soundfont sets, does
+    not move it (the dynamics still show in its spectrum's shape)."""
     n = round(settings["seconds"] * settings["sample_rate"])
     x = torch.from_numpy(np.pad(audio[:n], (0, max(0, n - len(audio)))).astype(np.float32))
+    peak = x.abs().max()
+    x = x / peak if peak > 0 else x
     mel = mel_spectrogram(x, settings["sample_rate"], settings["n_fft"], settings["hop_length"], settings["n_mels"],
                           power=1.0, fmin=settings["fmin"], fmax=settings["fmax"])
     return mel[:, : settings["frames"]].clamp_min(settings["log_floor"]).log().numpy()

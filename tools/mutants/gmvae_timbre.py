@@ -6,6 +6,8 @@ T = "tests/gmvae_timbre/"
 WIRING, CLAIMS, VERBS = T + "test_wiring.py", T + "test_claims.py", T + "test_verbs.py"
 
 MUTANTS = [
+    Mutant("note-level-kept", "gmvae_timbre/data.py", "    x = x / peak if peak > 0 else x\n", "",
+           "a note's level moves its features (a louder recording reads as another note)", (T + "test_data.py",)),
     Mutant("cnn-all-labels", "gmvae_timbre/module.py",
            'rows = labelled if self.hparams.target == "instrument" and self.training else torch.ones_like(labelled)',
            "rows = torch.ones_like(labelled)",
