@@ -93,28 +93,12 @@ def test_train_prepares_the_data_it_needs(tmp_path):
     assert (tmp_path / "cache/4000hz/piano/train.u8").is_file() and project.checkpoint.is_file()
 
 
-def test_prepare_waits_for_a_build_of_the_same_split_in_another_process(tmp_path):
+def test_prepare_waits_for_a_build_of_the_same_split_in_another_process(tmp_path, lock_held_elsewhere):
     """eval-all prepares ahead in a background process: an eval that reaches a split being written waits for it."""
-    import threading
     import time
-
-    from common.corpora.manifest import build_lock
 
     cfg = config(tmp_path)
     save_audio(tmp_path / "in/organ/a.wav", np.full(16000, 0.5, np.float32), 16000)
-    released = []
-
-    def hold():
-        with build_lock(tmp_path / "cache/8000hz/organ", "train"):
-            held.set()
-            time.sleep(1.0)
-            released.append(time.monotonic())
-
-    held = threading.Event()
-    holder = threading.Thread(target=hold)
-    holder.start()
-    held.wait()
+    released = lock_held_elsewhere(tmp_path / "cache/8000hz/organ", "train")
     data.prepare_domain(cfg, "organ")
-    done = time.monotonic()
-    holder.join()
-    assert done >= released[0]
+    assert time.monotonic() >= released()

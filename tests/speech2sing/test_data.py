@@ -31,28 +31,14 @@ def test_prepared_samples_round_trip_through_disk_as_memory_maps(tiny, monkeypat
     assert data.feature_dir(tiny.config("data.hop_length=128"), "uniform") != base
 
 
-def test_samples_wait_for_a_preparation_of_the_same_folder_in_another_process(tiny, monkeypatch):
+def test_samples_wait_for_a_preparation_of_the_same_folder_in_another_process(tiny, monkeypatch, lock_held_elsewhere):
     """eval-all prepares ahead in a background process: an eval that reaches samples being written waits."""
-    import threading
     import time
-
-    from common.corpora.manifest import build_lock
 
     cfg = tiny.config("data.hop_length=128")  # a feature folder no other test prepares
     base = data.feature_dir(cfg, "uniform")
-    held, released = threading.Event(), []
-
-    def hold():
-        with build_lock(base.parent, base.name):
-            held.set()
-            time.sleep(1.0)
-            released.append(time.monotonic())
-
     started, prepare = [], data._prepare
     monkeypatch.setattr(data, "_prepare", lambda *args: started.append(time.monotonic()) or prepare(*args))
-    holder = threading.Thread(target=hold)
-    holder.start()
-    held.wait()
+    released = lock_held_elsewhere(base.parent, base.name)
     data.samples(cfg)
-    holder.join()
-    assert started[0] >= released[0]
+    assert started[0] >= released()
