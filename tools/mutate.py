@@ -3,10 +3,10 @@ source tree, and the tests that should catch it run against that copy.
 
     python -m tools.mutate [PACKAGE ...] [--only ID ...] [--jobs 2] [--out mutation.md]
 
-Mutants live in ``tools/mutants/<package>.py`` as ``MUTANTS = [Mutant(...), ...]``: the file, the exact text
-it replaces (which must occur once), the replacement, what the bug means, and the tests to run (default: the
-package's test folder, without ``slow`` tests). A mutant is *caught* when a test fails; the first failing test
-is named. A mutant whose text is not found is an error (the source moved on: update the mutant). The result is a
+Mutants are data, one YAML list per package (``tools/mutants/<package>.yaml``): the file, the exact text it
+replaces (which must occur once), the replacement, what the bug means, and the tests to run (default: the
+package's test folder, without ``slow`` tests). A mutant is *caught* when a test fails; the first failing test is
+named. A mutant whose text is not found is an error (the source moved on: update the mutant). The result is a
 markdown table and the kill rate per package.
 """
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import importlib
 import re
 import shutil
 import subprocess
@@ -23,6 +22,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 COPY_IGNORE = shutil.ignore_patterns(".git", ".venv", "data", "runs", "reports", "wandb", "__pycache__",
@@ -48,22 +49,34 @@ class Outcome:
     seconds: float
 
 
+MUTANTS = ROOT / "tools" / "mutants"
+
+
 def load(package: str) -> list[Mutant]:
-    return list(importlib.import_module(f"tools.mutants.{package}").MUTANTS)
+    path = MUTANTS / f"{package}.yaml"
+    try:
+        return [Mutant(**{**e, "tests": tuple(e.get("tests", ()))}) for e in yaml.safe_load(path.read_text())]
+    except (OSError, TypeError, AttributeError, yaml.YAMLError) as err:
+        raise SystemExit(f"{path}: not a list of mutants with id, file, old, new, what (and tests): "
+                         f"{str(err).splitlines()[0]}") from None
 
 
 def packages() -> list[str]:
-    return sorted(p.stem for p in (ROOT / "tools" / "mutants").glob("*.py") if p.stem != "__init__")
+    return sorted(p.stem for p in MUTANTS.glob("*.yaml"))
+
+
+def occurrences(mutant: Mutant, tree: Path = ROOT) -> int:
+    """How often the mutant's text occurs in its file under ``tree`` (it applies only when once)."""
+    return (tree / mutant.file).read_text().count(mutant.old)
 
 
 def apply(tree: Path, mutant: Mutant) -> None:
-    path = tree / mutant.file
-    text = path.read_text()
-    count = text.count(mutant.old)
+    count = occurrences(mutant, tree)
     if count != 1:
         raise SystemExit(f"mutant {mutant.id}: its text occurs {count} times in {mutant.file} (must be once); "
                          "update tools/mutants")
-    path.write_text(text.replace(mutant.old, mutant.new))
+    path = tree / mutant.file
+    path.write_text(path.read_text().replace(mutant.old, mutant.new))
 
 
 def run(package: str, mutant: Mutant, timeout: float) -> Outcome:
@@ -116,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         print("no mutants selected", file=sys.stderr)
         return 2
     for _package, mutant in todo:  # every mutant's text must be there before anything runs
-        if (ROOT / mutant.file).read_text().count(mutant.old) != 1:
+        if occurrences(mutant) != 1:
             raise SystemExit(f"mutant {mutant.id}: its text does not occur exactly once in {mutant.file}; "
                              "update tools/mutants")
     outcomes: list[Outcome] = []
