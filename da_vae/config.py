@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from common.lightning import BaseConfig
+from common.lightning import paper_config
 
 TASKS = ("midi", "singing", "separation")  # Task 1 audio-to-MIDI, Task 2 singing alignment, Task 3 separation
 STAGES = ("source", "target", "both")
@@ -116,11 +116,6 @@ class EvalConfig:
     seed: int = 0
 
 
-@dataclass
-class DaVaeConfig(BaseConfig):
-    data: DataConfig = field(default_factory=DataConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    optim: OptimConfig = field(default_factory=OptimConfig)
-    task: TaskConfig = field(default_factory=TaskConfig)
-    eval: EvalConfig = field(default_factory=EvalConfig)
-    ckpt: str | None = None  # trained target-stage checkpoint used by `align` / `separate`
+# ckpt: the trained target-stage checkpoint `align` / `separate` use
+DaVaeConfig = paper_config("DaVaeConfig", __name__, data=DataConfig, model=ModelConfig, optim=OptimConfig,
+                           task=TaskConfig, eval=EvalConfig)

@@ -42,8 +42,8 @@ def default_models(cfg: DictConfig) -> list[DefaultModel]:
         task_cfg = cfg.copy()
         task_cfg.task.name, task_cfg.run.seed = task, 0
         listed.append(DefaultModel(f"{what} (run {cfg.run.name}, seed 0)", training.last_checkpoint(task_cfg, "target"),
-                                   verb, "ckpt=PATH (or run.name=... for another run's model)",
-                                   f"python -m da_vae eval (or python -m da_vae train task.name={task})"))
+                                   verb, f"python -m da_vae eval (or python -m da_vae train task.name={task})",
+                                   also="run.name=... for another run's model"))
     return listed
 
 

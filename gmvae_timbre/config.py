@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from common.lightning import BaseConfig
+from common.lightning import paper_config
 
 MODEL_KINDS = ("gmvae", "vae")  # M_GMVAE (Gaussian-mixture timbre prior) | M_VAE (isotropic timbre prior)
 LABEL_FRACTIONS = (0, 25, 50, 75, 100)  # N: percent of the training notes whose instrument label is used
@@ -91,10 +91,6 @@ class EvalConfig:
     heldout_targets: int = 2  # transfer targets per held-out note (instruments whose range holds its pitch)
 
 
-@dataclass
-class GmvaeConfig(BaseConfig):
-    data: DataConfig = field(default_factory=DataConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    optim: OptimConfig = field(default_factory=OptimConfig)
-    eval: EvalConfig = field(default_factory=EvalConfig)
-    ckpt: str | None = None  # trained model used by synth / transfer / interpolate (default: this run's)
+# ckpt: the trained model synth / transfer / interpolate use (default: the eval's)
+GmvaeConfig = paper_config("GmvaeConfig", __name__, data=DataConfig, model=ModelConfig, optim=OptimConfig,
+                           eval=EvalConfig)

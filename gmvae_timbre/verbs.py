@@ -27,8 +27,8 @@ def default_models(cfg: DictConfig) -> list[DefaultModel]:
         what=f"M_GMVAE, all instrument labels (N = 100), seed {cfg.eval.seeds[0]}, threads {cfg.eval.threads[0]}: "
              "the eval's model",
         path=training.default_checkpoint(cfg), verbs="synth, transfer, interpolate",
-        override="ckpt=path/to/last.ckpt (any gmvae_timbre M_GMVAE; interpolate also takes an M_VAE)",
-        made_by="python -m gmvae_timbre eval (or: train)")]
+        made_by="python -m gmvae_timbre eval (or: train)",
+        also="for interpolate an M_VAE (any gmvae_timbre M_GMVAE for the others)")]
 
 
 def _model(cfg: DictConfig, kinds: tuple[str, ...] = ("M_GMVAE",)):

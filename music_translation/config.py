@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from common.lightning import BaseConfig
+from common.lightning import paper_config
 
 CORPORA = ("tones", "domains", "none")  # synthetic corpus built under data.root by `prepare` (none: your folders)
 
@@ -124,12 +124,7 @@ class EvalConfig:
     workers: int = 2  # one-thread models trained and scored in parallel processes (others alone after them)
 
 
-@dataclass
-class MusicTranslationConfig(BaseConfig):
-    data: DataConfig = field(default_factory=DataConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    optim: OptimConfig = field(default_factory=OptimConfig)
-    augment: AugmentConfig = field(default_factory=AugmentConfig)
-    translate: TranslateConfig = field(default_factory=TranslateConfig)
-    eval: EvalConfig = field(default_factory=EvalConfig)
-    ckpt: str | None = None  # trained checkpoint used by translate/encode/blend/domains/eval (default: this run's)
+# ckpt: the trained checkpoint translate / encode / blend / domains / eval use (default: this run's)
+MusicTranslationConfig = paper_config("MusicTranslationConfig", __name__, data=DataConfig, model=ModelConfig,
+                                      optim=OptimConfig, augment=AugmentConfig, translate=TranslateConfig,
+                                      eval=EvalConfig)

@@ -98,7 +98,7 @@ def default_models(cfg: DictConfig) -> list[DefaultModel]:
         what=f"translation network `{cfg.run.name}` (shared encoder, one decoder per domain: "
              f"{', '.join(cfg.data.domains)}); the default eval's seed {cfg.run.seed}, threads 1 model",
         path=training.checkpoint_path(cfg), verbs="translate, encode, blend, domains, add-domain, eval",
-        override="ckpt=path/to/last.ckpt (or run.name=... for another run)",
+        also="run.name=... for another run",
         made_by="make eval-translation (python -m music_translation eval), or python -m music_translation train")]
 
 

@@ -38,7 +38,7 @@ VERBS = [
               "realtime_ae.evaluate:evaluate"),
     models_verb(V + "default_models"),
     plan_verb("realtime_ae.scale:plan"),
-    Verb("export", "export the decoder of synth.ckpt (or this run) to TorchScript and ONNX", V + "export",
+    Verb("export", "export the decoder of ckpt (or this run) to TorchScript and ONNX", V + "export",
          _export_args),
     Verb("render", "render a scripted latent trajectory to a .wav offline", V + "render", _render_args),
     Verb("resynth", "encode a recording and decode it with latent scaling (synth.latent_scale)", V + "resynth",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from common.lightning import BaseConfig
+from common.lightning import paper_config
 
 CORPORA = ("one_octave", "five_octave", "violin")  # sub-directories of the synthetic ``scales`` corpus
 AUGMENTATIONS = ("none", "diff", "chroma")  # appended to the input frame: nothing, d/df (2048), one-hot chroma (12)
@@ -63,7 +63,6 @@ class OptimConfig:
 class SynthConfig:
     """The real-time synthesizer (``play``, ``render``, ``resynth``)."""
 
-    ckpt: str | None = None  # a trained last.ckpt; default: this run's model
     decoder: str | None = None  # an exported decoder (.npz, .pt TorchScript or .onnx); overrides ckpt for the synth
     # which export the engine runs: half (numpy runtime, float16 weights summed in float32: half the bytes a decode
     # reads, 2e-4 of the peak off) | numpy (float32, exact) | int8 (ONNX with int8 weights: 4x less to read, a few %
@@ -104,10 +103,6 @@ class EvalConfig:
     wandb: bool = False  # W&B logging for the models eval trains (off for speed; `train` always logs)
 
 
-@dataclass
-class RealtimeAeConfig(BaseConfig):
-    data: DataConfig = field(default_factory=DataConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    optim: OptimConfig = field(default_factory=OptimConfig)
-    synth: SynthConfig = field(default_factory=SynthConfig)
-    eval: EvalConfig = field(default_factory=EvalConfig)
+# ckpt: the trained last.ckpt the synth and export use (default: this run's, else the eval's synth model)
+RealtimeAeConfig = paper_config("RealtimeAeConfig", __name__, data=DataConfig, model=ModelConfig, optim=OptimConfig,
+                                synth=SynthConfig, eval=EvalConfig)

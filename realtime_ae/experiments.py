@@ -75,7 +75,7 @@ def run_config(cfg: DictConfig, spec: Spec, seed: int, threads: int = 1) -> Dict
 
 
 def default_checkpoint(cfg: DictConfig) -> Path:
-    """The model the verbs use when no ``synth.ckpt`` is given: the eval's synth model, seed 0, one thread."""
+    """The model the verbs use when no ``ckpt`` is given: the eval's synth model, seed 0, one thread."""
     return training.last_checkpoint(run_config(cfg, SYNTH, 0, 1))
 
 

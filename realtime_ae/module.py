@@ -90,7 +90,7 @@ def load_model(path: str | Path) -> FrameAutoencoder:
     """A trained model from ``last.ckpt``, in eval mode; one ``InputError`` line naming the file otherwise."""
     checkpoint = load_checkpoint(path, "realtime_ae", [KIND], hint="train one with `python -m realtime_ae train` "
                                  "(or `make eval-realtime`; `python -m realtime_ae models` lists the defaults) or "
-                                 "pass synth.ckpt=path/to/last.ckpt")
+                                 "pass ckpt=path/to/last.ckpt")
     module = FrameAutoencoder(**checkpoint["hyper_parameters"])
     module.load_state_dict(checkpoint["state_dict"])
     return module.eval()

@@ -20,11 +20,11 @@ log = logging.getLogger("realtime_ae")
 
 
 def checkpoint(cfg: DictConfig) -> Path:
-    """``synth.ckpt`` if given, else this run's ``last.ckpt`` if `train` made one, else the eval's synth model."""
+    """``ckpt`` if given, else this run's ``last.ckpt`` if `train` made one, else the eval's synth model."""
     from realtime_ae.experiments import default_checkpoint
 
-    if cfg.synth.ckpt:
-        return Path(cfg.synth.ckpt)
+    if cfg.ckpt:
+        return Path(cfg.ckpt)
     own = training.last_checkpoint(cfg)
     return own if own.is_file() else default_checkpoint(cfg)
 
@@ -35,8 +35,8 @@ def default_models(cfg: DictConfig) -> list[DefaultModel]:
     return [DefaultModel("the synthesizer's autoencoder (2-unit sigmoid bottleneck + chroma skip, one-octave "
                          "corpus; eval seed 0, one thread)", default_checkpoint(cfg),
                          "render, resynth, play, export (when run.name has no checkpoint of its own)",
-                         "synth.ckpt=path/to/last.ckpt, or synth.decoder=path/to/decoder.onnx for the synth",
-                         "make eval-realtime (or python -m realtime_ae eval)")]
+                         "make eval-realtime (or python -m realtime_ae eval)",
+                         also="synth.decoder=path/to/decoder.onnx for the synth")]
 
 
 def synth_runtime(cfg: DictConfig):

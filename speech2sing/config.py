@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from common.lightning import BaseConfig
+from common.lightning import paper_config
 
 # Table 1 systems -> network switches and training mode (see speech2sing.models.Speech2Singing)
 SYSTEMS = {
@@ -96,11 +96,8 @@ class EvalConfig:
 
 
 @dataclass
-class Speech2SingConfig(BaseConfig):
+class Speech2SingConfig(paper_config("Speech2SingSections", __name__, data=DataConfig, model=ModelConfig,
+                                     optim=OptimConfig, convert=ConvertConfig, eval=EvalConfig)):
+    """ckpt: the trained checkpoint `convert` uses (default: this run's system checkpoint)."""
+
     system: str = "p_mtl"  # b1 | b2 | allnorm | p_mse | p_mtl | phsync | singing_ae (Table 1 rows)
-    data: DataConfig = field(default_factory=DataConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    optim: OptimConfig = field(default_factory=OptimConfig)
-    convert: ConvertConfig = field(default_factory=ConvertConfig)
-    eval: EvalConfig = field(default_factory=EvalConfig)
-    ckpt: str | None = None  # trained checkpoint used by `convert` (default: this run's system checkpoint)

@@ -61,8 +61,8 @@ def default_models(cfg: DictConfig) -> list[DefaultModel]:
         what=f"{SYSTEM_NAMES[cfg.system]}, seed {cfg.run.seed}, {cfg.threads or 'default'} torch thread(s) (the eval's "
              "default model is seed 0 on one thread)",
         path=training.last_checkpoint(cfg), verbs="convert",
-        override="ckpt=path/to/last.ckpt (or system=... / run.name=... for another run of this project)",
-        made_by=f"make eval-speech2sing (or python -m speech2sing train system={cfg.system})")]
+        made_by=f"make eval-speech2sing (or python -m speech2sing train system={cfg.system})",
+        also="system=... / run.name=... for another run of this project")]
 
 
 def plan(cfg: DictConfig, args: argparse.Namespace) -> None:

@@ -12,7 +12,7 @@ _EXPORTS = {
     "ExampleLogger": "callbacks", "NonFiniteLossError": "callbacks", "NonFiniteLossGuard": "callbacks",
     "Verb": "cli", "main": "cli",
     "BaseConfig": "config", "LoggerConfig": "config", "RunConfig": "config", "TrainerConfig": "config",
-    "load_config": "config",
+    "load_config": "config", "paper_config": "config",
     "check_reusable": "reuse",
     "build_trainer": "trainer", "fit": "trainer", "run_dir": "trainer", "trainer_kwargs": "trainer",
 }

@@ -2,7 +2,8 @@
 ``key=value`` overrides.
 
 Every paper's schema is a dataclass deriving from :class:`BaseConfig` (sections ``run``, ``trainer``,
-``logger`` and the top-level ``ckpt_path``) plus its own ``data``/``model``/``optim`` sections. A preset
+``logger`` and the top-level ``ckpt``, ``ckpt_path``) plus its own ``data``/``model``/``optim``/... sections
+(:func:`paper_config`). A preset
 is ``<package>/configs/<name>.yaml`` or a path to a YAML file; a preset may start with
 ``extends: <other preset>`` to inherit from another and change only a few keys.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import importlib.resources
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, make_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -87,9 +88,20 @@ class BaseConfig:
     run: RunConfig = field(default_factory=RunConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
+    ckpt: str | None = None  # the trained checkpoint the verbs use (default: this run's, else the eval's model)
     ckpt_path: str | None = None  # null | last | path/to.ckpt: resume training from there
     threads: int = 0  # torch intra-op CPU threads for the verb (0: torch's default, one per core)
     log_level: str = "warning"  # Lightning's and W&B's messages: warning (quiet) | info (`-v`) | debug
+
+
+def paper_config(name: str, module: str, **sections: type) -> type:
+    """A paper's root config class ``name`` (defined in ``module``): :class:`BaseConfig`'s shared keys and one
+    key per section dataclass, built with its defaults, in the order given.
+
+    ``DaVaeConfig = paper_config("DaVaeConfig", __name__, data=DataConfig, model=ModelConfig, ...)``
+    """
+    return make_dataclass(name, [(key, kind, field(default_factory=kind)) for key, kind in sections.items()],
+                          bases=(BaseConfig,), namespace={"__module__": module})
 
 
 def preset_path(package: str, preset: str) -> Path:

@@ -10,13 +10,14 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class DefaultModel:
-    """``path`` holds ``what``, taken by ``verbs`` by default; ``override`` picks another, ``made_by`` makes it."""
+    """``path`` holds ``what``, taken by ``verbs`` by default; ``made_by`` makes it. ``ckpt=`` picks another on
+    every verb; ``also`` names this package's other ways (another run, an exported decoder)."""
 
     what: str
     path: Path
     verbs: str
-    override: str
     made_by: str
+    also: str = ""
 
     @property
     def present(self) -> bool:
@@ -27,5 +28,6 @@ def print_models(models: list[DefaultModel]) -> int:
     """One block per model; returns 0 when every model is present, 1 otherwise (the verb's exit code)."""
     for m in models:
         state = "present" if m.present else f"missing: `{m.made_by}` makes it"
-        print(f"{m.what}\n  path:  {m.path} ({state})\n  used by: {m.verbs}\n  another: {m.override}")
+        another = "ckpt=path/to/last.ckpt" + (f", or {m.also}" if m.also else "")
+        print(f"{m.what}\n  path:  {m.path} ({state})\n  used by: {m.verbs}\n  another: {another}")
     return 0 if all(m.present for m in models) else 1

@@ -223,7 +223,7 @@ def test_resynth_verb_and_its_bad_inputs(tiny, trained, tmp_path):
     assert tiny.run("resynth", tmp_path / "short.wav", "--out", out) == 2
     assert tiny.run("resynth", tmp_path / "missing.wav", "--out", out) == 2
     (tmp_path / "junk.ckpt").write_bytes(b"not a checkpoint")
-    assert tiny.run("resynth", clip, "--out", out, f"synth.ckpt={tmp_path / 'junk.ckpt'}") == 2
+    assert tiny.run("resynth", clip, "--out", out, f"ckpt={tmp_path / 'junk.ckpt'}") == 2
 
 
 def test_play_without_a_sound_card_says_so_in_one_line(tiny, trained, capsys):

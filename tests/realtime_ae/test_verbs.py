@@ -103,7 +103,7 @@ def test_checkpoints_load_through_the_shared_loader(tiny, trained, clip, tmp_pat
         bad = tmp_path / "bad.ckpt"
         torch.save(checkpoint, bad)
         says = "gmvae_timbre checkpoint" if case == "other package" else "holds a SomethingElse model"
-    assert tiny.run("resynth", clip, "--out", tmp_path / "o.wav", f"synth.ckpt={bad}") == 2
+    assert tiny.run("resynth", clip, "--out", tmp_path / "o.wav", f"ckpt={bad}") == 2
     line = one_error_line(capsys)
     assert str(bad) in line and says in line
 
