@@ -158,9 +158,12 @@ def build_loggers(cfg: DictConfig, directory: Path) -> list[Logger]:
         # W&B's process-wide settings come from the environment, not from init(mode=...): without WANDB_MODE its
         # telemetry exporter asks the W&B server (a DNS query, then HTTPS) even for an offline run
         os.environ["WANDB_MODE"] = wandb_mode(cfg)
-        loggers.append(WandbLogger(project=cfg.logger.project, name=cfg.run.name, save_dir=str(directory),
-                                   mode=wandb_mode(cfg), id=wandb_run_id(cfg, directory), resume="allow",
-                                   config=OmegaConf.to_container(cfg, resolve=True)))
+        wandb = WandbLogger(project=cfg.logger.project, name=cfg.run.name, save_dir=str(directory),
+                            mode=wandb_mode(cfg), id=wandb_run_id(cfg, directory), resume="allow",
+                            config=OmegaConf.to_container(cfg, resolve=True))
+        # Lightning passes anonymous=None, which W&B answers with a warning that it has no effect
+        getattr(wandb, "_wandb_init", {}).pop("anonymous", None)
+        loggers.append(wandb)
     return loggers
 
 
