@@ -4,6 +4,7 @@ training; frame, time and bin conversions on known tones."""
 
 import numpy as np
 import pytest
+import scipy.stats
 import torch
 
 from realtime_ae import claims, newinputs
@@ -37,6 +38,7 @@ def test_every_claim_fails_when_all_models_are_the_same():
     better.update(mse_of({l_skip: base * 0.8, s_skip: base * 0.8}))
     skip_claim = next(c for c in claims.claims(specs, better, SEEDS, 0.05) if "does not help" in c.claim)
     assert not skip_claim.holds and "contradicted" in skip_claim.evidence
+    assert "with no true difference it shows a margin of" in skip_claim.evidence
 
 
 def test_no_claim_holds_for_models_that_differ_only_by_noise():
@@ -63,6 +65,12 @@ def test_power_of_the_paired_t_test():
     assert claims.detectable(1.0, 5) == pytest.approx(1.676, abs=0.02)
     assert claims.power_at(0.994, 1.0, 10) == pytest.approx(0.8, abs=0.005)
     assert claims.detectable(1.0, 1) == float("inf")
+    # one-sided (G*Power, one-tailed, n = 10: d = 0.853); a simulation of that test rejects 80% of the time there
+    d = claims.detectable(1.0, 10, sides=1)
+    assert d == pytest.approx(0.853, abs=0.01)
+    x = np.random.default_rng(0).standard_normal((100_000, 10)) + d
+    t = x.mean(1) / (x.std(1, ddof=1) / np.sqrt(10))
+    assert (t > scipy.stats.t.ppf(0.95, 9)).mean() == pytest.approx(0.8, abs=0.01)
     assert claims.seed_interval([0.9, 1.0, 0.98], bounds=(0.0, 1.0))[2] == 1.0  # an accuracy's interval stops at 1
 
 
