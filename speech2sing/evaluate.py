@@ -85,8 +85,9 @@ def notes(cfg: DictConfig, result: dict) -> str:
   singing. Each row gives the smallest paired effect it detects (80% power, 95% level).
 - The Singing Autoencoder is the proposed network fed the singing instead of the speech, as the paper describes it.
 - Scoring: LSD on the network output before Griffin-Lim; RCA on pYIN (every {e.pitch_hop} samples) of the output
-  after {e.griffinlim_iters} Griffin-Lim iterations. The speaker measure is a cepstral distance of mean spectral
-  envelopes (pitch-blind) to each singer's training singing.
+  after {e.griffinlim_iters} Griffin-Lim iterations. The speaker measure is the cepstral distortion (pitch-blind
+  envelope cepstra, frame by frame) of the output to the sung target; an earlier distance of mean envelopes to each
+  singer's training singing ranked B1, which regresses to the mean sung spectrum, above the singer's own voice.
 - The listening test is replaced by proxies (phone error of a recogniser trained on the training singing and of
   P-MTL's own phoneme head; the speaker measure); they are not the paper's preference scores.
 """

@@ -163,9 +163,10 @@ def table1(result: dict, systems: list[str]) -> Table:
                          "code computes it (the paper labels it dB). RCA: pYIN on the Griffin-Lim output vs the "
                          "input contour. Phone error: frame error against the sung phone labels, of a phone "
                          f"recogniser trained on the training singing and run on each output ({why}), and of "
-                         "P-MTL's own phoneme head. Speaker distance: cepstral distance (dB) of the output's mean "
-                         "spectral envelope to the singer's training singing; speaker nearest: the fraction of items "
-                         f"whose nearest training singer is the right one ({speaker_check(result, systems)}).")
+                         "P-MTL's own phoneme head. Speaker distance: cepstral distortion (dB) of the output to the "
+                         "sung target, frame by frame over the target's loud frames; speaker nearest: the fraction of "
+                         "items whose nearest training singer (by mean spectral envelope) is the right one "
+                         f"({speaker_check(result, systems)}).")
 
 
 def speaker_check(result: dict, systems: list[str]) -> str:
@@ -178,7 +179,7 @@ def speaker_check(result: dict, systems: list[str]) -> str:
     if known.sum() > 1:
         closer, diff = compare(ae[known], b1[known])
         nearest = {s: float(np.nanmean(per_item(result, s, "speaker_nearest"))) for s in ("singing_ae", "b1")}
-        why = "not closer by distance (B1 regresses to the mean sung spectrum, which a mean-envelope distance favours)"
+        why = "not closer: the measure does not tell the voices apart"
         text += (f"; Singing AE minus B1 distance {diff}: the same voice ranks {'closer' if closer else why}"
                  f"; nearest-singer identification {nearest['singing_ae']:.2f} for the Singing AE, "
                  f"{nearest['b1']:.2f} for B1")

@@ -44,6 +44,27 @@ def test_scores_are_taken_against_the_sung_target(tiny, sample):
     assert speech["speaker_nearest"] == 0.0 and speech["speaker_distance"] > 1
 
 
+def vowels(pitch_bins: int, frames: int = 80, bins: int = 513) -> np.ndarray:
+    """log(1 + |S|) of a harmonic comb (a partial every ``pitch_bins`` bins) under a vowel envelope whose formant
+    moves from bin 40 to bin 120 halfway."""
+    f = np.arange(bins)
+    comb = np.exp(-0.5 * (f % pitch_bins) ** 2) + np.exp(-0.5 * (pitch_bins - f % pitch_bins) ** 2)
+    columns = [np.log1p((3 * np.exp(-0.5 * ((f - (40 if t < frames // 2 else 120)) / 15) ** 2)
+                         + 0.3 * np.exp(-f / 200)) * comb) for t in range(frames)]
+    return np.stack(columns, axis=1)
+
+
+def test_the_speaker_measure_charges_an_output_that_regresses_to_the_mean_spectrum():
+    """B1's failure: one average sung frame repeated. Against the same voice singing at another pitch, a distance
+    of mean envelopes calls the average nearer; frame by frame it is farther."""
+    target, same_voice = vowels(12), vowels(9)
+    average = np.repeat(target.mean(1, keepdims=True), target.shape[1], axis=1)
+    assert scores.cepstral_distortion(same_voice, target) < 0.8 * scores.cepstral_distortion(average, target)
+    by_mean = {name: scores.cepstral_distance(scores.envelope(x), scores.envelope(target))
+               for name, x in (("same voice", same_voice), ("average", average))}
+    assert by_mean["average"] < by_mean["same voice"]  # what the mean-envelope measure got wrong
+
+
 class Knows(torch.nn.Module):
     """A "recogniser" that outputs the given phones whatever it hears."""
 
