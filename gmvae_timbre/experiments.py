@@ -53,15 +53,22 @@ def f_score_ci(y_true: np.ndarray, predictions: list[np.ndarray], resamples: int
     return point, float(low), float(high)
 
 
-def paired_f_score_diff(y_true: np.ndarray, a: list[np.ndarray], b: list[np.ndarray], resamples: int, seed: int = 0):
-    """F1(a) - F1(b) on the same items (each the mean over its runs), with a paired bootstrap interval over the
-    items -> (mean, low, high, n)."""
-    point = np.mean([f_score(y_true, p) for p in a]) - np.mean([f_score(y_true, p) for p in b])
+Terms = list[tuple[float, list[np.ndarray]]]  # (weight, one prediction array per run) of a contrast of F-scores
+
+
+def paired_f_score_contrast(y_true: np.ndarray, terms: Terms, resamples: int, seed: int = 0):
+    """sum_i w_i F1(p_i) on the same items (each F1 the mean over its runs), with a paired bootstrap interval over
+    the items (every term scored on the same resamples) -> (mean, low, high, n)."""
+    point = sum(w * np.mean([f_score(y_true, p) for p in runs]) for w, runs in terms)
     index = np.random.default_rng(seed).integers(0, len(y_true), size=(resamples, len(y_true)))
-    draws = (np.mean([resampled_f_scores(y_true, p, index) for p in a], axis=0)
-             - np.mean([resampled_f_scores(y_true, p, index) for p in b], axis=0))
+    draws = sum(w * np.mean([resampled_f_scores(y_true, p, index) for p in runs], axis=0) for w, runs in terms)
     low, high = np.quantile(draws, [0.025, 0.975])
     return float(point), float(low), float(high), len(y_true)
+
+
+def paired_f_score_diff(y_true: np.ndarray, a: list[np.ndarray], b: list[np.ndarray], resamples: int, seed: int = 0):
+    """F1(a) - F1(b) (:func:`paired_f_score_contrast`) -> (mean, low, high, n)."""
+    return paired_f_score_contrast(y_true, [(1.0, a), (-1.0, b)], resamples, seed)
 
 
 def seed_interval(values) -> tuple[float, float, float]:
@@ -74,9 +81,14 @@ def seed_interval(values) -> tuple[float, float, float]:
     return float(x.mean()), float(max(0.0, x.mean() - half)), float(min(1.0, x.mean() + half))
 
 
+def per_seed_contrast(y_true: np.ndarray, terms: Terms) -> np.ndarray:
+    """sum_i w_i F1(p_i) of each training seed (``p_i[s]`` the predictions of seed s) -> ``(seeds,)``."""
+    return np.array([sum(w * f_score(y_true, runs[s]) for w, runs in terms) for s in range(len(terms[0][1]))])
+
+
 def per_seed_differences(y_true: np.ndarray, a: list[np.ndarray], b: list[np.ndarray]) -> np.ndarray:
     """F1(a) - F1(b) of each training seed (``a[s]``, ``b[s]`` the predictions of seed s) -> ``(seeds,)``."""
-    return np.array([f_score(y_true, pa) - f_score(y_true, pb) for pa, pb in zip(a, b)])
+    return per_seed_contrast(y_true, [(1.0, a), (-1.0, b)])
 
 
 @torch.no_grad()

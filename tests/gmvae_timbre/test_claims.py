@@ -71,3 +71,60 @@ def test_an_ordering_between_identical_systems_is_never_decided():
     per_run = experiments.per_seed_differences(y, better, same)
     assert table1.decided((*d[:3], per_run), 1) and not table1.decided((*d[:3], per_run), -1)
     assert table1.detectable((*d[:3], per_run)) > 0
+
+
+FRACTIONS = [0, 25, 50, 75, 100]
+SYSTEMS = ["cnn", "vae z_t", "vae z_p", "gmvae z_t", "gmvae z_p"]
+
+
+def noisy(y: np.ndarray, accuracy: float, rng: np.random.Generator, classes: int) -> np.ndarray:
+    """Predictions right with probability ``accuracy``, else another class."""
+    return np.where(rng.random(len(y)) < accuracy, y, (y + rng.integers(1, classes, len(y))) % classes)
+
+
+def grid(accuracy, runs: int = 2, notes: int = 400, classes: int = 8) -> tuple[dict, dict]:
+    """Predictions of every (target, system, N) of Table 1 with ``accuracy(target, system, N, run)``."""
+    rng = np.random.default_rng(0)
+    truth = {t: rng.integers(0, classes, notes) for t in ("instrument", "pitch")}
+    preds = {(t, s, n): [noisy(truth[t], accuracy(t, s, n, r), rng, classes) for r in range(runs)]
+             for t in truth for s in SYSTEMS for n in FRACTIONS}
+    return preds, truth
+
+
+def held(accuracy) -> dict[str, bool]:
+    preds, truth = grid(accuracy)
+    claims = table1.orderings(preds, truth, FRACTIONS, 300)[1]
+    return {c.claim.split(" (")[0].split(" when")[0]: c.holds for c in claims}
+
+
+def test_no_table1_ordering_holds_between_identical_systems():
+    verdicts = held(lambda t, s, n, r: 0.7)
+    assert len(verdicts) == 6 and not any(verdicts.values()), verdicts
+
+
+def test_every_table1_ordering_holds_on_the_papers_pattern():
+    def paper(target, system, n, run):
+        kind, space = system.split(" ") if " " in system else ("cnn", "")
+        if kind == "cnn":
+            return 0.8
+        informative = (space == "z_t") == (target == "instrument")
+        if not informative:
+            return 0.12 if kind == "gmvae" and n > 0 else 0.4 if kind == "gmvae" else 0.25
+        if target == "pitch":
+            return 0.95
+        return 0.75 if kind == "vae" else 0.85 + 0.001 * n if n else 0.6  # M_VAE flat; M_GMVAE above it once labelled
+    verdicts = held(paper)
+    assert all(verdicts.values()), verdicts
+
+
+def test_a_vae_that_gains_as_much_but_noisily_does_not_make_the_gmvae_trend_hold():
+    """M_GMVAE's z_t gains 0.25 from N = 0 to 100. M_VAE's gains as much on average, but +0.6 in one run and -0.1
+    in the other, so its own trend is not decided: "M_VAE's does not improve" must not follow from that."""
+    def gains(target, system, n, run):
+        if system == "gmvae z_t" and target == "instrument":
+            return 0.3 + 0.0025 * n
+        if system == "vae z_t" and target == "instrument":
+            return 0.3 + (0.006 * n if run == 0 else -0.001 * n)
+        return 0.5
+    verdict = held(gains)["M_GMVAE's z_t improves with N while M_VAE's does not"]
+    assert not verdict
