@@ -3,9 +3,8 @@
 
 Every paper's schema is a dataclass deriving from :class:`BaseConfig` (sections ``run``, ``trainer``,
 ``logger`` and the top-level ``ckpt``, ``ckpt_path``) plus its own ``data``/``model``/``optim``/... sections
-(:func:`paper_config`). A preset
-is ``<package>/configs/<name>.yaml`` or a path to a YAML file; a preset may start with
-``extends: <other preset>`` to inherit from another and change only a few keys.
+(:func:`paper_config`). A preset is ``<package>/configs/<name>.yaml`` or a path to a YAML file; a preset may
+start with ``extends: <other preset>`` to inherit from another and change only a few keys.
 """
 
 from __future__ import annotations
