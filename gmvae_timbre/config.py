@@ -89,6 +89,10 @@ class EvalConfig:
     heldout_seed: int = 0  # draws the pitches of the held-out notes (On new inputs)
     heldout_notes: int = 3  # held-out notes per instrument
     heldout_targets: int = 2  # transfer targets per held-out note (instruments whose range holds its pitch)
+    # `transfer` and its On new inputs measure decode the mean of the pitch class read from the note, not the note's
+    # own pitch code (the paper's; the paper's transfer experiments keep it): a note from another source lies off
+    # the classes the decoder learned, and low notes then come out unvoiced
+    snap_pitch: bool = True
 
 
 # ckpt: the trained model synth / transfer / interpolate use (default: the eval's)

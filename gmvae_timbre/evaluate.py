@@ -136,16 +136,19 @@ def score_runs(cfg: DictConfig, trained: dict, runs: list) -> tuple[tuple, list[
 
 def new_inputs(cfg: DictConfig, rows: list[dict]) -> tuple[Section, dict]:
     e = cfg.eval
+    code = ("the pitch code snapped to the mean of the class the model reads, eval.snap_pitch" if e.snap_pitch
+            else "the note's own pitch code")
     section, results = new_inputs_section(rows, ["seed", "threads", "synth pairs", "transfers"], TARGETS, (
         f"The default M_GMVAE of every run (seed, threads) on what no corpus holds. **synth**: every (instrument, "
         f"pitch) pair of the instruments' trained ranges, every semitone (w = 0), rendered to audio. **transfer**: "
         f"{e.heldout_notes} single notes per instrument at pitches drawn from seed {e.heldout_seed} inside its "
         "trained range, rendered by FluidSynth with MuseScore General (a soundfont no corpus uses), each moved to "
         f"{e.heldout_targets} other instruments whose range holds the pitch, as the verb does it (source inferred, "
-        "alpha 1). Pitch: pYIN (`common.pitch`) searching the asked pitch +- 13 semitones; kept when at least half "
-        "the frames are voiced and their median is within 50 cents. Instrument: the run's instrument judge (the CNN "
-        "trained with every label) on the output audio analysed again. 'transfer success' needs both; 'source "
-        "inferred' is how often the inferred source is the note's instrument. Fractions in [0, 1]."), digits=3)
+        f"alpha 1, {code}). Pitch: pYIN (`common.pitch`) searching the asked pitch +- 13 semitones; kept when at "
+        "least half the frames are voiced and their median is within 50 cents. Instrument: the run's instrument "
+        "judge (the CNN trained with every label) on the output audio analysed again. 'transfer success' needs "
+        "both; 'source inferred' is how often the inferred source is the note's instrument. Fractions in [0, 1]."),
+        digits=3)
     return section, results
 
 

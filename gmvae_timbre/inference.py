@@ -67,10 +67,17 @@ def synthesize(module: TimbrePitchModule, instrument: str, midi: int, weight: fl
 
 @torch.no_grad()
 def transfer_mels(module: TimbrePitchModule, x: torch.Tensor, source: torch.Tensor, target: torch.Tensor,
-                  alpha: float) -> torch.Tensor:
-    """Decode ``[mu_t + alpha (mu_target - mu_source), mu_p]``: ``(B, F, T)`` -> ``(B, F, T)``."""
+                  alpha: float, snap_pitch: bool = False) -> torch.Tensor:
+    """Decode ``[mu_t + alpha (mu_target - mu_source), mu_p]`` (``snap_pitch``: the mean of the pitch class read
+    from ``mu_p``): ``(B, F, T)`` -> ``(B, F, T)``."""
     require_mixture(module)
-    return module.model.transfer(x, source, target, alpha)
+    return module.model.transfer(x, source, target, alpha, snap_pitch)
+
+
+@torch.no_grad()
+def read_pitch(module: TimbrePitchModule, x: torch.Tensor) -> list[int]:
+    """The MIDI pitch the model reads from each note ``(B, F, T)`` (the class ``snap_pitch`` decodes)."""
+    return [module.hparams.pitches[k] for k in module.model.read_pitch(module.model.encode(x)["mu_p"]).tolist()]
 
 
 @torch.no_grad()
@@ -86,11 +93,11 @@ def inferred_instrument(module: TimbrePitchModule, x: torch.Tensor) -> torch.Ten
 
 
 def transfer(module: TimbrePitchModule, x: torch.Tensor, to: str, alpha: float, source: str | None = None,
-             n_iter: int = 32) -> np.ndarray:
+             n_iter: int = 32, snap_pitch: bool = False) -> np.ndarray:
     require_mixture(module)
     target = torch.tensor([instrument_index(module, to)])
     source_index = torch.tensor([instrument_index(module, source)]) if source else inferred_instrument(module, x)
-    return module.render(transfer_mels(module, x, source_index, target, alpha), n_iter)[0]
+    return module.render(transfer_mels(module, x, source_index, target, alpha, snap_pitch), n_iter)[0]
 
 
 @torch.no_grad()

@@ -166,11 +166,17 @@ class TimbrePitchVAE(nn.Module):
         out["reconstruction"] = self.decode(out["z_t"], out["z_p"])
         return out
 
-    def transfer(self, x: Tensor, source: Tensor, target: Tensor, alpha: float) -> Tensor:
-        """Decode ``[mu_t + alpha (mu_target - mu_source), mu_p]`` (M_GMVAE): ``(B, F, T)``."""
+    def transfer(self, x: Tensor, source: Tensor, target: Tensor, alpha: float, snap_pitch: bool = False) -> Tensor:
+        """Decode ``[mu_t + alpha (mu_target - mu_source), mu_p]`` (M_GMVAE): ``(B, F, T)``. ``snap_pitch``
+        decodes the mean of the pitch class p(y_p|mu_p) reads instead of ``mu_p`` itself."""
         posterior = self.encode(x)
         means = self.timbre_prior.means
-        return self.decode(posterior["mu_t"] + alpha * (means[target] - means[source]), posterior["mu_p"])
+        z_p = self.pitch_prior.means[self.read_pitch(posterior["mu_p"])] if snap_pitch else posterior["mu_p"]
+        return self.decode(posterior["mu_t"] + alpha * (means[target] - means[source]), z_p)
+
+    def read_pitch(self, mu_p: Tensor) -> Tensor:
+        """The pitch class the model reads from pitch codes ``(B, L)``: argmax of p(y_p|z_p) -> ``(B,)``."""
+        return self.pitch_prior.posterior(mu_p).argmax(-1)
 
 
 class CNNClassifier(nn.Module):

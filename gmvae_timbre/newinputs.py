@@ -113,10 +113,10 @@ def heldout_notes(module: TimbrePitchModule, programs: dict[str, int], seed: int
 
 @torch.no_grad()
 def transfer_heldout(module: TimbrePitchModule, judge: NoteClassifier, names: list[str], midis: list[int],
-                     audio: np.ndarray, targets: int, seed: int, n_iter: int) -> dict:
-    """``transfer`` as the verb runs it (source inferred, alpha 1) of every held-out note to ``targets`` other
-    instruments whose trained range holds its pitch (drawn from ``seed``) -> the scored outputs, the true
-    source, the inferred source and the judge's p(target) and p(source) per transfer."""
+                     audio: np.ndarray, targets: int, seed: int, n_iter: int, snap_pitch: bool) -> dict:
+    """``transfer`` as the verb runs it (source inferred, alpha 1, ``snap_pitch``) of every held-out note to
+    ``targets`` other instruments whose trained range holds its pitch (drawn from ``seed``) -> the scored outputs,
+    the true source, the inferred source and the judge's p(target) and p(source) per transfer."""
     from gmvae_timbre.inference import inferred_instrument
 
     f, classes = module.hparams.features, module.hparams.instruments
@@ -131,7 +131,8 @@ def transfer_heldout(module: TimbrePitchModule, judge: NoteClassifier, names: li
             rows.append(i)
             target.append(str(t))
     t_index = torch.tensor([classes.index(t) for t in target])
-    out = module.render(module.model.transfer(x[rows], torch.from_numpy(inferred[rows]), t_index, 1.0), n_iter)
+    out = module.render(module.model.transfer(x[rows], torch.from_numpy(inferred[rows]), t_index, 1.0, snap_pitch),
+                        n_iter)
     scored = score_audio(out, target, [midis[i] for i in rows], judge, module)
     items = np.arange(len(rows))
     return {"scored": scored, "source": [names[i] for i in rows], "inferred": [classes[inferred[i]] for i in rows],
@@ -150,7 +151,8 @@ def run_row(module: TimbrePitchModule, judge: NoteClassifier, heldout: tuple, cf
     synth = synth_all(module, judge, e.griffinlim_iters)
     recognised = np.array([module.hparams.instruments[k] == name
                            for k, name in zip(synth.probabilities.argmax(-1), synth.instrument)])
-    moved = transfer_heldout(module, judge, *heldout, e.heldout_targets, e.heldout_seed, e.griffinlim_iters)
+    moved = transfer_heldout(module, judge, *heldout, e.heldout_targets, e.heldout_seed, e.griffinlim_iters,
+                             e.snap_pitch)
     kept = moved["scored"].hits
     return {"synth pairs": len(synth.hits), "synth pitch": float(synth.hits.mean()),
             "synth instrument": float(recognised.mean()), "transfers": len(kept),

@@ -77,7 +77,11 @@ def transfer(cfg: DictConfig, args: argparse.Namespace) -> None:
         probabilities = inference.instrument_posterior(module, x)[0]
         source = names[int(probabilities.argmax())]
         print(f"source: {source} (inferred, q(y|x) = {float(probabilities.max()):.2f}; --from sets it)")
-    _write(out, inference.transfer(module, x, target, alpha, source, cfg.eval.griffinlim_iters), module)
+    snap = cfg.eval.snap_pitch
+    if snap:
+        print(f"pitch: MIDI {inference.read_pitch(module, x)[0]} (read from the note and decoded as that class; "
+              "eval.snap_pitch=false decodes the note's own pitch code)")
+    _write(out, inference.transfer(module, x, target, alpha, source, cfg.eval.griffinlim_iters, snap), module)
 
 
 def interpolate(cfg: DictConfig, args: argparse.Namespace) -> None:

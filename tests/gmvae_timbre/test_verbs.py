@@ -166,3 +166,30 @@ def test_models_lists_the_default_model(tiny, gmvae_checkpoint, capsys):
     assert str(gmvae_checkpoint) in printed and "present" in printed and code == 0
     assert tiny.run("models", "run.name=elsewhere") == 1
     assert "missing" in capsys.readouterr().out
+
+
+def test_transfer_decodes_the_pitch_class_it_reads_and_prints_it(tiny, gmvae_checkpoint, horn_note, tmp_path, capsys):
+    """With eval.snap_pitch (the default) the decoded pitch code is the mean of the class read from the note (not
+    the note's own code), and the verb prints that pitch; eval.snap_pitch=false decodes the note's own code."""
+    import torch
+
+    from gmvae_timbre import inference, training
+
+    module = training.load_model(gmvae_checkpoint)
+    x = inference.read_input(module, horn_note)
+    source, target = torch.tensor([0]), torch.tensor([1])
+    snapped = inference.transfer_mels(module, x, source, target, 1.0, snap_pitch=True)
+    mu_p = module.model.encode(x)["mu_p"]
+    read = module.model.read_pitch(mu_p)
+    expected = module.model.decode(module.model.encode(x)["mu_t"] + module.model.timbre_prior.means[1]
+                                   - module.model.timbre_prior.means[0], module.model.pitch_prior.means[read])
+    assert torch.allclose(snapped, expected, atol=1e-6)
+    assert not torch.allclose(snapped, inference.transfer_mels(module, x, source, target, 1.0), atol=1e-4)
+    capsys.readouterr()
+    ckpt = f"ckpt={gmvae_checkpoint}"
+    assert tiny.run("transfer", horn_note, "--to", "Pno", "--out", tmp_path / "a.wav", ckpt) == 0
+    assert f"pitch: MIDI {inference.read_pitch(module, x)[0]} (read from the note" in capsys.readouterr().out
+    raw = tmp_path / "b.wav"
+    assert tiny.run("transfer", horn_note, "--to", "Pno", "--out", raw, ckpt, "eval.snap_pitch=false") == 0
+    assert "pitch: MIDI" not in capsys.readouterr().out
+    assert np.abs(load_audio(tmp_path / "a.wav", SR) - load_audio(raw, SR)).mean() > 1e-5
