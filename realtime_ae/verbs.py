@@ -35,7 +35,7 @@ def default_models(cfg: DictConfig) -> list[DefaultModel]:
     return [DefaultModel("the synthesizer's autoencoder (2-unit sigmoid bottleneck + chroma skip, one-octave "
                          "corpus; eval seed 0, one thread)", default_checkpoint(cfg),
                          "render, resynth, play, export (when run.name has no checkpoint of its own)",
-                         "make eval-realtime (or python -m realtime_ae eval)",
+                         "make eval-realtime (or python -m realtime_ae train: then the verbs take that model)",
                          also="synth.decoder=path/to/decoder.onnx for the synth")]
 
 
