@@ -13,7 +13,7 @@ from omegaconf import DictConfig
 from pytorch_lightning.utilities import rank_zero_only
 
 from common import checks
-from common.audio import save_audio
+from common.audio import audio_info, save_audio
 from common.lightning.registry import DefaultModel
 from common.mulaw import mu_law_decode
 from music_translation import data, inference, training
@@ -47,7 +47,9 @@ def translate(cfg: DictConfig, args: argparse.Namespace) -> None:
     warmup = max(1, round(cfg.translate.warmup_seconds * rate / pool))
     audio = inference.translate(module, codes, domain, pieces=cfg.translate.pieces, warmup=warmup,
                                 progress=True, **_generation_args(cfg, module))
-    print(f"wrote {save_audio(args.out, audio, rate)}")
+    source_rate = audio_info(args.input).sample_rate
+    print(f"wrote {save_audio(args.out, audio, rate)} at {rate} Hz, the model's rate"
+          + (f" (the input is at {source_rate:g} Hz)" if source_rate != rate else ""))
 
 
 def encode(cfg: DictConfig, args: argparse.Namespace) -> None:

@@ -46,6 +46,7 @@ def test_translate_writes_audio_of_the_input_length(trained, tmp_path, capsys):
         info = audio_info(out)
         assert info.sample_rate == 4000 and info.frames == len(load_audio(src, 4000))
         assert np.abs(load_audio(out, 4000)).max() > 0
+        assert "at 4000 Hz, the model's rate (the input is at 22050 Hz)" in capsys.readouterr().out
 
 
 def test_encode_blend_and_domains(trained, tmp_path, capsys):
