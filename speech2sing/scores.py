@@ -73,7 +73,8 @@ def score(log_mag: np.ndarray, sample: data.Sample, cfg: DictConfig, recogniser:
     f0 = fx.pyin_contour(audio, sr, pitch_hop, c.fmin, c.fmax)
     times = np.arange(len(sample.f0)) * hop / sr
     rca = raw_chroma_accuracy(times, sample.f0, np.arange(len(f0)) * pitch_hop / sr, f0)
-    distances = {singer: cepstral_distance(envelope(log_mag), ref) for singer, ref in singers.items()}
+    mine = envelope(log_mag)
+    distances = {singer: cepstral_distance(mine, ref) for singer, ref in singers.items()}
     known = sample.singer in distances  # a singer without training singing has no reference: NaN
     metrics = {"lsd": lsd, "rca": rca, "speaker_distance": cepstral_distortion(log_mag, sample.Y),
                "speaker_nearest": float(min(distances, key=distances.get) == sample.singer) if known else float("nan"),
