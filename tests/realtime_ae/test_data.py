@@ -1,5 +1,7 @@
 """Frame features and the corpus builder."""
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -61,6 +63,21 @@ def test_corpus_splits_at_clip_level_and_counts_silent_frames(tmp_path, tiny):
     frames, chroma = corpus.tensors(rows)
     assert torch.equal(frames, torch.from_numpy(np.array(corpus.frames[rows])))
     assert torch.equal(chroma.argmax(-1), torch.from_numpy(np.array(corpus.chroma[rows]).astype(np.int64)))
+
+
+def test_a_split_is_read_once_per_process_and_anew_when_its_cache_is_rebuilt(tiny):
+    corpus = data.PreparedCorpus(data.prepare(tiny.config()))
+    first = data.FrameSet(corpus, "train")
+    assert data.FrameSet(corpus, "train").frames is first.frames  # the eval's workers read each split once
+    assert torch.equal(first.frames, corpus.tensors(corpus.split_rows("train"))[0])
+    index = corpus.directory / "index.json"
+    stat = index.stat()
+    try:  # a rebuilt cache writes a new index.json
+        os.utime(index, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))
+        rebuilt = data.FrameSet(corpus, "train")
+    finally:
+        os.utime(index, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert rebuilt.frames is not first.frames and torch.equal(rebuilt.frames, first.frames)
 
 
 def test_plain_folder_is_split_by_file_and_bad_folders_fail(tmp_path, tiny):
