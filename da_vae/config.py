@@ -85,6 +85,8 @@ class TaskConfig:
     voice_loss: str = "l2"  # separation: per-bin loss on log(1 + |voice|), summed in the VAE, averaged in the DAE:
     # l2 (squared error / 2) | l1 (the paper's DAE; settles on a near-silent voice at CPU budgets)
     source_ckpt: str | None = None  # source VAE checkpoint for stage target; default: this run's source run
+    source_steps: dict[str, int] = field(default_factory=dict)  # stage-1 VAE steps per task name (a task not
+    # listed, or 0: trainer.max_steps), e.g. {midi: 2000}
 
 
 @dataclass

@@ -74,10 +74,14 @@ def plan_spec(cfg: DictConfig) -> PlanSpec:
         return source.losses(*batch)["loss"] + target.losses(*batch)["loss"]
 
     name = "target DAE" if task == "separation" else "target encoder"
+    source_steps = cfg.task.source_steps.get(task, 0)
+    steps = (f"each trains {cfg.trainer.max_steps:,} steps" if not source_steps else
+             f"the target trains {cfg.trainer.max_steps:,} steps, the source VAE {source_steps:,} "
+             "(`task.source_steps`), counted here as as many as the target's")
     return PlanSpec(model=torch.nn.ModuleDict({"source": source.vae, "target": target.target_model}),
                     make_batch=make_batch, loss=loss, batch_size=d.batch_size, max_steps=cfg.trainer.max_steps,
                     loader=lambda: _loader(cfg),
                     stand_in=lambda: _loader(stand_in_config(cfg, DaVaeConfig, "da_vae", STAND_IN)),
                     parts={"source VAE": source.vae, name: target.target_model},
-                    notes=f"Task {task}: one step = one step of each of the two stages (each trains "
-                          f"{cfg.trainer.max_steps:,} steps); the paper gives no parameter counts.")
+                    notes=f"Task {task}: one step = one step of each of the two stages ({steps}); the paper gives "
+                          "no parameter counts.")

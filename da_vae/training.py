@@ -37,6 +37,9 @@ def check_task(cfg: DictConfig) -> None:
         raise InputError(f"task.stage={cfg.task.stage!r} is unknown; use one of {', '.join(STAGES)}")
     if cfg.task.voice_loss not in VOICE_LOSSES:
         raise InputError(f"task.voice_loss={cfg.task.voice_loss!r} is unknown; use one of {', '.join(VOICE_LOSSES)}")
+    unknown = sorted(set(cfg.task.source_steps) - set(TASKS))
+    if unknown:
+        raise InputError(f"task.source_steps.{unknown[0]} names no task; use one of {', '.join(TASKS)}")
     if cfg.task.dae_output not in DAE_OUTPUTS:
         raise InputError(f"task.dae_output={cfg.task.dae_output!r} is unknown; use one of {', '.join(DAE_OUTPUTS)}")
 
@@ -56,14 +59,26 @@ def augments(cfg: DictConfig, stage: str) -> bool:
     return stage == "target" and cfg.data.augment.enabled and cfg.task.name in data.AUDIO_TASKS
 
 
+def stage_steps(cfg: DictConfig, stage: str) -> int:
+    """Training steps of ``stage``: ``task.source_steps[task]`` for the source VAE of a task listed there (0:
+    none given), else ``trainer.max_steps``."""
+    steps = cfg.task.source_steps.get(cfg.task.name, 0) if stage == "source" else 0
+    if steps < 0:
+        raise InputError(f"task.source_steps.{cfg.task.name}={steps} is negative: give a number of steps, or 0 for "
+                         "trainer.max_steps")
+    return steps or cfg.trainer.max_steps
+
+
 def stage_config(cfg: DictConfig, stage: str) -> DictConfig:
-    """A copy of ``cfg`` whose ``run.name`` is this stage's sub-run (``-aug`` with ``data.augment``)."""
+    """A copy of ``cfg`` whose ``run.name`` is this stage's sub-run (``-aug`` with ``data.augment``) and whose
+    ``trainer.max_steps`` is :func:`stage_steps`."""
     variant = "source" if stage == "source" else target_variant(cfg.task)
     variant += "-aug" if augments(cfg, stage) else ""
     variant += "-l1" if cfg.task.name == "separation" and cfg.task.voice_loss == "l1" else ""
     out = cfg.copy()
     seed = f"-seed{cfg.run.seed}" if cfg.run.seed else ""
     out.run.name = f"{cfg.run.name}/{cfg.task.name}-L{cfg.model.latent_dim}-{variant}{seed}"
+    out.trainer.max_steps = stage_steps(cfg, stage)
     return out
 
 

@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 from omegaconf import OmegaConf
 
+from common.errors import InputError
 from da_vae import experiments, table3, training
 from da_vae.module import SourceVAE, TargetDAE, TargetEncoder
 from tests.da_vae.test_losses import stage_args, trained_source
@@ -72,6 +73,24 @@ def test_the_alignment_jobs_train_each_seed_and_latent_size(monkeypatch, tiny):
     assert {(stage, s, L) for stage, s, L, *_ in seen} == {(stage, s, L) for s in (0, 4) for L in (32, 12)
                                                            for stage in ("source", "target")}
     assert all((init, alpha) == (False, 0.3) for stage, *_, init, alpha in seen if stage == "target")
+
+
+def test_a_tasks_source_vae_trains_its_own_steps_and_a_misnamed_task_is_refused(tiny, monkeypatch):
+    """``task.source_steps.<task>`` reaches the Trainer of that task's source VAE only; 0 or an unlisted task is
+    ``trainer.max_steps``; a key naming no task is one line naming it."""
+    steps = []
+    monkeypatch.setattr(training, "fit", lambda cfg, package, module, datamodule: steps.append(cfg.trainer.max_steps))
+    cfg = tiny.config("task.name=midi", "trainer.max_steps=7", "task.source_steps.midi=11",
+                      "task.source_steps.singing=0", "task.init_from_source=false")
+    training.train_stage(cfg, "source")
+    assert steps == [11]
+    assert training.stage_config(cfg, "target").trainer.max_steps == 7
+    cfg.task.name = "singing"
+    assert training.stage_config(cfg, "source").trainer.max_steps == 7
+    with pytest.raises(InputError, match=r"task.source_steps.mdi names no task; use one of midi"):
+        training.check_task(tiny.config("task.source_steps.mdi=3000"))
+    with pytest.raises(InputError, match=r"task.source_steps.midi=-1 is negative"):
+        training.stage_config(tiny.config("task.source_steps.midi=-1"), "source")
 
 
 def test_run_seed_reaches_the_initial_weights(tiny, midi_checkpoint, monkeypatch):
