@@ -29,6 +29,7 @@ END = "<!-- results:end -->"
 PLAN_BEGIN = "<!-- plan:begin: written by `make readme-plan` from docs/results/plan/*.json -->"
 PLAN_END = "<!-- plan:end -->"
 FIGURES = (".png", ".svg", ".jpg")
+BUDGET_MINUTES = 45  # `make eval-all` on 2 idle cores
 
 
 def publish(reports: Path, out: Path) -> list[Path]:
@@ -84,7 +85,10 @@ def results_block(out: Path, link_base: str) -> str:
     when = (f"Computed on {', '.join(sorted(dates))} on {'; '.join(sorted(machines))}, from commit "
             f"{', '.join(sorted(commits))}.")
     if len(seconds) == len(PAPERS) and all(seconds):
-        when += f" The five evals took {sum(seconds) / 60:.1f} min of wall time in all."
+        minutes = sum(seconds) / 60
+        verdict = "within" if minutes <= BUDGET_MINUTES else "over"
+        when += (f" The five evals took {minutes:.1f} min of wall time in all: {verdict} the {BUDGET_MINUTES}-minute "
+                 "budget of `make eval-all`.")
     return "\n".join([BEGIN, "", when, "", *rows, "", END])
 
 

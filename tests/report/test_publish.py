@@ -10,10 +10,10 @@ from common.report import publish
 
 def write_result(reports, package, held, targets, seconds=120.0):
     folder = reports / package
-    (folder / "figures").mkdir(parents=True)
+    (folder / "figures").mkdir(parents=True, exist_ok=True)
     (folder / "README.md").write_text("# report\n")
     (folder / "figures" / "f.png").write_bytes(b"png")
-    (folder / "examples").mkdir()
+    (folder / "examples").mkdir(exist_ok=True)
     (folder / "examples" / "a.wav").write_bytes(b"RIFF")
     claims = [{"claim": f"c{i}", "holds": i < held, "evidence": ""} for i in range(3)]
     new_inputs = {"targets": [{"holds": i < targets} for i in range(4)]}
@@ -39,7 +39,11 @@ def test_readme_block_is_written_from_the_published_results(tmp_path):
     for paper in [p for p in PAPERS if p.package != "music_translation"]:
         write_result(reports, paper.package, held=1, targets=1, seconds=570.0)
     assert publish.main(["--reports", str(reports), "--docs", str(docs), "--readme", str(readme)]) == 0
-    assert "The five evals took 40.0 min of wall time in all." in readme.read_text()
+    assert "The five evals took 40.0 min of wall time in all: within the 45-minute budget" in readme.read_text()
+    for paper in PAPERS:
+        write_result(reports, paper.package, held=1, targets=1, seconds=546.0)
+    assert publish.main(["--reports", str(reports), "--docs", str(docs), "--readme", str(readme)]) == 0
+    assert "The five evals took 45.5 min of wall time in all: over the 45-minute budget" in readme.read_text()
 
 
 def test_publish_refuses_an_empty_reports_folder_and_a_readme_without_markers(tmp_path):
