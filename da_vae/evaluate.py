@@ -155,8 +155,8 @@ def build_report(cfg: DictConfig, results: dict, seconds: dict[str, float], exam
         package="da_vae", title="da_vae: Luo & Su (ISMIR 2018), domain-adaptive VAE",
         summary=f"Written by `python -m da_vae eval` (run `{cfg.run.name}`): {data_line}; every model trained "
                 f"{steps} steps of batch {cfg.data.batch_size}"
-                + "".join(f", the {task} source VAEs {n} (`task.source_steps`)" for task, n in cfg.task.source_steps.items()
-                          if task in results and n) + ". Wall time: "
+                + "".join(f", the {task} source VAEs {n} (`task.source_steps`)"
+                          for task, n in cfg.task.source_steps.items() if task in results and n) + ". Wall time: "
                 + ", ".join(f"{k} {v:.0f} s" for k, v in seconds.items()) + "; CPU time (user + system, this "
                 "process and its `eval.workers` workers): "
                 + ", ".join(f"{k} {v:.0f} s" for k, v in results.get("cpu_seconds", {}).items()) + ".",
