@@ -77,7 +77,7 @@ def plan_spec(cfg: DictConfig) -> PlanSpec:
     source_steps = cfg.task.source_steps.get(task, 0)
     steps = (f"each trains {cfg.trainer.max_steps:,} steps" if not source_steps else
              f"the target trains {cfg.trainer.max_steps:,} steps, the source VAE {source_steps:,} "
-             "(`task.source_steps`), counted here as as many as the target's")
+             "(`task.source_steps`); the projection counts the target's steps for both")
     return PlanSpec(model=torch.nn.ModuleDict({"source": source.vae, "target": target.target_model}),
                     make_batch=make_batch, loss=loss, batch_size=d.batch_size, max_steps=cfg.trainer.max_steps,
                     loader=lambda: _loader(cfg),
