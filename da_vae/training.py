@@ -17,6 +17,7 @@ from pathlib import Path
 import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
 
+from common.checks import finite
 from common.errors import InputError
 from common.lightning import fit, run_dir
 from da_vae import data
@@ -40,6 +41,8 @@ def check_task(cfg: DictConfig) -> None:
     unknown = sorted(set(cfg.task.source_steps) - set(TASKS))
     if unknown:
         raise InputError(f"task.source_steps.{unknown[0]} names no task; use one of {', '.join(TASKS)}")
+    for task, steps in cfg.task.source_steps.items():
+        finite(f"task.source_steps.{task}", steps, low=0, hint="0 trains it trainer.max_steps")
     if cfg.task.dae_output not in DAE_OUTPUTS:
         raise InputError(f"task.dae_output={cfg.task.dae_output!r} is unknown; use one of {', '.join(DAE_OUTPUTS)}")
 
@@ -61,12 +64,8 @@ def augments(cfg: DictConfig, stage: str) -> bool:
 
 def stage_steps(cfg: DictConfig, stage: str) -> int:
     """Training steps of ``stage``: ``task.source_steps[task]`` for the source VAE of a task listed there (0:
-    none given), else ``trainer.max_steps``."""
-    steps = cfg.task.source_steps.get(cfg.task.name, 0) if stage == "source" else 0
-    if steps < 0:
-        raise InputError(f"task.source_steps.{cfg.task.name}={steps} is negative: give a number of steps, or 0 for "
-                         "trainer.max_steps")
-    return steps or cfg.trainer.max_steps
+    none given; :func:`check_task` refuses a negative count), else ``trainer.max_steps``."""
+    return (cfg.task.source_steps.get(cfg.task.name, 0) if stage == "source" else 0) or cfg.trainer.max_steps
 
 
 def stage_config(cfg: DictConfig, stage: str) -> DictConfig:

@@ -89,8 +89,8 @@ def test_a_tasks_source_vae_trains_its_own_steps_and_a_misnamed_task_is_refused(
     assert training.stage_config(cfg, "source").trainer.max_steps == 7
     with pytest.raises(InputError, match=r"task.source_steps.mdi names no task; use one of midi"):
         training.check_task(tiny.config("task.source_steps.mdi=3000"))
-    with pytest.raises(InputError, match=r"task.source_steps.midi=-1 is negative"):
-        training.stage_config(tiny.config("task.source_steps.midi=-1"), "source")
+    with pytest.raises(InputError, match=r"task.source_steps.midi=-1: must be a finite number in \[0, inf\]"):
+        training.train_stage(tiny.config("task.source_steps.midi=-1"), "source")
 
 
 def test_run_seed_reaches_the_initial_weights(tiny, midi_checkpoint, monkeypatch):
