@@ -13,6 +13,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from multiprocessing import get_context
 
@@ -30,6 +31,10 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+class WorkerDied(RuntimeError):
+    """A worker process ended without a Python error (killed, out of memory, or a crash in native code)."""
+
+
 def _start_worker(root_level: int, log_level: str) -> None:
     _die_with_parent()
     import torch
@@ -45,7 +50,8 @@ def _start_worker(root_level: int, log_level: str) -> None:
 def worker_pool(workers: int, log_level: str = "warning", key: str = "eval.workers") -> Iterator[Callable]:
     """Yield ``map(fn, *iterables) -> iterator of results in input order``: with ``workers`` > 1 it runs in that
     many spawned processes (one torch thread each, logging as configured by ``log_level``), else it is the
-    built-in ``map`` in this process. ``key`` names the config key in the error for a negative count."""
+    built-in ``map`` in this process. ``key`` names the config key in the errors: for a negative count, and in
+    :class:`WorkerDied` when a worker dies (how to rerun the jobs in this process, where a crash shows its stack)."""
     if workers < 0:
         raise ConfigError(f"{key}={workers} is negative: use 0 or 1 for no extra processes, or the number of workers")
     if workers <= 1:
@@ -54,7 +60,14 @@ def worker_pool(workers: int, log_level: str = "warning", key: str = "eval.worke
     root_level = logging.getLogger().getEffectiveLevel()
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_start_worker,
                              initargs=(root_level, log_level)) as pool:
-        yield pool.map
+        try:
+            yield pool.map
+        except BrokenProcessPool as err:
+            raise WorkerDied(
+                f"a worker process of {key}={workers} died without a Python error (killed, out of memory, or a crash "
+                f"in native code): rerun with {key}=0 to run its jobs in this process and see where; a crash inside "
+                f"numba code means a corrupt numba cache, which `find {sys.prefix} -name '*.nb[ci]' -delete` clears"
+            ) from err
 
 
 def map_by_threads(run: Callable, fn: Callable, jobs: Sequence[tuple], threads: Sequence[int]) -> list:

@@ -37,3 +37,10 @@ def ignore_sigterm_and_sleep(pid_file: str) -> None:
 
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     sleep_and_report(pid_file)
+
+
+def crash(_: int) -> None:
+    """Die as a native crash does: SIGSEGV, no Python error."""
+    import signal
+
+    os.kill(os.getpid(), signal.SIGSEGV)

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from common.errors import ConfigError
-from common.parallel import map_by_threads, worker_pool
-from tests.common._pool_jobs import describe, describe_timed
+from common.parallel import WorkerDied, map_by_threads, worker_pool
+from tests.common._pool_jobs import crash, describe, describe_timed
 
 
 def test_worker_pool_runs_jobs_in_other_processes_in_order_on_one_thread_each(capfd, caplog):
@@ -57,6 +57,12 @@ def test_map_by_threads_needs_one_thread_count_per_job():
 def test_a_negative_worker_count_names_the_key():
     with pytest.raises(ConfigError, match=r"eval\.workers=-1"), worker_pool(-1):
         pass
+
+
+def test_a_crashed_worker_says_how_to_rerun_the_jobs_in_this_process():
+    with pytest.raises(WorkerDied, match=r"rerun with eval\.workers=0 .* '\*\.nb\[ci\]' -delete"):
+        with worker_pool(2) as run:
+            list(run(crash, [0, 1]))
 
 
 @pytest.mark.parametrize("job", ["sleep_and_report", "ignore_sigterm_and_sleep"])
