@@ -36,8 +36,11 @@ def test_a_sine_peaks_in_its_mel_band_and_silence_is_refused(tmp_path):
     low, high = (data.log_mel(0.5 * np.sin(2 * np.pi * f * t).astype(np.float32), settings) for f in (220, 1760))
     assert low.shape == (256, 43)
     assert low.mean(1).argmax() < high.mean(1).argmax()
-    np.testing.assert_allclose(data.log_mel(0.01 * np.sin(2 * np.pi * 220 * t).astype(np.float32), settings), low,
-                               atol=0.05)  # a quiet recording of the same note reads the same (unnormalised: 3.9 apart)
+    # a quiet recording of the same note reads the same (unnormalised: 3.9 apart), on the bins above float32's
+    # rounding noise: an input at -40 dB left a bin near the floor (magnitude ~1e-5) 0.051 apart on an AMD EPYC
+    quiet, audible = data.log_mel(0.01 * np.sin(2 * np.pi * 220 * t).astype(np.float32), settings), low > np.log(1e-3)
+    assert audible.mean() > 0.2  # a quarter of the bins here
+    np.testing.assert_allclose(quiet[audible], low[audible], atol=0.01)  # 0.0008 apart here
     save_audio(tmp_path / "silent.wav", np.zeros(22050, np.float32), 22050)
     with pytest.raises(InputError, match="silent"):
         data.read_note(tmp_path / "silent.wav", settings)
