@@ -35,13 +35,16 @@ def serialise_compilation(path: str = LOCK_FILE) -> bool:
         acquire()
         state["depth"] += 1
         if state["depth"] == 1:
-            fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o666)  # read-only: another user's file will do
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o666)  # read-only: another user's file will do
+            except OSError:  # no usable lock file: compile as numba alone would, rather than fail
+                return
             fcntl.flock(fd, fcntl.LOCK_EX)
             state["fd"] = fd
 
     def release_both() -> None:
         state["depth"] -= 1
-        if state["depth"] == 0:
+        if state["depth"] == 0 and state["fd"] >= 0:
             fd, state["fd"] = state["fd"], -1
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)

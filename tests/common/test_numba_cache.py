@@ -63,6 +63,13 @@ def test_a_compile_waits_while_another_process_compiles(tmp_path):
     assert (tmp_path / "musicrep-numba-compile.lock").is_file()
 
 
+def test_without_a_usable_lock_file_numba_still_compiles(tmp_path):
+    (tmp_path / "musicrep-numba-compile.lock").symlink_to(tmp_path / "missing" / "lock")  # cannot be created
+    done = tmp_path / "compiled.txt"
+    subprocess.run([sys.executable, "-c", WAITER, str(done)], env=_env(tmp_path), check=True, timeout=120)
+    assert done.read_text() == "compiled"
+
+
 @pytest.mark.slow
 def test_parallel_first_use_of_librosa_leaves_a_cache_every_process_can_load(tmp_path):
     """The failure this prevents: four processes compiling librosa's cached chroma kernels (float32 and float64)
