@@ -41,9 +41,8 @@ assert librosa.feature.chroma_stft(y=y, sr=22050).mean(1).argmax() == 9  # A
 
 
 def _env(tmp_path: Path) -> dict:
-    """The lock file and the numba cache in ``tmp_path``, this checkout first on the path."""
-    return {**os.environ, "TMPDIR": str(tmp_path), "NUMBA_CACHE_DIR": str(tmp_path / "numba"),
-            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    """The lock file and the numba cache in ``tmp_path``, this checkout on the path (as the other subprocess tests)."""
+    return {**os.environ, "TMPDIR": str(tmp_path), "NUMBA_CACHE_DIR": str(tmp_path / "numba"), "PYTHONPATH": str(ROOT)}
 
 
 def test_a_compile_waits_while_another_process_compiles(tmp_path):
