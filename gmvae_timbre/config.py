@@ -77,7 +77,11 @@ class EvalConfig:
     # overrides (key=value) for the models of the label-fraction grid (Table 1, Figures 2-3) and the CNNs; the
     # default models (M_GMVAE, N = 100: the verbs' models, On new inputs, the transfer) use the config as it is
     grid: list[str] = field(default_factory=list)
-    cnn_max_steps: int = 300  # training steps of the CNN baselines and judges
+    # the CNN baselines and judges train to convergence: until their validation loss, checked every cnn_val_every
+    # steps, has not fallen for cnn_patience checks in a row, and at most cnn_max_steps (cnn_patience 0: exactly that)
+    cnn_max_steps: int = 300
+    cnn_patience: int = 5
+    cnn_val_every: int = 100
     synthesis_draws: int = 30  # Figure 3: samples per validation target
     synthesis_weights: list[float] = field(default_factory=lambda: [0.0, 0.5, 1.0])  # w
     transfer_alphas: list[float] = field(default_factory=lambda: [0.0, 0.25, 0.5, 0.75, 1.0])

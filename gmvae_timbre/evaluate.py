@@ -88,8 +88,9 @@ def train_job(container: dict, job: tuple) -> str:
         notes = data.load_notes(grid, n)
         if what in KINDS:
             return str(training.train_model(grid, what, n, seed, notes))
-        return str(training.train_classifier(grid, what.removeprefix("cnn-"), n, seed, grid.eval.cnn_max_steps,
-                                             notes))
+        e = grid.eval
+        return str(training.train_classifier(grid, what.removeprefix("cnn-"), n, seed, e.cnn_max_steps, notes,
+                                             e.cnn_patience, e.cnn_val_every))
 
 
 def train_all(cfg: DictConfig) -> dict:
@@ -220,7 +221,8 @@ def evaluate(cfg: DictConfig) -> Path:
     report = Report(
         package="gmvae_timbre",
         title="gmvae_timbre: Luo, Agres & Herremans (ISMIR 2019), disentangled timbre and pitch with a GMVAE",
-        summary=summary(cfg, notes, runs), sections=[inputs, judges, table, fig2, fig3, transfer], claims=claims,
+        summary=summary(cfg, notes, runs, trained), sections=[inputs, judges, table, fig2, fig3, transfer],
+        claims=claims,
         headline=headline, examples=examples, notes=differences(cfg), seconds=time.perf_counter() - started,
         results={"new_inputs": inputs_results, "judges": {f"{s}|{t}": r for (s, t), r in judged.items()},
                  "table1": table_scores, "synthesis": synthesis, "transfer": transfer_results,
@@ -228,15 +230,28 @@ def evaluate(cfg: DictConfig) -> Path:
     return write_report(report, out)
 
 
-def summary(cfg: DictConfig, notes: data.SolNotes, runs: list) -> str:
+def cnn_training(e: DictConfig, trained: dict) -> str:
+    """How the CNN baselines and judges of ``trained`` were trained, and when they stopped."""
+    ends = [training.stopped_at(Path(path).parent / "last.ckpt") for job, (_, path) in trained.items()
+            if job[0].startswith("cnn")]
+    steps = [step for step, _ in ends]
+    if e.cnn_patience <= 0:
+        return f"CNN baselines and judges {e.cnn_max_steps} steps"
+    return (f"CNN baselines and judges trained until their validation loss had not fallen for {e.cnn_patience} "
+            f"checks of every {e.cnn_val_every} steps, at most {e.cnn_max_steps} steps: "
+            f"{sum(stopped for _, stopped in ends)} of {len(ends)} stopped so, after {min(steps)}-{max(steps)} "
+            "steps, and each is used at its lowest validation loss")
+
+
+def summary(cfg: DictConfig, notes: data.SolNotes, runs: list, trained: dict) -> str:
     e, grid = cfg.eval, grid_cfg(cfg)
     return (f"{len(notes.paths)} notes of {len(notes.instruments)} instruments and {len(notes.pitches)} pitches (SOL "
             f"at {data.sol_root(cfg)}), 90/10 split by instrument; runs (seed, threads) {runs}. Default M_GMVAE "
             f"(N = 100): {cfg.trainer.max_steps} steps, {cfg.model.channels} channels / {cfg.model.hidden} units. "
             f"Grid (M_VAE and M_GMVAE at N = {list(e.label_fractions)} %; runs {grid_runs(cfg)}, the thread "
             f"settings being for the default model): {grid.trainer.max_steps} steps, "
-            f"{grid.model.channels} channels / {grid.model.hidden} units; CNN baselines and judges "
-            f"{e.cnn_max_steps} steps. Adam lr {cfg.optim.lr:g}, batch {cfg.data.batch_size}.")
+            f"{grid.model.channels} channels / {grid.model.hidden} units; {cnn_training(e, trained)}. Adam lr "
+            f"{cfg.optim.lr:g}, batch {cfg.data.batch_size}.")
 
 
 def differences(cfg: DictConfig) -> str:

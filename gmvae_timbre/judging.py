@@ -1,33 +1,26 @@
 """How far the judges can be trusted, per run (seed, threads): the instrument and pitch CNNs (trained with every
 label) on the held-out real notes of the corpus (the validation split) and on the held-out soundfont notes,
-pYIN on those notes, how settled their training loss is, and the reconstruction ceiling: the same judges on
+pYIN on those notes, how long their training ran, and the reconstruction ceiling: the same judges on
 the default model's own reconstructions of the validation notes."""
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from common.report import Section, Table
-from gmvae_timbre import data, newinputs
+from gmvae_timbre import data, newinputs, training
 from gmvae_timbre.module import NoteClassifier, TimbrePitchModule
 
 
-def loss_settling(checkpoint: str | Path) -> tuple[float, float]:
-    """Mean training loss over the last tenth of the logged steps and over the tenth before it (from the run's
-    CSV log next to ``checkpoints/last.ckpt``); equal values say the training has converged."""
-    run = Path(checkpoint).parents[1]
-    rows = []
-    for log in sorted(run.glob("csv/version_*/metrics.csv")):
-        with open(log) as handle:
-            rows += [float(r["train/loss"]) for r in csv.DictReader(handle) if r.get("train/loss")]
-    tenth = max(1, len(rows) // 10)
-    if len(rows) < 2 * tenth:
-        return float("nan"), float("nan")
-    return float(np.mean(rows[-tenth:])), float(np.mean(rows[-2 * tenth:-tenth]))
+def training_steps(checkpoint: str | Path) -> str:
+    """How a judge's training ended, from its run's ``last.ckpt``: ``"<step of the checkpoint used> of <steps>
+    (converged)"`` when its validation loss stopped falling before the step cap, else ``"... (cap)"``."""
+    used, _ = training.stopped_at(Path(checkpoint))
+    steps, stopped = training.stopped_at(Path(checkpoint).parent / "last.ckpt")
+    return f"{used} of {steps} ({'converged' if stopped else 'cap'})"
 
 
 @torch.no_grad()
@@ -55,7 +48,6 @@ def run_row(module: TimbrePitchModule, instrument_judge: NoteClassifier, pitch_j
     rebuilt_pitch = newinputs.score_audio(rebuilt_audio, [notes.instruments[k] for k in instrument], midi.tolist(),
                                           instrument_judge, module)
     classes = module.hparams.instruments
-    settle = {target: loss_settling(path) for target, path in zip(("instrument", "pitch"), paths)}
     return {
         "instrument judge, real notes": accuracy(instrument_judge, x, instrument),
         "pitch judge, real notes": accuracy(pitch_judge, x, pitch),
@@ -65,8 +57,8 @@ def run_row(module: TimbrePitchModule, instrument_judge: NoteClassifier, pitch_j
         "instrument judge, reconstructions": float((rebuilt_pitch.probabilities.argmax(-1) == instrument).mean()),
         "pitch judge, reconstructions": accuracy(pitch_judge, rebuilt, pitch),
         "pYIN, reconstructions": float(rebuilt_pitch.hits.mean()),
-        "instrument judge loss, last / previous tenth": "{:.4f} / {:.4f}".format(*settle["instrument"]),
-        "pitch judge loss, last / previous tenth": "{:.4f} / {:.4f}".format(*settle["pitch"]),
+        "instrument judge steps": training_steps(paths[0]),
+        "pitch judge steps": training_steps(paths[1]),
     }
 
 
@@ -83,5 +75,8 @@ def section(rows: dict, n_val: int, n_heldout: int) -> Section:
         "(decoded posterior means, rendered to audio and analysed again for the instrument judge and pYIN; the "
         "pitch judge reads the decoded mels). The reconstruction rows are the ceiling of synthesis and transfer: "
         "a model cannot make notes its judges accept more often than they accept its own reconstructions. "
-        "Converged training shows as equal mean losses over the last two tenths of the logged steps."),
+        "Each judge trains until its validation loss stops falling (eval.cnn_patience checks of every "
+        "eval.cnn_val_every steps without a new low); its steps say whether that happened before the cap "
+        "(eval.cnn_max_steps), and the judge is its checkpoint of the lowest validation loss. The validation notes "
+        "that decide the stop and the checkpoint are the real notes scored here."),
         tables=[table])

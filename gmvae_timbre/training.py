@@ -4,7 +4,8 @@
     runs/gmvae_timbre/<run.name>/cnn-instrument-N<percent>-seed<k>-threads<t>  instrument CNN (N % of labels)
     runs/gmvae_timbre/<run.name>/cnn-pitch-seed<k>-threads<t>                  pitch CNN
 
-A finished run (``last.ckpt`` at ``trainer.max_steps``) is reused as it is; ``ckpt_path=last`` resumes one.
+A finished run (``last.ckpt`` at ``trainer.max_steps``, or a CNN stopped early) is reused as it is;
+``ckpt_path=last`` resumes one.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytorch_lightning as pl
 import torch
 from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.callbacks import Callback, EarlyStopping
 
 from common.errors import InputError
 from common.lightning import check_reusable, fit, run_dir
@@ -66,20 +68,29 @@ def default_checkpoint(cfg: DictConfig) -> Path:
     return last_checkpoint(cfg, model_variant("gmvae", 100, cfg.eval.seeds[0], cfg.eval.threads[0]))
 
 
+def stopped_at(path: Path) -> tuple[int, bool]:
+    """(global step, whether early stopping ended the run) of the checkpoint ``path``."""
+    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    stops = [state for key, state in checkpoint.get("callbacks", {}).items() if key.startswith("EarlyStopping")]
+    return checkpoint.get("global_step", -1), any(s["wait_count"] >= s["patience"] for s in stops)
+
+
 def _finished(path: Path, max_steps: int) -> bool:
     if not path.is_file():
         return False
-    return torch.load(path, map_location="cpu", weights_only=False).get("global_step", -1) >= max_steps
+    step, stopped = stopped_at(path)
+    return stopped or step >= max_steps
 
 
-def _fit(cfg: DictConfig, variant: str, module: pl.LightningModule, notes: data.SolNotes) -> Path:
+def _fit(cfg: DictConfig, variant: str, module: pl.LightningModule, notes: data.SolNotes,
+         callbacks: list[Callback] = ()) -> Path:
     path = last_checkpoint(cfg, variant)
     if cfg.ckpt_path is None and _finished(path, cfg.trainer.max_steps):
         check_reusable(path.parents[1], sub_run(cfg, variant), TRAINED_WITH, ignore=UNTRAINED)
         log.info("reusing %s", path)
         return path
     log.info("training %s -> %s", variant, path.parent.parent)
-    fit(sub_run(cfg, variant), PACKAGE, module, data.SolDataModule(notes, cfg.data, cfg.run.seed))
+    fit(sub_run(cfg, variant), PACKAGE, module, data.SolDataModule(notes, cfg.data, cfg.run.seed), callbacks)
     return path
 
 
@@ -107,18 +118,27 @@ def train_model(cfg: DictConfig, kind: str | None = None, label_fraction: int | 
 
 
 def train_classifier(cfg: DictConfig, target: str, label_fraction: int, seed: int, max_steps: int,
-                     notes: data.SolNotes | None = None) -> Path:
-    """Fit the CNN baseline for ``target`` ("instrument" with ``label_fraction`` % of labels, or "pitch")."""
+                     notes: data.SolNotes | None = None, patience: int = 0, val_every: int = 100) -> Path:
+    """Fit the CNN baseline for ``target`` ("instrument" with ``label_fraction`` % of labels, or "pitch"). With
+    ``patience`` > 0 it trains to convergence: it stops once the validation loss, checked every ``val_every``
+    steps, has not fallen for ``patience`` checks in a row (at ``max_steps`` at the latest), and the checkpoint
+    returned is the one of the lowest validation loss (``best-<step>.ckpt``; ``last.ckpt`` without a monitor)."""
     cfg = cfg.copy()
     cfg.run.seed, cfg.trainer.max_steps, cfg.data.label_fraction = seed, max_steps, label_fraction
     cfg.logger.examples_every_n_epochs = 0
+    callbacks = []
+    if patience > 0:
+        cfg.trainer.val_check_interval, cfg.trainer.check_val_every_n_epoch = float(val_every), None
+        callbacks.append(EarlyStopping("val/loss", patience=patience, mode="min"))
     notes = notes or data.load_notes(cfg, label_fraction)
     pl.seed_everything(seed, workers=True)
     classes = len(notes.instruments) if target == "instrument" else len(notes.pitches)
     module = NoteClassifier(target=target, classes=classes, features=data.feature_settings(cfg.data),
                             model=OmegaConf.to_container(cfg.model), optim=OmegaConf.to_container(cfg.optim),
                             label_fraction=label_fraction, log_min=notes.log_min, log_max=notes.log_max)
-    return _fit(cfg, classifier_variant(target, label_fraction, seed, threads_of(cfg)), module, notes)
+    last = _fit(cfg, classifier_variant(target, label_fraction, seed, threads_of(cfg)), module, notes, callbacks)
+    best = sorted(last.parent.glob("best-*.ckpt"))
+    return best[0] if patience > 0 and best else last
 
 
 def load_model(path: str | Path, kinds: tuple[str, ...] = ("M_GMVAE", "M_VAE")) -> TimbrePitchModule:

@@ -2,13 +2,15 @@
 initial weights, every loss weight the loss; the example clips are the tensors their captions name; the
 frequency of a known tone survives the mel analysis and the Griffin-Lim rendering."""
 
+from pathlib import Path
+
 import librosa
 import numpy as np
 import pytest
 import torch
 from omegaconf import OmegaConf
 
-from gmvae_timbre import data, evaluate, newinputs, training, transfer_report
+from gmvae_timbre import data, evaluate, judging, newinputs, training, transfer_report
 from gmvae_timbre.module import NoteClassifier, TimbrePitchModule
 
 SR = 22050
@@ -58,7 +60,8 @@ def test_run_seed_reaches_the_initial_weights(tiny, monkeypatch):
 
 def test_the_classifier_seed_reaches_its_initial_weights(tiny, monkeypatch):
     captured = []
-    monkeypatch.setattr(training, "_fit", lambda cfg, variant, module, notes: captured.append(module) or variant)
+    monkeypatch.setattr(training, "_fit", lambda cfg, variant, module, notes, callbacks=():
+                        captured.append(module) or Path(variant) / "last.ckpt")
     cfg = tiny.config()
     for seed in (0, 0, 1):
         torch.manual_seed(seed + 7)
@@ -66,6 +69,23 @@ def test_the_classifier_seed_reaches_its_initial_weights(tiny, monkeypatch):
     first, again, other = (m.state_dict() for m in captured)
     assert all(torch.equal(first[k], again[k]) for k in first)
     assert not all(torch.equal(first[k], other[k]) for k in first)
+
+
+def test_a_cnn_trains_until_its_validation_loss_stops_falling_and_is_used_at_its_best(tiny):
+    """With patience the CNN stops before its step cap once the validation loss (checked every 2 steps) has not
+    fallen for 2 checks; the judge returned is the checkpoint of the lowest validation loss; the stopped run counts
+    as finished (reused, not trained again)."""
+    cfg = tiny.config("run.name=converge", "logger.wandb=false")
+    notes = data.load_notes(cfg, 100)
+    path = training.train_classifier(cfg, "pitch", 100, 0, 2000, notes, patience=2, val_every=2)
+    last = path.parent / "last.ckpt"
+    steps, stopped = training.stopped_at(last)
+    assert stopped and steps < 2000
+    assert path.name == f"best-{training.stopped_at(path)[0]}.ckpt" and training.stopped_at(path)[0] < steps
+    written = last.stat().st_mtime_ns
+    assert training.train_classifier(cfg, "pitch", 100, 0, 2000, notes, patience=2, val_every=2) == path
+    assert last.stat().st_mtime_ns == written
+    assert judging.training_steps(path) == f"{training.stopped_at(path)[0]} of {steps} (converged)"
 
 
 @pytest.mark.parametrize("kind", ["gmvae", "vae"])
