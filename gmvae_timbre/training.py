@@ -127,8 +127,9 @@ def train_classifier(cfg: DictConfig, target: str, label_fraction: int, seed: in
     cfg.run.seed, cfg.trainer.max_steps, cfg.data.label_fraction = seed, max_steps, label_fraction
     cfg.logger.examples_every_n_epochs = 0
     callbacks = []
-    if patience > 0:
+    if patience > 0:  # validation and the best checkpoint, which eval turns off for its other models
         cfg.trainer.val_check_interval, cfg.trainer.check_val_every_n_epoch = float(val_every), None
+        cfg.trainer.limit_val_batches, cfg.trainer.monitor = 1.0, "val/loss"
         callbacks.append(EarlyStopping("val/loss", patience=patience, mode="min"))
     notes = notes or data.load_notes(cfg, label_fraction)
     pl.seed_everything(seed, workers=True)

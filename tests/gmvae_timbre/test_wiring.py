@@ -75,7 +75,7 @@ def test_a_cnn_trains_until_its_validation_loss_stops_falling_and_is_used_at_its
     """With patience the CNN stops before its step cap once the validation loss (checked every 2 steps) has not
     fallen for 2 checks; the judge returned is the checkpoint of the lowest validation loss; the stopped run counts
     as finished (reused, not trained again)."""
-    cfg = tiny.config("run.name=converge", "logger.wandb=false")
+    cfg = evaluate.eval_cfg(tiny.config("run.name=converge", "logger.wandb=false"))  # no validation, no best
     notes = data.load_notes(cfg, 100)
     path = training.train_classifier(cfg, "pitch", 100, 0, 2000, notes, patience=2, val_every=2)
     last = path.parent / "last.ckpt"
