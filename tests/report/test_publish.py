@@ -8,7 +8,7 @@ from common.errors import InputError
 from common.report import publish
 
 
-def write_result(reports, package, held, targets, seconds=120.0):
+def write_result(reports, package, held, targets, seconds=120.0, commit="abc1234"):
     folder = reports / package
     (folder / "figures").mkdir(parents=True, exist_ok=True)
     (folder / "README.md").write_text("# report\n")
@@ -18,7 +18,7 @@ def write_result(reports, package, held, targets, seconds=120.0):
     claims = [{"claim": f"c{i}", "holds": i < held, "evidence": ""} for i in range(3)]
     new_inputs = {"targets": [{"holds": i < targets} for i in range(4)]}
     (folder / "results.json").write_text(json.dumps({
-        "package": package, "seconds": seconds, "date": "2026-12-05", "machine": "CPU X, 2 cores", "commit": "abc1234",
+        "package": package, "seconds": seconds, "date": "2026-12-05", "machine": "CPU X, 2 cores", "commit": commit,
         "headline": [{"name": "NCC", "ours": "0.51", "paper": "0.84"}], "claims": claims,
         "results": {"new_inputs": new_inputs}}))
 
@@ -44,6 +44,11 @@ def test_readme_block_is_written_from_the_published_results(tmp_path):
         write_result(reports, paper.package, held=1, targets=1, seconds=546.0)
     assert publish.main(["--reports", str(reports), "--docs", str(docs), "--readme", str(readme)]) == 0
     assert "The five evals took 45.5 min of wall time in all: over the 45-minute budget" in readme.read_text()
+    write_result(reports, "gmvae_timbre", held=1, targets=1, seconds=100.0, commit="def5678")  # a re-run of one
+    assert publish.main(["--reports", str(reports), "--docs", str(docs), "--readme", str(readme)]) == 0
+    text = readme.read_text()
+    assert "from commit abc1234, def5678. These reports come from more than one run" in text
+    assert "in all" not in text
 
 
 def test_publish_refuses_an_empty_reports_folder_and_a_readme_without_markers(tmp_path):
