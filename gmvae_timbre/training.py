@@ -22,6 +22,7 @@ from common.errors import InputError
 from common.lightning import check_reusable, fit, run_dir
 from common.lightning.checkpoint import load_checkpoint
 from common.lightning.reuse import TRAINING_KEYS
+from common.lightning.trainer import BestCheckpoint
 from gmvae_timbre import data
 from gmvae_timbre.config import MODEL_KINDS
 from gmvae_timbre.module import NoteClassifier, TimbrePitchModule
@@ -138,8 +139,16 @@ def train_classifier(cfg: DictConfig, target: str, label_fraction: int, seed: in
                             model=OmegaConf.to_container(cfg.model), optim=OmegaConf.to_container(cfg.optim),
                             label_fraction=label_fraction, log_min=notes.log_min, log_max=notes.log_max)
     last = _fit(cfg, classifier_variant(target, label_fraction, seed, threads_of(cfg)), module, notes, callbacks)
-    best = sorted(last.parent.glob("best-*.ckpt"))
-    return best[0] if patience > 0 and best else last
+    return lowest_validation_loss(last) if patience > 0 else last
+
+
+def lowest_validation_loss(last: Path) -> Path:
+    """The checkpoint of the lowest validation loss that the run of ``last`` recorded (its ``best-<step>.ckpt``,
+    named by the run's own best-checkpoint state, not by whatever lies in the folder), else ``last``."""
+    states = torch.load(last, map_location="cpu", weights_only=False).get("callbacks", {})
+    recorded = [Path(s["best_model_path"]).name for key, s in states.items()
+                if key.startswith(BestCheckpoint.__qualname__) and s.get("best_model_path")]
+    return last.parent / recorded[0] if recorded and (last.parent / recorded[0]).is_file() else last
 
 
 def load_model(path: str | Path, kinds: tuple[str, ...] = ("M_GMVAE", "M_VAE")) -> TimbrePitchModule:
