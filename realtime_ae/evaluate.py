@@ -20,6 +20,7 @@ from common.report import Figure, Headline, Report, Section, Table, write_report
 from common.report.writer import machine
 from realtime_ae import experiments, figures, labels, newinputs
 from realtime_ae.claims import claims, power_summary, seed_interval
+from realtime_ae.config import ModelConfig
 from realtime_ae.experiments import SYNTH, Spec
 from realtime_ae.module import load_model
 
@@ -180,7 +181,8 @@ def evaluate(cfg: DictConfig) -> Path:
                 f"{machine()}. " + summary(cfg, unique, seeds, tests) + " " + power_text(power),
         sections=sections, claims=claims(specs, mse, seeds, cfg.eval.skip_margin),
         headline=headline(specs, mse, seeds), examples=examples,
-        notes=NOTES_TEXT, seconds=time.perf_counter() - started, results=results)
+        notes=NOTES_TEXT.replace("NETWORK_NOTE", network_note(cfg)), seconds=time.perf_counter() - started,
+        results=results)
     return write_report(report, out)
 
 
@@ -216,6 +218,22 @@ def summary(cfg: DictConfig, specs: list[Spec], seeds: list[int], tests: dict) -
             "of no effect. Each claim's evidence states the smallest difference its test detects with 80% power.")
 
 
+PAPER_HIDDEN, PAPER_EPOCHS = ModelConfig().hidden, 300  # the paper's hidden stack and training length
+
+
+def network_note(cfg: DictConfig) -> str:
+    """The notes' bullet on how this run's network and training length compare with the paper's."""
+    hidden, epochs = list(cfg.model.hidden), cfg.trainer.max_epochs
+    width = ("the paper's hidden stack (2061-1024-...-16)" if hidden == PAPER_HIDDEN else
+             f"a narrower hidden stack than the paper ({hidden}; `--config paper` gives 2061-1024-...-16)")
+    length = (f"the paper's {PAPER_EPOCHS} epochs on one CPU thread per model" if epochs >= PAPER_EPOCHS else
+              f"{epochs} of the paper's {PAPER_EPOCHS} epochs on one CPU thread per model, so the models are "
+              "under-trained relative to the paper")
+    return (f"- **Network and training.** This run uses {width} and trains {length}. "
+            "Training times are CPU seconds and not comparable with the paper's GPU minutes. The weights start from "
+            "Keras's Dense initialisation (Glorot-uniform kernels, zero biases), as the reference implementation's.")
+
+
 NOTES_TEXT = """\
 - **Data.** The MicroKORG recordings and the TU-Note violin library are not available here. The stand-ins are
   scales rendered from General MIDI programs with a soundfont (one program = one "patch", clip-level splits, 5
@@ -224,11 +242,7 @@ NOTES_TEXT = """\
   chromatic scale (the paper's are C major) followed by a major and a minor triad on every semitone, so the synth
   can play every key and has heard chords; the five-octave clips are C-major scales as the paper's. A soundfont
   patch is much less varied than a MicroKORG patch with effects, so absolute MSEs are not comparable.
-- **Network and training.** `make eval-realtime` uses a narrower hidden stack than the paper (see the summary;
-  `--config paper` gives 2061-1024-...-16 and 300 epochs) and trains for a few epochs on one CPU thread per model,
-  so the models are under-trained relative to the paper. Training times are CPU seconds and not comparable with the
-  paper's GPU minutes. The weights start from Keras's Dense initialisation (Glorot-uniform kernels, zero biases),
-  as the reference implementation's.
+NETWORK_NOTE
 - **The synthesizer's model** is not one of the paper's table models: the 2-unit sigmoid + skip model trained
   longer and with a log-magnitude term beside the MSE, which makes it render the quiet bins between partials that
   the MSE ignores (a ReLU output trained on the MSE alone leaves them at exact zero, which a log-spectral distance

@@ -4,6 +4,9 @@ import json
 
 import numpy as np
 import pytest
+from omegaconf import OmegaConf
+
+from realtime_ae import evaluate
 
 FAST = ["trainer.max_epochs=1", "model.hidden=[16]", "eval.seeds=[0,1,2]", "eval.mesh=[8,4,2]", "eval.workers=1",
         "eval.default_seeds=[0]", "eval.threads=[1]", "eval.default_epochs=1", "eval.heldout_programs=[0]"]
@@ -20,6 +23,7 @@ def test_eval_table_ii_with_claims_figures_and_examples(tiny):
     readme = (out / "README.md").read_text()
     assert "Table II" in readme and "Table I:" not in readme and "3.358" in readme  # the paper's number beside ours
     assert "sigmoid without skip is best" in readme and "lower in" in readme  # a decided claim with its evidence
+    assert "This run uses a narrower hidden stack than the paper ([16]" in readme  # the notes describe this run
     assert len(mse_results(out)) == 4 * 3 and all(v > 0 for v in mse_results(out).values())
     assert (out / "figure2_one_octave.png").is_file() and (out / "synth_window.png").is_file()
     assert len(list((out / "examples").glob("*.wav"))) == 4  # input, output, synth, target of one test clip
@@ -81,3 +85,14 @@ def test_skip_does_not_help_is_a_non_inferiority_test():
     result, text = verdict([0.99, 0.92, 0.96])
     assert result == "not shown" and "lower in 3/3 seeds" in text
     assert verdict([0.80, 0.81, 0.79])[0] == "contradicted"  # consistently 20% lower: the skip helps
+
+
+def test_the_notes_say_how_the_network_and_its_training_compare_with_the_paper():
+    def note(hidden, epochs):
+        return evaluate.network_note(OmegaConf.create({"model": {"hidden": hidden}, "trainer": {"max_epochs": epochs}}))
+
+    paper = [1024, 512, 256, 128, 64, 32, 16]
+    assert "the paper's hidden stack" in note(paper, 300) and "under-trained" not in note(paper, 300)
+    assert "the paper's hidden stack" in note(paper, 60) and "60 of the paper's 300 epochs" in note(paper, 60)
+    assert "a narrower hidden stack than the paper ([64, 32, 16]" in note([64, 32, 16], 8)
+    assert "under-trained" in note([64, 32, 16], 8)
