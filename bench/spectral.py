@@ -1,4 +1,4 @@
-"""Benchmark common.spectral against librosa and torchaudio: STFT magnitude, 128-band mel, ISTFT.
+"""Benchmark common.spectral against librosa and torchaudio: STFT magnitude, 128-band mel, ISTFT, log(1 + |S|).
 
     .venv/bin/python bench/spectral.py [--rounds 5] [--threads 1 2]
 
@@ -7,7 +7,8 @@ clip alone; n_fft 2048, hop 512, 128 mels, centred frames with zero padding (lib
 configured to compute the same thing). For each thread count (torch intra-op threads and the BLAS threads of
 librosa's numpy, both set to it) the candidates of an operation take turns for ``--rounds`` rounds in one
 process after a warm-up, and each keeps its best time. References: torchaudio's transforms, librosa on the
-array (it accepts a 2-D batch), and for the batch librosa looping over the clips. The ratio lines, last, are
+array (it accepts a 2-D batch), and for the batch librosa looping over the clips; for log(1 + |S|) of the
+magnitudes, torch's and numpy's ``log1p``. The ratio lines, last, are
 ours / the fastest reference: <= 1 means ours is at least as fast.
 """
 
@@ -22,7 +23,7 @@ import torchaudio
 from timing import best_of, load_average, threads
 
 from common.filterbanks import mel_spectrogram
-from common.spectral import istft, spectrogram, stft
+from common.spectral import istft, log_one_plus, spectrogram, stft
 
 SAMPLE_RATE, N_FFT, HOP, N_MELS = 22050, 2048, 512, 128
 CLIPS, SECONDS = 16, 10.0
@@ -45,6 +46,8 @@ def candidates(y: np.ndarray) -> dict:
     x = torch.from_numpy(y)
     S = stft(x, N_FFT, HOP)
     S_np, length = S.numpy(), y.shape[-1]
+    M = S.abs()
+    M_np = M.numpy()
     ta_spec = torchaudio.transforms.Spectrogram(N_FFT, hop_length=HOP, power=1.0, pad_mode="constant")
     ta_mel = torchaudio.transforms.MelSpectrogram(
         SAMPLE_RATE, N_FFT, hop_length=HOP, n_mels=N_MELS, pad_mode="constant", norm="slaney", mel_scale="slaney")
@@ -66,6 +69,8 @@ def candidates(y: np.ndarray) -> dict:
                           "torchaudio": lambda: ta_mel(x), "librosa": lambda: lib_mel(y)},
         "istft": {"ours": lambda: istft(S, N_FFT, HOP, length=length),
                   "torchaudio": lambda: ta_inverse(S, length), "librosa": lambda: lib_istft(S_np)},
+        "log(1 + |S|)": {"ours": lambda: log_one_plus(M), "torch.log1p": lambda: torch.log1p(M),
+                         "numpy log1p": lambda: np.log1p(M_np)},
     }
     if y.ndim > 1:
         for (op, fn), data in zip([("stft magnitude", lib_mag), (f"mel {N_MELS}", lib_mel), ("istft", lib_istft)],

@@ -43,7 +43,7 @@ def log_mel(y: np.ndarray, sample_rate: int, n_fft: int, hop: int, n_mels: int) 
     """``log(1 + mel power)`` of mono ``y (samples,)`` -> ``(frames, n_mels)``."""
     mel = filterbanks.mel_spectrogram(torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32)), sample_rate,
                                    n_fft, hop, n_mels, power=2.0)
-    return torch.log1p(mel).T.contiguous().numpy()
+    return spectral.log_one_plus(mel).T.contiguous().numpy()
 
 
 def log_mel_segments(audio: torch.Tensor, sample_rate: int, n_fft: int, hop: int, n_mels: int) -> torch.Tensor:
@@ -51,7 +51,7 @@ def log_mel_segments(audio: torch.Tensor, sample_rate: int, n_fft: int, hop: int
     -> ``(batch, T, n_mels)``: the T frames of :func:`log_mel` a segment spans, when cut from the signal padded
     with ``n_fft // 2`` zeros on both sides (``da_vae.data.prepare_audio``)."""
     mel = filterbanks.mel_spectrogram(audio, sample_rate, n_fft, hop, n_mels, power=2.0, center=False)
-    return torch.log1p(mel).transpose(-1, -2)
+    return spectral.log_one_plus(mel).transpose(-1, -2)
 
 
 def magnitude(y: np.ndarray, n_fft: int, hop: int) -> np.ndarray:

@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from common.spectral import log_one_plus
+
 
 def _block(layer: nn.Module, features: int, norm: type[nn.Module]) -> nn.Sequential:
     return nn.Sequential(layer, norm(features), nn.Tanh())
@@ -157,7 +159,7 @@ VOICE_LOSSES = ("l2", "l1")
 
 def voice_representation(magnitude: Tensor) -> Tensor:
     """What the separation VAE and DAE take in and decode: ``log(1 + |STFT|)``, same shape."""
-    return torch.log1p(magnitude.clamp_min(0))
+    return log_one_plus(magnitude.clamp_min(0))
 
 
 def start_at_mean_voice(decoder: Decoder, stats: dict[str, Tensor] | None) -> None:

@@ -283,8 +283,9 @@ class TargetDAE(_TargetStage):
 
     def losses(self, source: Tensor, target: Tensor, raw_source: Tensor) -> dict[str, Tensor]:
         estimate, z_star = self.estimate_representation(self.raw(target, "target").clamp_min(0))
-        rec = voice_error(estimate, voice_representation(raw_source), self.hparams.voice_loss).mean()
-        mse = F.mse_loss(z_star, self.source_latent(voice_representation(raw_source)))
+        voice = voice_representation(raw_source)
+        rec = voice_error(estimate, voice, self.hparams.voice_loss).mean()
+        mse = F.mse_loss(z_star, self.source_latent(voice))
         return {"loss": rec + self.hparams.alpha * mse, "rec": rec, "mse_z": mse}
 
     def example_images(self, source: Tensor, target: Tensor, raw_source: Tensor) -> dict[str, np.ndarray]:

@@ -173,6 +173,16 @@ def test_magnitude_powers():
     torch.testing.assert_close(magnitude(S.real, 2.0), S.real**2)
 
 
+def test_log_one_plus_equals_log1p_from_silence_to_loud_magnitudes():
+    x = torch.cat([torch.zeros(1), torch.logspace(-12, 6, 20_000)])
+    x.requires_grad_(True)
+    ours, reference = spectral.log_one_plus(x), torch.log1p(x.detach().double())
+    error = (ours.double() - reference).abs()
+    assert error[reference < 1].max() <= 1.2e-7 and (error / reference)[reference >= 1].max() <= 1.2e-7
+    ours.sum().backward()
+    torch.testing.assert_close(x.grad, 1 / (1 + x.detach()))
+
+
 @pytest.mark.parametrize("power", [1.0, 1.2, 2.0])
 def test_magnitude_gradient_is_finite_on_silence(power):
     x = torch.from_numpy(signals(shape=(2,), samples=4000))

@@ -15,6 +15,7 @@ def test_eval_writes_the_three_tables_beside_the_papers(tiny):
     assert tiny.run("eval", "trainer.max_steps=30", "eval.max_clips=2", "eval.pitch_steps=[-1,0,1]",
                     "eval.stretch_rates=[0.9,1.1]", "eval.midi_latent_dims=[32,12]", "eval.seeds=[0,1]",
                     "eval.separation_alphas=[0,0.1,1]", "eval.separation_steps=20",
+                    "eval.separation_outputs=[magnitude,mask]",  # the default has the paper's magnitude DAE only
                     "eval.workers=0", "eval.midi_augment=true",  # in this process: no worker start-up
                     "eval.new_inputs_pieces=[1]", "run.name=eval") == 0
     out = tiny.root / "reports"
