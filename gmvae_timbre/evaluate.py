@@ -1,8 +1,8 @@
 """``python -m gmvae_timbre eval``: trains what is missing. For every run (seed x thread setting of ``eval.seeds``
-and ``eval.threads``) the default M_GMVAE (every instrument label; the verbs' models) and its judges (the CNNs
-trained with every label); for every seed, under the first thread setting, the label-fraction grid (M_VAE and
-M_GMVAE at every N, with ``eval.grid`` overrides) and its CNN baselines: the thread settings are there to show the
-verbs' models work on another machine, and Table 1's intervals are over the seeds.
+and ``eval.threads``) the default M_GMVAE (every instrument label; the verbs' models); for every seed, under the
+first thread setting, the label-fraction grid (M_VAE and M_GMVAE at every N, with ``eval.grid`` overrides) and its
+CNN baselines, those trained with every label being the judges of the seed's runs: the thread settings are there to
+show the verbs' models work on another machine, and Table 1's intervals are over the seeds.
 It writes On new inputs, the judges and the reconstruction ceiling, Table 1, Figures 2-3, the timbre transfer
 and audio examples to ``eval.out`` through ``common.report``."""
 
@@ -66,14 +66,15 @@ def grid_runs(cfg: DictConfig) -> list[tuple[int, int]]:
 
 def jobs(cfg: DictConfig) -> list[tuple]:
     """Every model of the evaluation as ``(what, N, seed, threads)``, the slowest first: the default M_GMVAE
-    (``"default"``) of every run, the grid (``"vae"``/``"gmvae"`` at every N) and the instrument CNNs at N < 100 of
-    :func:`grid_runs`, and the judges (instrument CNN at N = 100, pitch CNN) of every run."""
+    (``"default"``) of every run; of :func:`grid_runs`, the grid (``"vae"``/``"gmvae"`` at every N), the instrument
+    CNNs at every N > 0 and the pitch CNN, the last two at N = 100 being the judges of every run of their seed
+    (:func:`judging.judge_run`)."""
     e, runs, grid = cfg.eval, runs_of(cfg), grid_runs(cfg)
     return ([("default", 100, s, t) for s, t in runs]
             + [(kind, n, s, t) for s, t in grid for n in e.label_fractions for kind in KINDS]
             + [("cnn-instrument", n, s, t) for s, t in grid for n in sorted(e.label_fractions) if 0 < n < 100]
-            + [("cnn-instrument", 100, s, t) for s, t in runs]
-            + [("cnn-pitch", 100, s, t) for s, t in runs])
+            + [("cnn-instrument", 100, s, t) for s, t in grid]
+            + [("cnn-pitch", 100, s, t) for s, t in grid])
 
 
 def train_job(container: dict, job: tuple) -> str:
@@ -127,7 +128,9 @@ def score_runs(cfg: DictConfig, trained: dict, runs: list) -> tuple[tuple, list[
     e = cfg.eval
     heldout = newinputs.heldout_notes(trained[("default", 100, *runs[0])][0], PROGRAMS, e.heldout_seed,
                                       e.heldout_notes)
-    paths = [tuple(trained[(kind, 100, *run)][1] for kind in JUDGED) for run in runs]
+    paths = [(trained[("default", 100, *run)][1],
+              *(trained[(kind, 100, *judging.judge_run(run, e.threads))][1] for kind in JUDGED[1:]))
+             for run in runs]
     with worker_pool(min(e.workers, len(runs)), cfg.log_level) as run:
         scored = list(run(run_scores, [OmegaConf.to_container(cfg, resolve=True)] * len(runs), paths,
                           [heldout] * len(runs)))
@@ -146,9 +149,10 @@ def new_inputs(cfg: DictConfig, rows: list[dict]) -> tuple[Section, dict]:
         "trained range, rendered by FluidSynth with MuseScore General (a soundfont no corpus uses), each moved to "
         f"{e.heldout_targets} other instruments whose range holds the pitch, as the verb does it (source inferred, "
         f"alpha 1, {code}). Pitch: pYIN (`common.pitch`) searching the asked pitch +- 13 semitones; kept when at "
-        "least half the frames are voiced and their median is within 50 cents. Instrument: the run's instrument "
-        "judge (the CNN trained with every label) on the output audio analysed again. 'transfer success' needs "
-        "both; 'source inferred' is how often the inferred source is the note's instrument. Fractions in [0, 1]."),
+        "least half the frames are voiced and their median is within 50 cents. Instrument: the seed's instrument "
+        "judge (the CNN trained with every label, under the first thread setting) on the output audio analysed "
+        "again. 'transfer success' needs both; 'source inferred' is how often the inferred source is the note's "
+        "instrument. Fractions in [0, 1]."),
         digits=3)
     return section, results
 

@@ -1,7 +1,7 @@
 """How far the judges can be trusted, per run (seed, threads): the instrument and pitch CNNs (trained with every
-label) on the held-out real notes of the corpus (the validation split) and on the held-out soundfont notes,
-pYIN on those notes, how long their training ran, and the reconstruction ceiling: the same judges on
-the default model's own reconstructions of the validation notes."""
+label, one pair per seed: :func:`judge_run`) on the held-out real notes of the corpus (the validation split) and
+on the held-out soundfont notes, pYIN on those notes, how long their training ran, and the reconstruction
+ceiling: the same judges on the default model's own reconstructions of the validation notes."""
 
 from __future__ import annotations
 
@@ -13,6 +13,13 @@ import torch
 from common.report import Section, Table
 from gmvae_timbre import data, newinputs, training
 from gmvae_timbre.module import NoteClassifier, TimbrePitchModule
+
+
+def judge_run(run: tuple[int, int], threads: list[int]) -> tuple[int, int]:
+    """The run ``(seed, threads)`` whose CNNs judge the default model of ``run``: the same seed under the first
+    thread setting of ``threads`` (``eval.threads``). The judges are the measuring instrument, so every thread
+    setting of a seed is measured by the same one: a difference between them is the default model's own."""
+    return run[0], threads[0]
 
 
 def training_steps(checkpoint: str | Path) -> str:
@@ -69,7 +76,9 @@ def section(rows: dict, n_val: int, n_heldout: int) -> Section:
                   caption="Judges and the reconstruction ceiling, per run", digits=3)
     return Section("Judges and the reconstruction ceiling", (
         f"The judges are the CNN baselines trained with every label (the instrument CNN and the pitch CNN of "
-        f"each run). Accuracy on the {n_val} validation notes of the corpus (real notes no model trained on), on "
+        f"each seed, trained under the first thread setting; they judge that seed's default model under every "
+        f"thread setting, so a difference between a seed's rows is the default model's). Accuracy on the {n_val} "
+        f"validation notes of the corpus (real notes no model trained on), on "
         f"{n_heldout} held-out single notes (FluidSynth + MuseScore General, the On new inputs notes; judged on "
         "their audio analysed again) and on the default model's reconstructions of the validation notes "
         "(decoded posterior means, rendered to audio and analysed again for the instrument judge and pYIN; the "

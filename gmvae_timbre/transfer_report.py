@@ -12,7 +12,7 @@ import torch
 from omegaconf import DictConfig
 
 from common.report import Claim, Clip, Example, Figure, Section, Table, mean_ci
-from gmvae_timbre import data, experiments, figures, newinputs
+from gmvae_timbre import data, experiments, figures, judging, newinputs
 from gmvae_timbre.inference import transfer_mels
 
 
@@ -44,11 +44,12 @@ def success_at_one(module, judge, notes: data.SolNotes, posteriors: dict, n_iter
 
 def section(cfg: DictConfig, notes: data.SolNotes, models: dict, runs: list, out: Path) -> tuple[Section, dict, Claim]:
     """Posterior shift and success of transfer among ``eval.transfer_instruments``, default models of every run,
-    judged by the run's instrument judge, pooled over runs (items x runs)."""
+    judged by the seed's instrument judge (:func:`judging.judge_run`), pooled over runs (items x runs)."""
     e = cfg.eval
     posteriors, success = [], []
     for seed, threads in runs:
-        module, judge = models[("default", 100, seed, threads)], models[("cnn-instrument", 100, seed, threads)]
+        module = models[("default", 100, seed, threads)]
+        judge = models[("cnn-instrument", 100, *judging.judge_run((seed, threads), e.threads))]
         p = experiments.transfer_posteriors(module, notes, judge, list(e.transfer_instruments), list(e.transfer_alphas))
         posteriors.append(p)
         success.append(success_at_one(module, judge, notes, p, e.griffinlim_iters))

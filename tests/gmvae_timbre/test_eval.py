@@ -32,6 +32,11 @@ def test_eval_writes_the_report(tiny):
     assert list(out.glob("examples/*.wav"))
     runs = tiny.root / "runs" / "gmvae_timbre"
     assert {p.name for p in (runs / "default").iterdir()} >= {"gmvae-N100-seed0-threads1", "gmvae-N100-seed0-threads2"}
-    grid = runs / "default-grid"  # the grid under the first thread setting, the default's judges under both
+    grid = runs / "default-grid"  # the grid and the judges under the first thread setting, which judge both
     assert (grid / "vae-N0-seed0-threads1").is_dir() and not (grid / "vae-N0-seed0-threads2").exists()
-    assert {"cnn-instrument-N100-seed0-threads2", "cnn-pitch-seed0-threads2"} <= {p.name for p in grid.iterdir()}
+    assert {"cnn-instrument-N100-seed0-threads1", "cnn-pitch-seed0-threads1"} <= {p.name for p in grid.iterdir()}
+    assert not {"cnn-instrument-N100-seed0-threads2", "cnn-pitch-seed0-threads2"} & {p.name for p in grid.iterdir()}
+    judges = results["judges"]
+    assert sorted(judges) == ["0|1", "0|2"]
+    for key in ("instrument judge, real notes", "pitch judge steps"):  # one pair of judges, whatever the threads
+        assert judges["0|1"][key] == judges["0|2"][key]
