@@ -72,7 +72,8 @@ def default_checkpoint(cfg: DictConfig) -> Path:
 def stopped_at(path: Path) -> tuple[int, bool]:
     """(global step, whether early stopping ended the run) of the checkpoint ``path``."""
     checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-    stops = [state for key, state in checkpoint.get("callbacks", {}).items() if key.startswith("EarlyStopping")]
+    stops = [state for key, state in checkpoint.get("callbacks", {}).items()
+             if key.startswith(EarlyStopping.__qualname__)]
     return checkpoint.get("global_step", -1), any(s["wait_count"] >= s["patience"] for s in stops)
 
 

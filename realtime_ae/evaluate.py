@@ -224,8 +224,11 @@ PAPER_HIDDEN, PAPER_EPOCHS = ModelConfig().hidden, 300  # the paper's hidden sta
 def network_note(cfg: DictConfig) -> str:
     """The notes' bullet on how this run's network and training length compare with the paper's."""
     hidden, epochs = list(cfg.model.hidden), cfg.trainer.max_epochs
-    width = ("the paper's hidden stack (2061-1024-...-16)" if hidden == PAPER_HIDDEN else
-             f"a narrower hidden stack than the paper ({hidden}; `--config paper` gives 2061-1024-...-16)")
+    if hidden == PAPER_HIDDEN:
+        width = "the paper's hidden stack (2061-1024-...-16)"
+    else:
+        width = "a narrower hidden stack than" if max(hidden) < max(PAPER_HIDDEN) else "another hidden stack than"
+        width += f" the paper ({hidden}; `--config paper` gives 2061-1024-...-16)"
     length = (f"the paper's {PAPER_EPOCHS} epochs on one CPU thread per model" if epochs >= PAPER_EPOCHS else
               f"{epochs} of the paper's {PAPER_EPOCHS} epochs on one CPU thread per model, so the models are "
               "under-trained relative to the paper")

@@ -10,7 +10,8 @@ def test_eval_writes_the_report(tiny):
     assert tiny.run("eval", "eval.label_fractions=[0,100]", "eval.seeds=[0]", "eval.threads=[1,2]",
                     "trainer.max_steps=30", "eval.grid=[trainer.max_steps=20]", "eval.cnn_max_steps=30",
                     "eval.synthesis_draws=3", "eval.bootstrap=50", "eval.examples=1", "eval.griffinlim_iters=4",
-                    "eval.heldout_notes=1", "eval.heldout_targets=1") == 0
+                    "eval.heldout_notes=1", "eval.heldout_targets=1",
+                    "run.name=eval") == 0  # its own runs: the session's gmvae_checkpoint trains default/ differently
     out = tiny.root / "reports"
     readme = (out / "README.md").read_text()
     assert "Table 1" in readme and "0.937" in readme  # the paper's M_GMVAE z_t instrument F1 at N = 0
@@ -31,8 +32,8 @@ def test_eval_writes_the_report(tiny):
     assert len(results["transfer"]["p_target"]) == 5
     assert list(out.glob("examples/*.wav"))
     runs = tiny.root / "runs" / "gmvae_timbre"
-    assert {p.name for p in (runs / "default").iterdir()} >= {"gmvae-N100-seed0-threads1", "gmvae-N100-seed0-threads2"}
-    grid = runs / "default-grid"  # the grid and the judges under the first thread setting, which judge both
+    assert {p.name for p in (runs / "eval").iterdir()} >= {"gmvae-N100-seed0-threads1", "gmvae-N100-seed0-threads2"}
+    grid = runs / "eval-grid"  # the grid and the judges under the first thread setting, which judge both
     assert (grid / "vae-N0-seed0-threads1").is_dir() and not (grid / "vae-N0-seed0-threads2").exists()
     assert {"cnn-instrument-N100-seed0-threads1", "cnn-pitch-seed0-threads1"} <= {p.name for p in grid.iterdir()}
     assert not {"cnn-instrument-N100-seed0-threads2", "cnn-pitch-seed0-threads2"} & {p.name for p in grid.iterdir()}
