@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import ctypes
 import logging
-import os
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from multiprocessing import get_context
 
 from common.errors import ConfigError
@@ -36,56 +35,15 @@ class WorkerDied(RuntimeError):
     """A worker process ended without a Python error (killed, out of memory, or a crash in native code)."""
 
 
-def _start_worker(root_level: int, log_level: str, threads: int = 1) -> None:
+def _start_worker(root_level: int, log_level: str) -> None:
     _die_with_parent()
     import torch
 
     from common.lightning.verbosity import LOG_FORMAT, configure_logging
 
-    torch.set_num_threads(threads)
+    torch.set_num_threads(1)
     logging.basicConfig(level=root_level, format=LOG_FORMAT)
     configure_logging(log_level)
-
-
-class PoolMap:
-    """``map(fn, *iterables)`` over the processes of :func:`worker_pool` (results in input order); it remembers
-    how the workers log, for the extra workers of :func:`map_by_threads`."""
-
-    def __init__(self, pool: ProcessPoolExecutor, root_level: int, log_level: str):
-        self.pool, self.root_level, self.log_level = pool, root_level, log_level
-
-    def __call__(self, fn: Callable, *iterables) -> Iterator:
-        return self.pool.map(fn, *iterables)
-
-    @contextmanager
-    def threaded_worker(self, threads: int) -> Iterator[ProcessPoolExecutor]:
-        """One more spawned worker, on ``threads`` torch threads whose OpenMP threads sleep when idle
-        (``OMP_WAIT_POLICY=PASSIVE``, read when the process starts): beside the one-thread workers they do not
-        spin on the cores those need. Leaving on an error cancels its jobs that have not started."""
-        executor = _PassiveExecutor(1, mp_context=get_context("spawn"), initializer=_start_worker,
-                                    initargs=(self.root_level, self.log_level, threads))
-        try:
-            yield executor
-        except BaseException:
-            executor.shutdown(cancel_futures=True)
-            raise
-        executor.shutdown()
-
-
-class _PassiveExecutor(ProcessPoolExecutor):
-    """A process pool whose workers start with ``OMP_WAIT_POLICY=PASSIVE`` in their environment (they are spawned
-    on the first submits)."""
-
-    def submit(self, fn, /, *args, **kwargs):
-        previous = os.environ.get("OMP_WAIT_POLICY")
-        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
-        try:
-            return super().submit(fn, *args, **kwargs)
-        finally:
-            if previous is None:
-                del os.environ["OMP_WAIT_POLICY"]
-            else:
-                os.environ["OMP_WAIT_POLICY"] = previous
 
 
 @contextmanager
@@ -103,7 +61,7 @@ def worker_pool(workers: int, log_level: str = "warning", key: str = "eval.worke
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_start_worker,
                              initargs=(root_level, log_level)) as pool:
         try:
-            yield PoolMap(pool, root_level, log_level)
+            yield pool.map
         except BrokenProcessPool as err:
             raise WorkerDied(
                 f"a worker process of {key}={workers} died without a Python error (killed, out of memory, or a crash "
@@ -112,34 +70,19 @@ def worker_pool(workers: int, log_level: str = "warning", key: str = "eval.worke
             ) from err
 
 
-def _on_threads(threads: int, fn: Callable, *args):
-    with intra_op_threads(threads):
-        return fn(*args)
-
-
 def map_by_threads(run: Callable, fn: Callable, jobs: Sequence[tuple], threads: Sequence[int]) -> list:
-    """``[fn(*job) for job in jobs]`` in input order, each job on ``threads[i]`` torch threads. With ``run`` a
-    :class:`PoolMap` (``worker_pool`` of two or more workers), the one-thread jobs go through ``run`` and, at the same
-    time, the jobs of each larger thread count one after another through one more worker of that many threads
-    (:meth:`PoolMap.threaded_worker`), so that the cores stay busy: a small model's second thread adds little (a
-    two-thread speech2sing step is no faster than a one-thread one, a music_translation step 1.3x), and a
-    two-thread job alone left half of two cores idle. Its idle OpenMP threads sleep instead of spinning, so it
-    takes its share of the cores beside the one-thread workers. Without a pool (``run`` = ``map``), all in this
-    process, the one-thread jobs first. The thread count, not the process or its wait policy, sets the float
+    """``[fn(*job) for job in jobs]`` in input order, scheduled so that no core runs two threads: the jobs of one
+    torch thread (``threads[i] <= 1``) through ``run`` (a :func:`worker_pool` map), then each job of more threads
+    alone in this process on that many threads. Alone, its idle OpenMP threads may spin-wait, which keeps a
+    small model's two threads busy (under ``OMP_WAIT_POLICY=PASSIVE`` they sleep between ops, and a two-thread
+    music_translation step takes 150 ms instead of 90 ms). The thread count, not the process, sets the float
     summation order, so where a job runs does not change its result."""
     if len(jobs) != len(threads):
         raise ValueError(f"map_by_threads: {len(jobs)} jobs but {len(threads)} thread counts")
     single = [i for i, t in enumerate(threads) if t <= 1]
-    multi = [i for i, t in enumerate(threads) if t > 1]
-    results = {}
-    with ExitStack() as stack:
-        if isinstance(run, PoolMap):
-            workers = {t: stack.enter_context(run.threaded_worker(t)) for t in sorted({threads[i] for i in multi})}
-            futures = {i: workers[threads[i]].submit(_on_threads, threads[i], fn, *jobs[i]) for i in multi}
-        else:
-            futures = {}
-        if single:
-            results.update(zip(single, run(fn, *zip(*(jobs[i] for i in single)))))
-        for i in multi:
-            results[i] = futures[i].result() if futures else _on_threads(threads[i], fn, *jobs[i])
+    results = dict(zip(single, run(fn, *zip(*(jobs[i] for i in single))))) if single else {}
+    for i, t in enumerate(threads):
+        if t > 1:
+            with intra_op_threads(t):
+                results[i] = fn(*jobs[i])
     return [results[i] for i in range(len(jobs))]

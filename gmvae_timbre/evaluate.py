@@ -96,7 +96,7 @@ def train_job(container: dict, job: tuple) -> str:
 
 def train_all(cfg: DictConfig) -> dict:
     """Every model of :func:`jobs` -> {job: (module in eval mode, last.ckpt)}. One-thread models train in
-    ``eval.workers`` processes; models of more threads beside them, one at a time in one more process
+    ``eval.workers`` processes; models of more threads one at a time in this process
     (``common.parallel.map_by_threads``)."""
     data.prepare(cfg)  # the feature caches exist before the workers start
     data.prepare(grid_cfg(cfg))

@@ -86,7 +86,7 @@ def domain_classifier(cfg: DictConfig, rate: int, length: int) -> lineup.DomainC
 
 def evaluate(cfg: DictConfig) -> Path:
     """Train (or reuse) one model per seed and thread setting (just ``ckpt`` if given), score each on the same
-    segments (the one-thread models in ``eval.workers`` processes, the others beside them: ``map_by_threads``),
+    segments (the one-thread models in ``eval.workers`` processes, then each other alone: ``map_by_threads``),
     and write the report over all of them."""
     eval_training_logs(cfg)
     started = time.time()

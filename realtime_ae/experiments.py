@@ -93,8 +93,8 @@ def _train_job(container: dict) -> float:
 
 
 def train_all(cfg: DictConfig, runs: list[tuple[Spec, int, int]]) -> dict[tuple[Spec, int, int], Path]:
-    """Train every (spec, seed, threads) without a checkpoint: one-thread runs ``eval.workers`` at a time, and the
-    runs on more threads beside them in one more process (``common.parallel.map_by_threads``); returns the
+    """Train every (spec, seed, threads) without a checkpoint: one-thread runs ``eval.workers`` at a time, then the
+    runs on more threads one at a time in this process (``common.parallel.map_by_threads``); returns the
     checkpoints."""
     configs = {key: run_config(cfg, *key) for key in dict.fromkeys(runs)}
     for corpus in sorted({s.corpus for s, _, _ in configs}):  # prepare once, before the workers race for it

@@ -13,21 +13,13 @@ def describe(tag: str) -> tuple[str, int, int]:
     return tag, os.getpid(), torch.get_num_threads()
 
 
-def describe_timed(tag: str, seconds: float = 0.3) -> tuple[str, int, int, float, float, str | None]:
-    """:func:`describe` of a job that takes ``seconds``, with its start and end on the system-wide monotonic clock
-    and the OpenMP wait policy of its process's environment."""
+def describe_timed(tag: str) -> tuple[str, int, int, float, float]:
+    """:func:`describe` of a job that takes 0.3 s, with its start and end on the system-wide monotonic clock."""
     import time
 
     start = time.monotonic()
-    time.sleep(seconds)
-    return (*describe(tag), start, time.monotonic(), os.environ.get("OMP_WAIT_POLICY"))
-
-
-def square_sum(seed: int) -> float:
-    """Sum of squares of 2M normal draws of ``seed``, on this process's torch threads: the split of the sum
-    depends on the thread count (1 and 2 threads differ in the last bits)."""
-    x = torch.randn(2_000_000, generator=torch.Generator().manual_seed(seed))
-    return float((x * x).sum())
+    time.sleep(0.3)
+    return (*describe(tag), start, time.monotonic())
 
 
 def sleep_and_report(pid_file: str) -> None:

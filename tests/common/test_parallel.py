@@ -6,8 +6,7 @@ import torch
 
 from common.errors import ConfigError
 from common.parallel import WorkerDied, map_by_threads, worker_pool
-from common.threads import intra_op_threads
-from tests.common._pool_jobs import crash, describe, describe_timed, square_sum
+from tests.common._pool_jobs import crash, describe, describe_timed
 
 
 def test_worker_pool_runs_jobs_in_other_processes_in_order_on_one_thread_each(capfd, caplog):
@@ -35,34 +34,19 @@ def test_one_worker_runs_in_this_process_untouched():
         assert list(run(describe, ["a"])) == [("a", os.getpid(), threads)]
 
 
-def test_map_by_threads_runs_the_jobs_of_more_threads_beside_the_one_thread_jobs_in_workers_of_their_own():
+def test_map_by_threads_runs_one_thread_jobs_in_the_workers_then_each_other_job_alone_here():
     threads = torch.get_num_threads()
-    counts = [1, 2, 1, 3, 1, 2]
+    counts = [1, 2, 1, 3, 1]
     with worker_pool(2) as run:
-        results = map_by_threads(run, describe_timed, [(tag, 1.5) for tag in "abcdef"], counts)
-    assert [r[0] for r in results] == list("abcdef")
+        results = map_by_threads(run, describe_timed, [(tag,) for tag in "abcde"], counts)
+    assert [r[0] for r in results] == list("abcde")
     single = [r for r, n in zip(results, counts) if n == 1]
-    multi = {n: [r for r, m in zip(results, counts) if m == n] for n in (2, 3)}
+    multi = [r for r, n in zip(results, counts) if n > 1]
     assert os.getpid() not in {r[1] for r in single} and {r[2] for r in single} == {1}
-    assert {r[5] for r in single} == {None}  # the one-thread workers keep the default wait policy
-    for n, jobs in multi.items():  # one worker per thread count, its jobs one after another, threads sleeping
-        assert {(r[2], r[5]) for r in jobs} == {(n, "PASSIVE")} and len({r[1] for r in jobs}) == 1
-        assert jobs[0][1] not in {os.getpid()} | {r[1] for r in single}
-    assert multi[2][1][3] >= multi[2][0][4]
-    assert min(r[3] for r in multi[2]) < max(r[4] for r in single)  # beside the one-thread jobs, not after
-    assert torch.get_num_threads() == threads and "OMP_WAIT_POLICY" not in os.environ
-
-
-def test_a_job_gives_the_same_result_on_its_threads_wherever_it_runs():
-    """The thread count sets the float order (1 and 2 threads differ), not the process or its wait policy."""
-    with intra_op_threads(2):
-        here = square_sum(0)
-    with intra_op_threads(1):
-        one = square_sum(0)
-    assert one != here
-    with worker_pool(2) as run:
-        assert map_by_threads(run, square_sum, [(0,), (0,)], [2, 1]) == [here, one]
-    assert map_by_threads(map, square_sum, [(0,)], [2]) == [here]
+    assert [(r[1], r[2]) for r in multi] == [(os.getpid(), 2), (os.getpid(), 3)]
+    assert min(r[3] for r in multi) >= max(r[4] for r in single)  # no core shared with a one-thread job
+    assert multi[1][3] >= multi[0][4]  # one at a time
+    assert torch.get_num_threads() == threads
 
 
 def test_map_by_threads_needs_one_thread_count_per_job():
