@@ -69,11 +69,16 @@ def default_checkpoint(cfg: DictConfig) -> Path:
     return last_checkpoint(cfg, model_variant("gmvae", 100, cfg.eval.seeds[0], cfg.eval.threads[0]))
 
 
+def callback_states(checkpoint: dict, callback: type[Callback]) -> list[dict]:
+    """The states a loaded checkpoint holds for callbacks of class ``callback`` (Lightning keys each by the class's
+    qualified name followed by its settings)."""
+    return [state for key, state in checkpoint.get("callbacks", {}).items() if key.startswith(callback.__qualname__)]
+
+
 def stopped_at(path: Path) -> tuple[int, bool]:
     """(global step, whether early stopping ended the run) of the checkpoint ``path``."""
     checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-    stops = [state for key, state in checkpoint.get("callbacks", {}).items()
-             if key.startswith(EarlyStopping.__qualname__)]
+    stops = callback_states(checkpoint, EarlyStopping)
     return checkpoint.get("global_step", -1), any(s["wait_count"] >= s["patience"] for s in stops)
 
 
@@ -146,9 +151,8 @@ def train_classifier(cfg: DictConfig, target: str, label_fraction: int, seed: in
 def lowest_validation_loss(last: Path) -> Path:
     """The checkpoint of the lowest validation loss that the run of ``last`` recorded (its ``best-<step>.ckpt``,
     named by the run's own best-checkpoint state, not by whatever lies in the folder), else ``last``."""
-    states = torch.load(last, map_location="cpu", weights_only=False).get("callbacks", {})
-    recorded = [Path(s["best_model_path"]).name for key, s in states.items()
-                if key.startswith(BestCheckpoint.__qualname__) and s.get("best_model_path")]
+    states = callback_states(torch.load(last, map_location="cpu", weights_only=False), BestCheckpoint)
+    recorded = [Path(s["best_model_path"]).name for s in states if s.get("best_model_path")]
     return last.parent / recorded[0] if recorded and (last.parent / recorded[0]).is_file() else last
 
 
