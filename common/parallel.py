@@ -1,14 +1,15 @@
 """Independent jobs of an evaluation (one model per seed or variant) in several processes.
 
-Each worker is a fresh *spawned* interpreter (no inherited torch threads or CUDA state) that runs torch on
-one intra-op thread and logs like the command line that started it, so a worker's training is quiet in the
-same way and its result does not depend on which process ran it. Jobs go in as module-level functions and
-picklable arguments (e.g. ``OmegaConf.to_container(cfg)``)."""
+Each worker is a fresh *spawned* interpreter (no inherited torch threads or CUDA state) that runs torch on one
+intra-op thread (or as many as its pool is given) and logs like the command line that started it, so a worker's
+training is quiet in the same way and its result does not depend on which process ran it. Jobs go in as
+module-level functions and picklable arguments (e.g. ``OmegaConf.to_container(cfg)``)."""
 
 from __future__ import annotations
 
 import ctypes
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -35,31 +36,50 @@ class WorkerDied(RuntimeError):
     """A worker process ended without a Python error (killed, out of memory, or a crash in native code)."""
 
 
-def _start_worker(root_level: int, log_level: str) -> None:
+def _start_worker(root_level: int, log_level: str, threads: int) -> None:
     _die_with_parent()
     import torch
 
     from common.lightning.verbosity import LOG_FORMAT, configure_logging
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads)
     logging.basicConfig(level=root_level, format=LOG_FORMAT)
     configure_logging(log_level)
 
 
 @contextmanager
-def worker_pool(workers: int, log_level: str = "warning", key: str = "eval.workers") -> Iterator[Callable]:
+def _environment(**values: str) -> Iterator[None]:
+    """``os.environ`` with ``values`` set for the block (what processes spawned inside it inherit)."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextmanager
+def worker_pool(workers: int, log_level: str = "warning", key: str = "eval.workers",
+                threads: int = 1) -> Iterator[Callable]:
     """Yield ``map(fn, *iterables) -> iterator of results in input order``: with ``workers`` > 1 it runs in that
-    many spawned processes (one torch thread each, logging as configured by ``log_level``), else it is the
-    built-in ``map`` in this process. ``key`` names the config key in the errors: for a negative count, and in
-    :class:`WorkerDied` when a worker dies (how to rerun the jobs in this process, where a crash shows its stack)."""
+    many spawned processes (``threads`` torch threads each, logging as configured by ``log_level``), else it is the
+    built-in ``map`` in this process. Workers of more than one thread start under ``OMP_WAIT_POLICY=PASSIVE``:
+    their idle OpenMP threads sleep instead of spinning, so two such workers can share the cores. ``key`` names the
+    config key in the errors: for a negative count, and in :class:`WorkerDied` when a worker dies (how to rerun the
+    jobs in this process, where a crash shows its stack)."""
     if workers < 0:
         raise ConfigError(f"{key}={workers} is negative: use 0 or 1 for no extra processes, or the number of workers")
     if workers <= 1:
         yield map
         return
     root_level = logging.getLogger().getEffectiveLevel()
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_start_worker,
-                             initargs=(root_level, log_level)) as pool:
+    with _environment(**({"OMP_WAIT_POLICY": "PASSIVE"} if threads > 1 else {})), \
+            ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_start_worker,
+                                initargs=(root_level, log_level, threads)) as pool:
         try:
             yield pool.map
         except BrokenProcessPool as err:
@@ -70,19 +90,25 @@ def worker_pool(workers: int, log_level: str = "warning", key: str = "eval.worke
             ) from err
 
 
-def map_by_threads(run: Callable, fn: Callable, jobs: Sequence[tuple], threads: Sequence[int]) -> list:
-    """``[fn(*job) for job in jobs]`` in input order, scheduled so that no core runs two threads: the jobs of one
-    torch thread (``threads[i] <= 1``) through ``run`` (a :func:`worker_pool` map), then each job of more threads
-    alone in this process on that many threads. Alone, its idle OpenMP threads may spin-wait, which keeps a
-    small model's two threads busy (under ``OMP_WAIT_POLICY=PASSIVE`` they sleep between ops, and a two-thread
-    music_translation step takes 150 ms instead of 90 ms). The thread count, not the process, sets the float
-    summation order, so where a job runs does not change its result."""
+def map_by_threads(run: Callable, fn: Callable, jobs: Sequence[tuple], threads: Sequence[int], workers: int = 1,
+                   log_level: str = "warning") -> list:
+    """``[fn(*job) for job in jobs]`` in input order, one thread count at a time: the jobs of one torch thread
+    (``threads[i] <= 1``) through ``run`` (a :func:`worker_pool` map), then the jobs of each larger count t in up
+    to ``workers`` processes of t threads each (:func:`worker_pool`: their idle OpenMP threads sleep, so two
+    two-thread gmvae_timbre models share two cores and train in 31 s, where one after the other take 50 s), or,
+    with one worker or one such job, in this process (there idle threads may spin-wait, which keeps a small
+    model's threads busy). The thread count, not the process, sets the float summation order, so where a job runs
+    does not change its result."""
     if len(jobs) != len(threads):
         raise ValueError(f"map_by_threads: {len(jobs)} jobs but {len(threads)} thread counts")
-    single = [i for i, t in enumerate(threads) if t <= 1]
-    results = dict(zip(single, run(fn, *zip(*(jobs[i] for i in single))))) if single else {}
-    for i, t in enumerate(threads):
-        if t > 1:
-            with intra_op_threads(t):
-                results[i] = fn(*jobs[i])
+    results: dict[int, object] = {}
+    for count in sorted(set(threads)):
+        todo = [i for i, t in enumerate(threads) if t == count]
+        args = list(zip(*(jobs[i] for i in todo)))
+        if count <= 1:
+            results.update(zip(todo, run(fn, *args)))
+            continue
+        with worker_pool(min(workers, len(todo)), log_level, threads=count) as side_by_side, \
+                intra_op_threads(count):  # sets this process's threads, used when there is one worker
+            results.update(zip(todo, side_by_side(fn, *args)))
     return [results[i] for i in range(len(jobs))]

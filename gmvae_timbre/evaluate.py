@@ -96,13 +96,14 @@ def train_job(container: dict, job: tuple) -> str:
 
 def train_all(cfg: DictConfig) -> dict:
     """Every model of :func:`jobs` -> {job: (module in eval mode, last.ckpt)}. One-thread models train in
-    ``eval.workers`` processes; models of more threads one at a time in this process
+    ``eval.workers`` processes; models of more threads after them, side by side
     (``common.parallel.map_by_threads``)."""
     data.prepare(cfg)  # the feature caches exist before the workers start
     data.prepare(grid_cfg(cfg))
     container, todo = OmegaConf.to_container(cfg, resolve=True), jobs(cfg)
     with worker_pool(cfg.eval.workers, cfg.log_level) as run:
-        paths = dict(zip(todo, map_by_threads(run, train_job, [(container, j) for j in todo], [j[3] for j in todo])))
+        paths = dict(zip(todo, map_by_threads(run, train_job, [(container, j) for j in todo], [j[3] for j in todo],
+                                                   cfg.eval.workers, cfg.log_level)))
     return {job: (training.load_classifier(path) if job[0].startswith("cnn") else training.load_model(path), path)
             for job, path in paths.items()}
 

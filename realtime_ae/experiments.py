@@ -94,7 +94,7 @@ def _train_job(container: dict) -> float:
 
 def train_all(cfg: DictConfig, runs: list[tuple[Spec, int, int]]) -> dict[tuple[Spec, int, int], Path]:
     """Train every (spec, seed, threads) without a checkpoint: one-thread runs ``eval.workers`` at a time, then the
-    runs on more threads one at a time in this process (``common.parallel.map_by_threads``); returns the
+    runs on more threads after them, side by side (``common.parallel.map_by_threads``); returns the
     checkpoints."""
     configs = {key: run_config(cfg, *key) for key in dict.fromkeys(runs)}
     for corpus in sorted({s.corpus for s, _, _ in configs}):  # prepare once, before the workers race for it
@@ -103,7 +103,7 @@ def train_all(cfg: DictConfig, runs: list[tuple[Spec, int, int]]) -> dict[tuple[
     log.info("eval: %d models, %d to train", len(configs), len(todo))
     with worker_pool(min(cfg.eval.workers, len(todo)), cfg.log_level) as run:
         seconds = map_by_threads(run, _train_job, [(OmegaConf.to_container(c, resolve=True),) for c in todo],
-                                 [c.threads for c in todo])
+                                 [c.threads for c in todo], cfg.eval.workers, cfg.log_level)
     if todo:
         log.info("eval: trained %d models in %.0f s of training", len(todo), sum(seconds))
     return {key: training.last_checkpoint(c) for key, c in configs.items()}

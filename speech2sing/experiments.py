@@ -187,7 +187,8 @@ def run_systems(cfg: DictConfig) -> dict:
         jobs = [*training_jobs(cfg), (RECOGNISER, 0, 1)]
         paths = {}
         for job, (path, seconds) in zip(jobs, map_by_threads(run, train_job, [(container, *j) for j in jobs],
-                                                             [j[2] for j in jobs])):
+                                                             [j[2] for j in jobs], cfg.eval.workers,
+                                                             cfg.log_level)):
             paths[job] = path
             cpu["train"][job[0]] = cpu["train"].get(job[0], 0.0) + seconds
         first = cfg.eval.threads[0]

@@ -13,13 +13,14 @@ def describe(tag: str) -> tuple[str, int, int]:
     return tag, os.getpid(), torch.get_num_threads()
 
 
-def describe_timed(tag: str) -> tuple[str, int, int, float, float]:
-    """:func:`describe` of a job that takes 0.3 s, with its start and end on the system-wide monotonic clock."""
+def describe_timed(tag: str) -> tuple[str, int, int, float, float, str | None]:
+    """:func:`describe` of a job that takes 0.3 s, with its start and end on the system-wide monotonic clock and the
+    OMP_WAIT_POLICY its process started with."""
     import time
 
     start = time.monotonic()
     time.sleep(0.3)
-    return (*describe(tag), start, time.monotonic())
+    return (*describe(tag), start, time.monotonic(), os.environ.get("OMP_WAIT_POLICY"))
 
 
 def sleep_and_report(pid_file: str) -> None:
