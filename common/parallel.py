@@ -91,24 +91,29 @@ def worker_pool(workers: int, log_level: str = "warning", key: str = "eval.worke
 
 
 def map_by_threads(run: Callable, fn: Callable, jobs: Sequence[tuple], threads: Sequence[int], workers: int = 1,
-                   log_level: str = "warning") -> list:
+                   log_level: str = "warning", side_by_side: bool = True) -> list:
     """``[fn(*job) for job in jobs]`` in input order, one thread count at a time: the jobs of one torch thread
-    (``threads[i] <= 1``) through ``run`` (a :func:`worker_pool` map), then the jobs of each larger count t in up
-    to ``workers`` processes of t threads each (:func:`worker_pool`: their idle OpenMP threads sleep, so two
-    two-thread gmvae_timbre models share two cores and train in 31 s, where one after the other take 50 s), or,
-    with one worker or one such job, in this process (there idle threads may spin-wait, which keeps a small
-    model's threads busy). The thread count, not the process, sets the float summation order, so where a job runs
-    does not change its result."""
+    (``threads[i] <= 1``) through ``run`` (a :func:`worker_pool` map), then the jobs of each larger count t in
+    rounds of ``workers`` side by side, in processes of t threads each (:func:`worker_pool`: their idle OpenMP
+    threads sleep, so two two-thread gmvae_timbre models share two cores and train in 31 s, where one after the
+    other take 50 s), and the jobs left over (fewer than ``workers``) one at a time in this process, where idle
+    threads spin-wait: alone, a two-thread speech2sing model trains in 57 s that way and in 124 s with sleeping
+    threads. ``side_by_side=False`` runs every such job alone here: for models of many small ops, which sleeping
+    threads slow down more than sharing the cores gains (two two-thread music_translation models side by side
+    took 500 s, one after the other 322 s). The thread count, not the process, sets the float summation order,
+    so where a job runs does not change its result."""
     if len(jobs) != len(threads):
         raise ValueError(f"map_by_threads: {len(jobs)} jobs but {len(threads)} thread counts")
     results: dict[int, object] = {}
     for count in sorted(set(threads)):
         todo = [i for i, t in enumerate(threads) if t == count]
-        args = list(zip(*(jobs[i] for i in todo)))
         if count <= 1:
-            results.update(zip(todo, run(fn, *args)))
+            results.update(zip(todo, run(fn, *zip(*(jobs[i] for i in todo)))))
             continue
-        with worker_pool(min(workers, len(todo)), log_level, threads=count) as side_by_side, \
-                intra_op_threads(count):  # sets this process's threads, used when there is one worker
-            results.update(zip(todo, side_by_side(fn, *args)))
+        rounds = len(todo) - len(todo) % workers if side_by_side and workers > 1 else 0
+        if rounds:
+            with worker_pool(workers, log_level, threads=count) as side_by_side:
+                results.update(zip(todo[:rounds], side_by_side(fn, *zip(*(jobs[i] for i in todo[:rounds])))))
+        with intra_op_threads(count):
+            results.update((i, fn(*jobs[i])) for i in todo[rounds:])
     return [results[i] for i in range(len(jobs))]

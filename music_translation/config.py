@@ -121,7 +121,7 @@ class EvalConfig:
     threads: list[int] = field(default_factory=lambda: [1])  # ... and per torch thread setting
     heldout_seeds: list[int] = field(default_factory=lambda: [11, 12])  # melodies of the "On new inputs" section
     heldout_sources: list[str] = field(default_factory=lambda: ["violin", "flute", "clarinet", "oboe"])
-    workers: int = 2  # models trained and scored in parallel processes (one thread count at a time)
+    workers: int = 2  # one-thread models trained and scored in parallel processes (others alone after them)
 
 
 # ckpt: the trained checkpoint translate / encode / blend / domains / eval use (default: this run's)

@@ -86,7 +86,7 @@ def domain_classifier(cfg: DictConfig, rate: int, length: int) -> lineup.DomainC
 
 def evaluate(cfg: DictConfig) -> Path:
     """Train (or reuse) one model per seed and thread setting (just ``ckpt`` if given), score each on the same
-    segments (the one-thread models in ``eval.workers`` processes, then the others side by side: ``map_by_threads``),
+    segments (the one-thread models in ``eval.workers`` processes, then each other alone: ``map_by_threads``),
     and write the report over all of them."""
     eval_training_logs(cfg)
     started = time.time()
@@ -106,7 +106,7 @@ def evaluate(cfg: DictConfig) -> Path:
         refs = references(cfg, rate, pool, pool_map)
         jobs = [(OmegaConf.to_container(c, resolve=True), i == 0, refs) for i, c in enumerate(runs)]
         per_model = map_by_threads(pool_map, model_results, jobs, [c.threads for c in runs], cfg.eval.workers,
-                                  cfg.log_level)
+                                   cfg.log_level, side_by_side=False)  # a WaveNet's small ops: alone is faster
     results = pool_models(per_model)
     results["voiced_fraction_inputs"] = float(np.mean([np.mean(f > 0) for c in refs["contours"].values()
                                                        for _, f in c]))

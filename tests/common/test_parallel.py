@@ -34,28 +34,31 @@ def test_one_worker_runs_in_this_process_untouched():
         assert list(run(describe, ["a"])) == [("a", os.getpid(), threads)]
 
 
-def test_map_by_threads_runs_each_thread_count_in_turn_larger_ones_side_by_side_in_workers_of_that_many():
-    """Two-thread jobs share the workers (idle threads sleeping); a count with one job runs alone in this process."""
+def test_map_by_threads_runs_each_thread_count_in_turn_larger_ones_side_by_side_in_rounds_of_the_workers():
+    """Two-thread jobs share the workers in full rounds (idle threads sleeping); the one left over, and a count
+    with one job, run alone in this process (idle threads spinning)."""
     threads = torch.get_num_threads()
-    counts = [1, 2, 1, 2, 3, 1]
+    counts = [1, 2, 1, 2, 3, 1, 2]
     with worker_pool(2) as run:
-        results = map_by_threads(run, describe_timed, [(tag,) for tag in "abcdef"], counts, workers=2)
-    assert [r[0] for r in results] == list("abcdef")
-    by_count = {n: [r for r, c in zip(results, counts) if c == n] for n in (1, 2, 3)}
-    assert os.getpid() not in {r[1] for r in by_count[1] + by_count[2]}
-    assert [(r[1], r[2], r[5]) for r in by_count[3]] == [(os.getpid(), 3, None)]
-    assert {n: {r[2] for r in rs} for n, rs in by_count.items()} == {1: {1}, 2: {2}, 3: {3}}
-    assert {r[5] for r in by_count[1]} == {None} and {r[5] for r in by_count[2]} == {"PASSIVE"}
-    assert len({r[1] for r in by_count[2]}) == 2  # the two two-thread jobs in two processes ...
-    assert max(r[3] for r in by_count[2]) < min(r[4] for r in by_count[2])  # ... at the same time
-    assert min(r[3] for r in by_count[2]) >= max(r[4] for r in by_count[1])  # one thread count at a time
-    assert by_count[3][0][3] >= max(r[4] for r in by_count[2])
+        results = map_by_threads(run, describe_timed, [(tag,) for tag in "abcdefg"], counts, workers=2)
+    assert [r[0] for r in results] == list("abcdefg")
+    single, (b, d, g), (e,) = ([r for r, c in zip(results, counts) if c == n] for n in (1, 2, 3))
+    assert os.getpid() not in {r[1] for r in single + [b, d]} and len({b[1], d[1]}) == 2
+    assert [(r[1], r[2], r[5]) for r in (g, e)] == [(os.getpid(), 2, None), (os.getpid(), 3, None)]
+    assert {r[2] for r in single} == {1} and {(r[2], r[5]) for r in (b, d)} == {(2, "PASSIVE")}
+    assert {r[5] for r in single} == {None}
+    assert max(b[3], d[3]) < min(b[4], d[4])  # the round of two at the same time
+    assert min(b[3], d[3]) >= max(r[4] for r in single)  # one thread count at a time
+    assert g[3] >= max(b[4], d[4]) and e[3] >= g[4]
     assert torch.get_num_threads() == threads and "OMP_WAIT_POLICY" not in os.environ
 
 
-def test_map_by_threads_with_one_worker_runs_the_larger_counts_here_on_that_many_threads():
+@pytest.mark.parametrize("workers, side_by_side", [(1, True), (2, False)])
+def test_map_by_threads_with_one_worker_or_not_side_by_side_runs_larger_counts_here_one_at_a_time(workers,
+                                                                                                   side_by_side):
     threads = torch.get_num_threads()
-    results = map_by_threads(map, describe_timed, [("a",), ("b",)], [2, 2], workers=1)
+    results = map_by_threads(map, describe_timed, [("a",), ("b",)], [2, 2], workers=workers,
+                             side_by_side=side_by_side)
     assert [(r[1], r[2]) for r in results] == [(os.getpid(), 2), (os.getpid(), 2)]
     assert results[1][3] >= results[0][4]
     assert torch.get_num_threads() == threads
