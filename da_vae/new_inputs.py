@@ -18,10 +18,11 @@ import logging
 
 import numpy as np
 import pretty_midi
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from common.align import path_error
 from common.heldout import TAIL_SECONDS, Melody, random_melody, render_soundfont_many
+from common.parallel import map_by_threads, worker_pool
 from common.report.targets import Target, new_inputs_section
 from common.threads import intra_op_threads
 from da_vae import features, inference, training
@@ -113,18 +114,35 @@ def thread_checkpoint(cfg: DictConfig, seed: int, threads: int) -> str:
     return str(training.last_checkpoint(run_cfg, "target"))
 
 
+def _thread_checkpoint_job(container: dict, seed: int, threads: int) -> str:
+    """:func:`thread_checkpoint` of a config passed as a plain container (a worker's job)."""
+    return thread_checkpoint(OmegaConf.create(container), seed, threads)
+
+
+def thread_checkpoints(cfg: DictConfig) -> dict[tuple[int, int], str]:
+    """:func:`thread_checkpoint` of every (seed, threads): those of one thread in ``eval.workers`` processes, then
+    those of more side by side (``common.parallel.map_by_threads``)."""
+    runs = [(seed, threads) for threads in cfg.eval.new_inputs_threads for seed in cfg.eval.seeds]
+    container = OmegaConf.to_container(cfg, resolve=True)
+    with worker_pool(cfg.eval.workers, cfg.log_level) as run:
+        paths = map_by_threads(run, _thread_checkpoint_job, [(container, *r) for r in runs], [t for _, t in runs],
+                               cfg.eval.workers, cfg.log_level)
+    return dict(zip(runs, paths))
+
+
 def measure(cfg: DictConfig) -> dict:
     """Rows per (seed, threads, piece): Proposed's e, median onset error (ms) and share of onsets within 50 ms,
     with Chroma's and Spec's e on the same piece."""
     d = cfg.data
     hop_s = features.hop_length(d.sample_rate, d.hop_ms) / d.sample_rate
     rate_range = tuple(cfg.eval.nonlinear_rate_range)
+    checkpoints = thread_checkpoints(cfg)
     items = cases(list(cfg.eval.new_inputs_pieces), d.sample_rate, hop_s, rate_range)
     reference = {item["seed"]: baselines(item, d) for item in items}
     rows = []
     for threads in cfg.eval.new_inputs_threads:
         for seed in cfg.eval.seeds:
-            module = inference.load_target(thread_checkpoint(cfg, seed, threads), "midi")
+            module = inference.load_target(checkpoints[seed, threads], "midi")
             for item in items:
                 path = inference.midi_to_audio_path(module, item["midi"], item["audio"], item["n"])
                 rows.append({"seed": seed, "threads": threads, "piece": item["seed"],

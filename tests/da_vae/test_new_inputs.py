@@ -48,3 +48,15 @@ def test_each_thread_setting_trains_in_its_own_run_on_that_many_threads(monkeypa
     assert calls == [("default", 1, "source", 1), ("default", 1, "target", 1),
                      ("default-threads2", 1, "source", 2), ("default-threads2", 1, "target", 2)]
     assert "/default/midi-L128-encoder-wt-seed1/" in one and "/default-threads2/midi-L128-encoder-wt-seed1/" in two
+
+
+def test_thread_checkpoints_trains_every_seed_under_every_thread_setting(monkeypatch):
+    calls = []
+    monkeypatch.setattr(new_inputs.training, "train_stage",
+                        lambda cfg, stage: calls.append((cfg.run.seed, stage, torch.get_num_threads())))
+    cfg = load_config(DaVaeConfig, "da_vae", "default", ["eval.seeds=[0,1]", "eval.workers=0"])
+    paths = new_inputs.thread_checkpoints(cfg)
+    assert sorted(paths) == [(0, 1), (0, 2), (1, 1), (1, 2)]
+    assert "/default/midi-L128-encoder-wt/" in paths[0, 1] and "/default-threads2/" in paths[1, 2]
+    assert "-seed1/" in paths[1, 2] and "-seed1" not in paths[0, 2]
+    assert sorted(calls) == sorted((s, stage, t) for s in (0, 1) for t in (1, 2) for stage in ("source", "target"))
