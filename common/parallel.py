@@ -112,8 +112,8 @@ def map_by_threads(run: Callable, fn: Callable, jobs: Sequence[tuple], threads: 
             continue
         rounds = len(todo) - len(todo) % workers if side_by_side and workers > 1 else 0
         if rounds:
-            with worker_pool(workers, log_level, threads=count) as side_by_side:
-                results.update(zip(todo[:rounds], side_by_side(fn, *zip(*(jobs[i] for i in todo[:rounds])))))
+            with worker_pool(workers, log_level, threads=count) as pool_map:
+                results.update(zip(todo[:rounds], pool_map(fn, *zip(*(jobs[i] for i in todo[:rounds])))))
         with intra_op_threads(count):
             results.update((i, fn(*jobs[i])) for i in todo[rounds:])
     return [results[i] for i in range(len(jobs))]
