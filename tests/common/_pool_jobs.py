@@ -13,12 +13,21 @@ def describe(tag: str) -> tuple[str, int, int]:
     return tag, os.getpid(), torch.get_num_threads()
 
 
-def describe_timed(tag: str) -> tuple[str, int, int, float, float, str | None]:
+def describe_timed(tag: str, meet: str | None = None,
+                   others: int = 0) -> tuple[str, int, int, float, float, str | None]:
     """:func:`describe` of a job that takes 0.3 s, with its start and end on the system-wide monotonic clock and the
-    OMP_WAIT_POLICY its process started with."""
+    OMP_WAIT_POLICY its process started with. With ``meet`` (a folder), it first waits there until ``others`` other
+    jobs have arrived: jobs that run one after the other in one process never meet, and the wait times out."""
     import time
+    from pathlib import Path
 
     start = time.monotonic()
+    if meet:
+        Path(meet, tag).touch()
+        while len(list(Path(meet).iterdir())) < others + 1:
+            if time.monotonic() - start > 120:
+                raise TimeoutError(f"job {tag} waited 120 s for {others} other job(s) to run beside it")
+            time.sleep(0.05)
     time.sleep(0.3)
     return (*describe(tag), start, time.monotonic(), os.environ.get("OMP_WAIT_POLICY"))
 

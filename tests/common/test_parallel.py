@@ -34,13 +34,16 @@ def test_one_worker_runs_in_this_process_untouched():
         assert list(run(describe, ["a"])) == [("a", os.getpid(), threads)]
 
 
-def test_map_by_threads_runs_each_thread_count_in_turn_larger_ones_side_by_side_in_rounds_of_the_workers():
-    """Two-thread jobs share the workers in full rounds (idle threads sleeping); the one left over, and a count
-    with one job, run alone in this process (idle threads spinning)."""
+def test_map_by_threads_runs_each_thread_count_in_turn_larger_ones_side_by_side_in_rounds_of_the_workers(tmp_path):
+    """Two-thread jobs share the workers in full rounds (idle threads sleeping: the round's two jobs wait for each
+    other, which only jobs running side by side can do); the one left over, and a count with one job, run alone in
+    this process (idle threads spinning)."""
     threads = torch.get_num_threads()
     counts = [1, 2, 1, 2, 3, 1, 2]
+    meet = {"b": (str(tmp_path), 1), "d": (str(tmp_path), 1)}
     with worker_pool(2) as run:
-        results = map_by_threads(run, describe_timed, [(tag,) for tag in "abcdefg"], counts, workers=2)
+        results = map_by_threads(run, describe_timed, [(tag, *meet.get(tag, (None, 0))) for tag in "abcdefg"],
+                                 counts, workers=2)
     assert [r[0] for r in results] == list("abcdefg")
     single, (b, d, g), (e,) = ([r for r, c in zip(results, counts) if c == n] for n in (1, 2, 3))
     assert os.getpid() not in {r[1] for r in single + [b, d]} and len({b[1], d[1]}) == 2
